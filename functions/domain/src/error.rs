@@ -1,0 +1,42 @@
+use crate::Status;
+use thiserror::Error;
+
+/// Why the domain refused something. Each maps to one error code of the API contract.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum DomainError {
+    /// Bad client input; `code` is the machine-readable error code.
+    #[error("{message}")]
+    Validation { code: &'static str, message: String },
+    #[error("the website {0} was not found")]
+    WebsiteNotFound(String),
+    #[error("the request {0} was not found")]
+    RequestNotFound(String),
+    #[error("the website already has an open request ({0})")]
+    RequestAlreadyOpen(String),
+    #[error("this Idempotency-Key was already used with a different request body")]
+    IdempotencyKeyReused,
+    #[error("a request cannot move from {from} to {to}")]
+    InvalidTransition { from: Status, to: Status },
+    #[error("too many wrong license passwords; try again in {retry_after_seconds} seconds")]
+    PasswordLocked { retry_after_seconds: i64 },
+}
+
+/// A storage failure. `Conflict` is a lost conditional write: someone else moved first.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("conditional write failed: {0}")]
+    Conflict(String),
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored data is malformed: {0}")]
+    Corrupt(String),
+}
+
+impl DomainError {
+    pub fn validation(code: &'static str, message: impl Into<String>) -> DomainError {
+        DomainError::Validation {
+            code,
+            message: message.into(),
+        }
+    }
+}

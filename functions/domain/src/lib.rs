@@ -1,0 +1,15 @@
+//! The ICP filing change-request domain: what a request is, which statuses it moves through and
+//! which moves are allowed, how its input is validated, and the ports the adapters implement.
+//! Nothing here knows about AWS.
+
+pub mod error;
+pub mod model;
+pub mod password;
+pub mod ports;
+pub mod service;
+pub mod status;
+pub mod validation;
+
+pub use error::{DomainError, StoreError};
+pub use model::*;
+pub use status::Status;

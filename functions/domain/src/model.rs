@@ -1,0 +1,292 @@
+//! The records of the filing system: entities, websites, change requests and their history.
+
+use crate::{DomainError, Status};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The licensed subject. `password_hash` is an argon2id PHC string, never the password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entity {
+    pub entity_id: String,
+    pub name: String,
+    pub entity_license_number: String,
+    pub password_hash: String,
+    pub phone: String,
+    pub email: String,
+    #[serde(default)]
+    pub failed_password_attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebsiteStatus {
+    Active,
+    /// Cleared from this provider's license system; the API no longer shows it.
+    Cleared,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Website {
+    pub website_id: String,
+    pub entity_id: String,
+    pub domain: String,
+    pub website_license_number: String,
+    pub service_ips: Vec<String>,
+    pub status: WebsiteStatus,
+    /// Set while a request on this website is open; the store's conditional writes on it keep
+    /// at most one open request per website.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestType {
+    WebsiteCancellation,
+    AccessCancellation,
+    AccessChange,
+}
+
+impl RequestType {
+    pub fn parse(s: &str) -> Option<RequestType> {
+        match s {
+            "website_cancellation" => Some(RequestType::WebsiteCancellation),
+            "access_cancellation" => Some(RequestType::AccessCancellation),
+            "access_change" => Some(RequestType::AccessChange),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub status: Status,
+    pub actor: String,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Request {
+    pub request_id: String,
+    #[serde(rename = "type")]
+    pub request_type: RequestType,
+    pub website_id: String,
+    pub entity_id: String,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_ips: Option<Vec<String>>,
+    pub attempt: u32,
+    #[serde(default)]
+    pub rejection_reasons: Vec<String>,
+    pub history: Vec<HistoryEntry>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A status change as the store applies it: conditional on the request still being in `from`
+/// at `attempt`, so a retried or concurrent step cannot apply it twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub request_id: String,
+    pub website_id: String,
+    pub attempt: u32,
+    pub from: Status,
+    pub to: Status,
+    pub entry: HistoryEntry,
+    pub rejection_reasons: Option<Vec<String>>,
+}
+
+impl Transition {
+    /// A closed request frees its website for the next one.
+    pub fn releases_website(&self) -> bool {
+        !self.to.is_open()
+    }
+}
+
+impl Request {
+    /// A new request, first attempt, in `submitted`.
+    pub fn submitted(
+        request_id: String,
+        request_type: RequestType,
+        website: &Website,
+        service_ips: Option<Vec<String>>,
+        actor: String,
+        now: DateTime<Utc>,
+    ) -> Request {
+        Request {
+            request_id,
+            request_type,
+            website_id: website.website_id.clone(),
+            entity_id: website.entity_id.clone(),
+            status: Status::Submitted,
+            service_ips,
+            attempt: 1,
+            rejection_reasons: Vec::new(),
+            history: vec![HistoryEntry {
+                at: now,
+                status: Status::Submitted,
+                actor,
+                note: "request submitted".into(),
+            }],
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The transition to `to`, if the table of allowed transitions permits it.
+    pub fn transition(
+        &self,
+        to: Status,
+        actor: impl Into<String>,
+        note: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Transition, DomainError> {
+        if !self.status.can_move_to(to) {
+            return Err(DomainError::InvalidTransition {
+                from: self.status,
+                to,
+            });
+        }
+        Ok(Transition {
+            request_id: self.request_id.clone(),
+            website_id: self.website_id.clone(),
+            attempt: self.attempt,
+            from: self.status,
+            to,
+            entry: HistoryEntry {
+                at: now,
+                status: to,
+                actor: actor.into(),
+                note: note.into(),
+            },
+            rejection_reasons: None,
+        })
+    }
+
+    /// The request with `t` applied, as the store writes it.
+    pub fn applying(mut self, t: &Transition) -> Request {
+        self.status = t.to;
+        self.updated_at = t.entry.at;
+        if let Some(reasons) = &t.rejection_reasons {
+            self.rejection_reasons = reasons.clone();
+        }
+        self.history.push(t.entry.clone());
+        self
+    }
+}
+
+/// What an Idempotency-Key was first used for, scoped to the entity that used it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdempotencyRecord {
+    pub scope_key: String,
+    pub body_fingerprint: String,
+    pub request_id: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl IdempotencyRecord {
+    pub fn scope_key(entity_id: &str, idempotency_key: &str) -> String {
+        format!("{entity_id}#{idempotency_key}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn website() -> Website {
+        Website {
+            website_id: "w1".into(),
+            entity_id: "e1".into(),
+            domain: "example.cn".into(),
+            website_license_number: "京ICP备12345678号-1".into(),
+            service_ips: vec!["203.0.113.10".into()],
+            status: WebsiteStatus::Active,
+            open_request_id: None,
+        }
+    }
+
+    #[test]
+    fn a_new_request_is_submitted_with_one_history_entry() {
+        let r = Request::submitted(
+            "r1".into(),
+            RequestType::AccessCancellation,
+            &website(),
+            None,
+            "customer:e1".into(),
+            Utc::now(),
+        );
+        assert_eq!(r.status, Status::Submitted);
+        assert_eq!(r.attempt, 1);
+        assert_eq!(r.entity_id, "e1");
+        assert_eq!(r.history.len(), 1);
+    }
+
+    #[test]
+    fn transitions_follow_the_table_and_append_history() {
+        let now = Utc::now();
+        let r = Request::submitted(
+            "r1".into(),
+            RequestType::WebsiteCancellation,
+            &website(),
+            None,
+            "customer:e1".into(),
+            now,
+        );
+        let refused = r.transition(Status::Completed, "system", "", now);
+        assert_eq!(
+            refused,
+            Err(DomainError::InvalidTransition {
+                from: Status::Submitted,
+                to: Status::Completed
+            })
+        );
+        let t = r
+            .transition(Status::PendingFirstReview, "system:verify-password", "ok", now)
+            .unwrap();
+        assert!(!t.releases_website());
+        let r = r.applying(&t);
+        assert_eq!(r.status, Status::PendingFirstReview);
+        assert_eq!(r.history.last().unwrap().status, Status::PendingFirstReview);
+        let t = r
+            .transition(Status::Withdrawn, "customer:e1", "", now)
+            .unwrap();
+        assert!(t.releases_website());
+    }
+
+    #[test]
+    fn requests_serialise_with_the_contract_field_names() {
+        let r = Request::submitted(
+            "r1".into(),
+            RequestType::AccessChange,
+            &website(),
+            Some(vec!["198.51.100.1".into()]),
+            "customer:e1".into(),
+            Utc::now(),
+        );
+        let v = serde_json::to_value(&r).unwrap();
+        for field in [
+            "requestId",
+            "type",
+            "websiteId",
+            "status",
+            "serviceIps",
+            "attempt",
+            "rejectionReasons",
+            "history",
+            "createdAt",
+            "updatedAt",
+        ] {
+            assert!(v.get(field).is_some(), "missing {field}");
+        }
+        assert_eq!(v["type"], "access_change");
+    }
+}

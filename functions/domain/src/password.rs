@@ -1,0 +1,42 @@
+//! License passwords are kept only as argon2id hashes (PHC strings).
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
+use rand::rngs::OsRng;
+use argon2::{Algorithm, Argon2, Params, PasswordVerifier, Version};
+
+/// OWASP's argon2id recommendation: 19 MiB, 2 passes, 1 lane.
+fn hasher() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("constant argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+pub fn hash(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    hasher()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("hashing with valid parameters cannot fail")
+        .to_string()
+}
+
+/// True when `candidate` matches the stored hash. A malformed hash never matches.
+pub fn verify(stored_hash: &str, candidate: &str) -> bool {
+    PasswordHash::new(stored_hash)
+        .map(|parsed| {
+            hasher()
+                .verify_password(candidate.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_hash_verifies_its_password_only() {
+        let h = super::hash("correct horse");
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(super::verify(&h, "correct horse"));
+        assert!(!super::verify(&h, "correct horse "));
+        assert!(!super::verify("not a hash", "correct horse"));
+    }
+}

@@ -1,0 +1,264 @@
+//! The use cases the Lambdas run, generic over the ports so that unit tests run them on fakes.
+
+use crate::ports::{CreateError, Store, Workflow, WorkflowError};
+use crate::validation::{parse_request_type, validate_password, validate_submission};
+use crate::{password, DomainError, IdempotencyRecord, Request, Status, StoreError};
+use chrono::{DateTime, Utc};
+use thiserror::Error;
+
+/// Who is calling, from a verified token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Customer { entity_id: String },
+    Reviewer { reviewer_id: String },
+}
+
+impl Caller {
+    pub fn actor(&self) -> String {
+        match self {
+            Caller::Customer { entity_id } => format!("customer:{entity_id}"),
+            Caller::Reviewer { reviewer_id } => format!("reviewer:{reviewer_id}"),
+        }
+    }
+
+    fn entity_id(&self) -> Result<&str, ServiceError> {
+        match self {
+            Caller::Customer { entity_id } => Ok(entity_id),
+            Caller::Reviewer { .. } => Err(ServiceError::Forbidden),
+        }
+    }
+}
+
+/// Encrypts license passwords in transit to the verify step and fingerprints request bodies.
+pub trait Vault: Send + Sync {
+    /// Authenticated encryption bound to `context`: a sealed value opens only under it.
+    fn seal(&self, plaintext: &str, context: &str) -> String;
+    fn open(&self, sealed: &str, context: &str) -> Option<String>;
+    fn fingerprint(&self, body: &[u8]) -> String;
+}
+
+#[derive(Debug, Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("this resource belongs to someone else or needs another role")]
+    Forbidden,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
+}
+
+/// The body of `POST /requests`, as parsed (unknown fields already refused).
+#[derive(Debug, Clone)]
+pub struct SubmitInput<'a> {
+    pub idempotency_key: &'a str,
+    pub request_type: &'a str,
+    pub website_id: &'a str,
+    pub license_password: &'a str,
+    pub service_ips: Option<&'a [String]>,
+    /// The body as received, for the Idempotency-Key comparison.
+    pub raw_body: &'a [u8],
+}
+
+pub fn sealing_context(request_id: &str, attempt: u32) -> String {
+    format!("{request_id}#{attempt}")
+}
+
+fn validate_idempotency_key(key: &str) -> Result<(), DomainError> {
+    let ok = (1..=128).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
+    if ok {
+        Ok(())
+    } else {
+        Err(DomainError::validation(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 128 visible ASCII characters",
+        ))
+    }
+}
+
+/// Submits a change request: validates it, writes it with its idempotency record, and starts
+/// its workflow. A repeat with the same key and body answers with the first request.
+pub async fn submit<S: Store, W: Workflow, V: Vault>(
+    store: &S,
+    workflow: &W,
+    vault: &V,
+    caller: &Caller,
+    input: &SubmitInput<'_>,
+    new_request_id: String,
+    now: DateTime<Utc>,
+) -> Result<Request, ServiceError> {
+    let entity_id = caller.entity_id()?;
+    validate_idempotency_key(input.idempotency_key)?;
+    let scope_key = IdempotencyRecord::scope_key(entity_id, input.idempotency_key);
+    let fingerprint = vault.fingerprint(input.raw_body);
+    if let Some(previous) = store.get_idempotency(&scope_key).await? {
+        return replay(store, workflow, &previous, &fingerprint).await;
+    }
+
+    let request_type = parse_request_type(input.request_type)?;
+    validate_password(input.license_password)?;
+    let website = store
+        .get_website(input.website_id)
+        .await?
+        .ok_or_else(|| DomainError::WebsiteNotFound(input.website_id.into()))?;
+    if website.entity_id != entity_id {
+        return Err(ServiceError::Forbidden);
+    }
+    let valid = validate_submission(request_type, input.service_ips, &website)?;
+    let entity = store
+        .get_entity(entity_id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("entity {entity_id} is missing")))?;
+    if let Some(until) = entity.locked_until.filter(|until| *until > now) {
+        return Err(DomainError::PasswordLocked {
+            retry_after_seconds: (until - now).num_seconds().max(1),
+        }
+        .into());
+    }
+    if let Some(open) = &website.open_request_id {
+        return Err(DomainError::RequestAlreadyOpen(open.clone()).into());
+    }
+
+    let request = Request::submitted(
+        new_request_id,
+        valid.request_type,
+        &website,
+        valid.service_ips,
+        caller.actor(),
+        now,
+    );
+    let sealed = vault.seal(
+        input.license_password,
+        &sealing_context(&request.request_id, request.attempt),
+    );
+    let record = IdempotencyRecord {
+        scope_key,
+        body_fingerprint: fingerprint.clone(),
+        request_id: request.request_id.clone(),
+        created_at: now,
+    };
+    match store.create_request(&request, &sealed, &record).await {
+        Ok(()) => {}
+        Err(CreateError::IdempotencyKeyTaken) => {
+            // A concurrent call with the same key won the write: answer as it did.
+            let previous = store
+                .get_idempotency(&record.scope_key)
+                .await?
+                .ok_or_else(|| StoreError::Conflict("idempotency record vanished".into()))?;
+            return replay(store, workflow, &previous, &fingerprint).await;
+        }
+        Err(CreateError::WebsiteUnavailable) => {
+            let open = store
+                .get_website(&website.website_id)
+                .await?
+                .and_then(|w| w.open_request_id)
+                .unwrap_or_default();
+            return Err(DomainError::RequestAlreadyOpen(open).into());
+        }
+        Err(CreateError::Store(e)) => return Err(e.into()),
+    }
+    workflow.start(&request.request_id, request.attempt).await?;
+    Ok(request)
+}
+
+/// The answer to a repeated Idempotency-Key. Starting the workflow again is harmless (it is
+/// idempotent) and finishes the job if the first call failed between the write and the start.
+async fn replay<S: Store, W: Workflow>(
+    store: &S,
+    workflow: &W,
+    previous: &IdempotencyRecord,
+    fingerprint: &str,
+) -> Result<Request, ServiceError> {
+    if previous.body_fingerprint != fingerprint {
+        return Err(DomainError::IdempotencyKeyReused.into());
+    }
+    let request = store
+        .get_request(&previous.request_id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("idempotency record without request".into()))?;
+    if request.status == Status::Submitted && request.attempt == 1 {
+        workflow.start(&request.request_id, 1).await?;
+    }
+    Ok(request)
+}
+
+/// What the verify step found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyOutcome {
+    Accepted,
+    Rejected,
+    /// The request left this attempt (withdrawn, or a newer attempt runs): stop quietly.
+    Superseded,
+}
+
+pub const PASSWORD_REJECTED_REASON: &str = "The license password is incorrect.";
+
+/// Checks the attempt's license password and moves the request to `pending_first_review` or
+/// `password_rejected`. Running it again for the same attempt answers the same, changing
+/// nothing.
+pub async fn verify_password<S: Store, V: Vault>(
+    store: &S,
+    vault: &V,
+    request_id: &str,
+    attempt: u32,
+    now: DateTime<Utc>,
+) -> Result<VerifyOutcome, ServiceError> {
+    let request = store
+        .get_request(request_id)
+        .await?
+        .ok_or_else(|| DomainError::RequestNotFound(request_id.into()))?;
+    if request.attempt != attempt || request.status != Status::Submitted {
+        return Ok(settled_outcome(&request, attempt));
+    }
+    let sealed = store
+        .sealed_password(request_id, attempt)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("{request_id} has no sealed password")))?;
+    let entity = store
+        .get_entity(&request.entity_id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("entity {} is missing", request.entity_id)))?;
+    let matches = vault
+        .open(&sealed, &sealing_context(request_id, attempt))
+        .is_some_and(|candidate| password::verify(&entity.password_hash, &candidate));
+
+    let (to, note) = if matches {
+        (Status::PendingFirstReview, "license password verified")
+    } else {
+        (Status::PasswordRejected, "license password rejected")
+    };
+    let mut transition = request.transition(to, "system:verify-password", note, now)?;
+    if !matches {
+        transition.rejection_reasons = Some(vec![PASSWORD_REJECTED_REASON.into()]);
+    }
+    match store.apply(&transition).await {
+        Ok(_) => Ok(if matches {
+            VerifyOutcome::Accepted
+        } else {
+            VerifyOutcome::Rejected
+        }),
+        Err(StoreError::Conflict(_)) => {
+            // Someone moved first (a retry of this step, or a withdraw): report what stands.
+            let current = store
+                .get_request(request_id)
+                .await?
+                .ok_or_else(|| DomainError::RequestNotFound(request_id.into()))?;
+            Ok(settled_outcome(&current, attempt))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn settled_outcome(request: &Request, attempt: u32) -> VerifyOutcome {
+    if request.attempt != attempt {
+        return VerifyOutcome::Superseded;
+    }
+    match request.status {
+        Status::PasswordRejected => VerifyOutcome::Rejected,
+        Status::Submitted | Status::Withdrawn | Status::Expired | Status::Failed => {
+            VerifyOutcome::Superseded
+        }
+        _ => VerifyOutcome::Accepted,
+    }
+}
