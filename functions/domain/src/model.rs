@@ -43,6 +43,11 @@ pub struct Website {
     pub open_request_id: Option<String>,
 }
 
+/// A fresh, unguessable request id.
+pub fn new_request_id() -> String {
+    format!("req-{}", uuid::Uuid::new_v4().simple())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestType {
@@ -250,7 +255,12 @@ mod tests {
             })
         );
         let t = r
-            .transition(Status::PendingFirstReview, "system:verify-password", "ok", now)
+            .transition(
+                Status::PendingFirstReview,
+                "system:verify-password",
+                "ok",
+                now,
+            )
             .unwrap();
         assert!(!t.releases_website());
         let r = r.applying(&t);

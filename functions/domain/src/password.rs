@@ -1,8 +1,8 @@
 //! License passwords are kept only as argon2id hashes (PHC strings).
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
-use rand::rngs::OsRng;
 use argon2::{Algorithm, Argon2, Params, PasswordVerifier, Version};
+use rand::rngs::OsRng;
 
 /// OWASP's argon2id recommendation: 19 MiB, 2 passes, 1 lane.
 fn hasher() -> Argon2<'static> {

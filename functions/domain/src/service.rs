@@ -262,3 +262,118 @@ fn settled_outcome(request: &Request, attempt: u32) -> VerifyOutcome {
         _ => VerifyOutcome::Accepted,
     }
 }
+
+/// A website as its owner sees it, with its open request if any.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebsiteView {
+    #[serde(flatten)]
+    pub website: crate::Website,
+    pub open_request: Option<OpenRequestSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenRequestSummary {
+    pub request_id: String,
+    #[serde(rename = "type")]
+    pub request_type: crate::RequestType,
+    pub status: Status,
+}
+
+async fn view<S: Store>(store: &S, website: crate::Website) -> Result<WebsiteView, ServiceError> {
+    let open_request = match &website.open_request_id {
+        Some(id) => store.get_request(id).await?.map(|r| OpenRequestSummary {
+            request_id: r.request_id,
+            request_type: r.request_type,
+            status: r.status,
+        }),
+        None => None,
+    };
+    Ok(WebsiteView {
+        website,
+        open_request,
+    })
+}
+
+/// The caller's websites still in the license system.
+pub async fn list_websites<S: Store>(
+    store: &S,
+    caller: &Caller,
+) -> Result<Vec<WebsiteView>, ServiceError> {
+    let mut views = Vec::new();
+    for website in store.list_websites(caller.entity_id()?).await? {
+        if website.status == crate::WebsiteStatus::Active {
+            views.push(view(store, website).await?);
+        }
+    }
+    Ok(views)
+}
+
+/// One of the caller's websites; a cleared website is gone (404).
+pub async fn get_website<S: Store>(
+    store: &S,
+    caller: &Caller,
+    website_id: &str,
+) -> Result<WebsiteView, ServiceError> {
+    let entity_id = caller.entity_id()?;
+    let website = store
+        .get_website(website_id)
+        .await?
+        .filter(|w| w.status == crate::WebsiteStatus::Active)
+        .ok_or_else(|| DomainError::WebsiteNotFound(website_id.into()))?;
+    if website.entity_id != entity_id {
+        return Err(ServiceError::Forbidden);
+    }
+    view(store, website).await
+}
+
+/// A request, to its owner or to a reviewer.
+pub async fn get_request<S: Store>(
+    store: &S,
+    caller: &Caller,
+    request_id: &str,
+) -> Result<Request, ServiceError> {
+    let request = store
+        .get_request(request_id)
+        .await?
+        .ok_or_else(|| DomainError::RequestNotFound(request_id.into()))?;
+    match caller {
+        Caller::Reviewer { .. } => Ok(request),
+        Caller::Customer { entity_id } if *entity_id == request.entity_id => Ok(request),
+        Caller::Customer { .. } => Err(ServiceError::Forbidden),
+    }
+}
+
+/// The caller's requests, newest first: on one website, or on all of them.
+pub async fn list_requests<S: Store>(
+    store: &S,
+    caller: &Caller,
+    website_id: Option<&str>,
+) -> Result<Vec<Request>, ServiceError> {
+    let entity_id = caller.entity_id()?;
+    let website_ids = match website_id {
+        Some(id) => {
+            let website = store
+                .get_website(id)
+                .await?
+                .ok_or_else(|| DomainError::WebsiteNotFound(id.into()))?;
+            if website.entity_id != entity_id {
+                return Err(ServiceError::Forbidden);
+            }
+            vec![website.website_id]
+        }
+        None => store
+            .list_websites(entity_id)
+            .await?
+            .into_iter()
+            .map(|w| w.website_id)
+            .collect(),
+    };
+    let mut requests = Vec::new();
+    for id in website_ids {
+        requests.extend(store.list_requests(&id).await?);
+    }
+    requests.sort_by(|a, b| (b.created_at, &b.request_id).cmp(&(a.created_at, &a.request_id)));
+    Ok(requests)
+}

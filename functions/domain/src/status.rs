@@ -130,7 +130,10 @@ mod tests {
     #[test]
     fn terminal_statuses_are_exactly_the_closed_ones() {
         let closed: Vec<_> = Status::ALL.into_iter().filter(|s| !s.is_open()).collect();
-        assert_eq!(closed, vec![AuthorityRejected, Completed, Withdrawn, Expired, Failed]);
+        assert_eq!(
+            closed,
+            vec![AuthorityRejected, Completed, Withdrawn, Expired, Failed]
+        );
     }
 
     #[test]

@@ -43,7 +43,10 @@ pub fn validate_password(raw: &str) -> Result<(), DomainError> {
 
 /// Service IPs for an access change: valid IPv4/IPv6, 1 to 16, distinct, and not the set the
 /// website already has. Returned in canonical text form.
-pub fn validate_service_ips(raw: &[String], current: &[String]) -> Result<Vec<String>, DomainError> {
+pub fn validate_service_ips(
+    raw: &[String],
+    current: &[String],
+) -> Result<Vec<String>, DomainError> {
     let invalid = |message: String| DomainError::validation("invalid_service_ips", message);
     if raw.is_empty() || raw.len() > MAX_SERVICE_IPS {
         return Err(invalid(format!(
@@ -134,8 +137,11 @@ mod tests {
 
     #[test]
     fn service_ips_accept_v4_and_v6_and_canonicalise() {
-        let out = validate_service_ips(&ips(&["198.51.100.7", "2001:DB8::1"]), &ips(&["203.0.113.1"]))
-            .unwrap();
+        let out = validate_service_ips(
+            &ips(&["198.51.100.7", "2001:DB8::1"]),
+            &ips(&["203.0.113.1"]),
+        )
+        .unwrap();
         assert_eq!(out, ips(&["198.51.100.7", "2001:db8::1"]));
     }
 
@@ -153,7 +159,13 @@ mod tests {
         ] {
             let err = validate_service_ips(&bad, &current).unwrap_err();
             assert!(
-                matches!(err, DomainError::Validation { code: "invalid_service_ips", .. }),
+                matches!(
+                    err,
+                    DomainError::Validation {
+                        code: "invalid_service_ips",
+                        ..
+                    }
+                ),
                 "{bad:?}"
             );
         }

@@ -1,1 +1,90 @@
-fn main() {}
+//! `POST /requests`: validate a change request, store it, start its workflow.
+
+use icp_adapters::auth::Authenticator;
+use icp_adapters::dynamo::DynamoStore;
+use icp_adapters::http::{self, ApiError};
+use icp_adapters::vault::AesVault;
+use icp_adapters::workflow::StepFunctionsWorkflow;
+use icp_adapters::{aws, telemetry};
+use icp_domain::ports::{Store, Workflow};
+use icp_domain::service::{self, SubmitInput, Vault};
+use lambda_http::{service_fn, Body, Error, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SubmitBody {
+    #[serde(rename = "type")]
+    request_type: String,
+    website_id: String,
+    license_password: String,
+    service_ips: Option<Vec<String>>,
+}
+
+struct App<S, W, V> {
+    store: S,
+    workflow: W,
+    vault: V,
+    auth: Authenticator,
+}
+
+impl<S: Store, W: Workflow, V: Vault> App<S, W, V> {
+    async fn handle(&self, req: Request) -> Response<Body> {
+        let request_id = http::request_id(&req);
+        http::respond(&request_id, self.submit(&req).await)
+    }
+
+    async fn submit(&self, req: &Request) -> Result<(u16, serde_json::Value), ApiError> {
+        let caller = self.auth.caller(http::header(req, "authorization"))?;
+        let idempotency_key = http::header(req, "idempotency-key").ok_or_else(|| {
+            ApiError::new(
+                400,
+                "missing_idempotency_key",
+                "the Idempotency-Key header is required",
+            )
+        })?;
+        let raw_body = http::json_body(req)?;
+        let body: SubmitBody = http::parse_json(raw_body)?;
+        let input = SubmitInput {
+            idempotency_key,
+            request_type: &body.request_type,
+            website_id: &body.website_id,
+            license_password: &body.license_password,
+            service_ips: body.service_ips.as_deref(),
+            raw_body,
+        };
+        let request = service::submit(
+            &self.store,
+            &self.workflow,
+            &self.vault,
+            &caller,
+            &input,
+            icp_domain::new_request_id(),
+            chrono::Utc::now(),
+        )
+        .await?;
+        tracing::info!(request_id = %request.request_id, "request submitted");
+        Ok((
+            202,
+            json!({ "requestId": request.request_id, "status": "submitted" }),
+        ))
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let config = aws::load_config().await;
+    let app = App {
+        store: DynamoStore::from_env(&config)?,
+        workflow: StepFunctionsWorkflow::from_env(&config)?,
+        vault: AesVault::from_secret(&aws::secret(&config, "VAULT_SECRET_ID").await?),
+        auth: Authenticator::new(&aws::secret(&config, "JWT_SECRET_ID").await?),
+    };
+    let app = &app;
+    lambda_http::run(service_fn(move |req| async move {
+        Ok::<_, Error>(app.handle(req).await)
+    }))
+    .await
+}

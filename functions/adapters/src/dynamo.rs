@@ -1,0 +1,348 @@
+//! The DynamoDB store. Conditional writes and transactions make every step safe to repeat.
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::Client;
+use icp_domain::ports::{CreateError, Store};
+use icp_domain::{Entity, IdempotencyRecord, Request, StoreError, Transition, Website};
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// Table names, from the function's environment.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    pub entities: String,
+    pub websites: String,
+    pub requests: String,
+    pub idempotency: String,
+}
+
+impl Tables {
+    pub fn from_env() -> Result<Tables, std::env::VarError> {
+        Ok(Tables {
+            entities: std::env::var("ENTITIES_TABLE")?,
+            websites: std::env::var("WEBSITES_TABLE")?,
+            requests: std::env::var("REQUESTS_TABLE")?,
+            idempotency: std::env::var("IDEMPOTENCY_TABLE")?,
+        })
+    }
+}
+
+pub const WEBSITES_BY_ENTITY: &str = "byEntity";
+pub const REQUESTS_BY_WEBSITE: &str = "byWebsite";
+/// Idempotency records are kept this long (DynamoDB TTL on `expiresAt`).
+const IDEMPOTENCY_TTL_SECONDS: i64 = 7 * 24 * 3600;
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    tables: Tables,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, tables: Tables) -> DynamoStore {
+        DynamoStore { client, tables }
+    }
+
+    pub fn from_env(config: &aws_config::SdkConfig) -> Result<DynamoStore, lambda_runtime::Error> {
+        let tables = Tables::from_env().map_err(|e| format!("table names: {e}"))?;
+        Ok(DynamoStore::new(Client::new(config), tables))
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        table: &str,
+        key: &str,
+        id: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(table)
+            .key(key, s(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item.map(decode).transpose()
+    }
+
+    async fn query<T: DeserializeOwned>(
+        &self,
+        table: &str,
+        index: &str,
+        key: &str,
+        value: &str,
+        newest_first: bool,
+    ) -> Result<Vec<T>, StoreError> {
+        let pages = self
+            .client
+            .query()
+            .table_name(table)
+            .index_name(index)
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", key)
+            .expression_attribute_values(":v", s(value))
+            .scan_index_forward(!newest_first)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(unavailable)?;
+        pages.into_iter().map(decode).collect()
+    }
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn decode<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn unavailable<E: std::error::Error + 'static>(e: E) -> StoreError {
+    StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+}
+
+fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+/// Which items of a cancelled transaction failed their condition.
+fn failed_conditions(
+    e: &SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> Option<Vec<bool>> {
+    match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => Some(
+            cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code() == Some("ConditionalCheckFailed"))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// The sort key of the requests-by-website index: fixed width, so text order is time order.
+fn created_sort_key(request: &Request) -> String {
+    format!(
+        "{}#{}",
+        request.created_at.format("%Y-%m-%dT%H:%M:%S%.9fZ"),
+        request.request_id
+    )
+}
+
+impl Store for DynamoStore {
+    async fn get_entity(&self, entity_id: &str) -> Result<Option<Entity>, StoreError> {
+        self.get(&self.tables.entities, "entityId", entity_id).await
+    }
+
+    async fn get_website(&self, website_id: &str) -> Result<Option<Website>, StoreError> {
+        self.get(&self.tables.websites, "websiteId", website_id)
+            .await
+    }
+
+    async fn list_websites(&self, entity_id: &str) -> Result<Vec<Website>, StoreError> {
+        self.query(
+            &self.tables.websites,
+            WEBSITES_BY_ENTITY,
+            "entityId",
+            entity_id,
+            false,
+        )
+        .await
+    }
+
+    async fn get_request(&self, request_id: &str) -> Result<Option<Request>, StoreError> {
+        self.get(&self.tables.requests, "requestId", request_id)
+            .await
+    }
+
+    async fn list_requests(&self, website_id: &str) -> Result<Vec<Request>, StoreError> {
+        self.query(
+            &self.tables.requests,
+            REQUESTS_BY_WEBSITE,
+            "websiteId",
+            website_id,
+            true,
+        )
+        .await
+    }
+
+    async fn get_idempotency(
+        &self,
+        scope_key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.get(&self.tables.idempotency, "scopeKey", scope_key)
+            .await
+    }
+
+    async fn create_request(
+        &self,
+        request: &Request,
+        sealed_password: &str,
+        idempotency: &IdempotencyRecord,
+    ) -> Result<(), CreateError> {
+        let mut request_item = encode(request)?;
+        request_item.insert("sealedPassword".into(), s(sealed_password));
+        request_item.insert("createdSort".into(), s(created_sort_key(request)));
+        let mut idempotency_item = encode(idempotency)?;
+        idempotency_item.insert(
+            "expiresAt".into(),
+            AttributeValue::N(
+                (idempotency.created_at.timestamp() + IDEMPOTENCY_TTL_SECONDS).to_string(),
+            ),
+        );
+        let put_request = Put::builder()
+            .table_name(&self.tables.requests)
+            .set_item(Some(request_item))
+            .condition_expression("attribute_not_exists(requestId)")
+            .build()
+            .map_err(build_error)?;
+        let claim_website = Update::builder()
+            .table_name(&self.tables.websites)
+            .key("websiteId", s(&request.website_id))
+            .update_expression("SET openRequestId = :rid")
+            .condition_expression(
+                "attribute_exists(websiteId) AND attribute_not_exists(openRequestId) AND #status = :active",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":rid", s(&request.request_id))
+            .expression_attribute_values(":active", s("active"))
+            .build()
+            .map_err(build_error)?;
+        let put_idempotency = Put::builder()
+            .table_name(&self.tables.idempotency)
+            .set_item(Some(idempotency_item))
+            .condition_expression("attribute_not_exists(scopeKey)")
+            .build()
+            .map_err(build_error)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put_request).build())
+            .transact_items(TransactWriteItem::builder().update(claim_website).build())
+            .transact_items(TransactWriteItem::builder().put(put_idempotency).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => match failed_conditions(&e).as_deref() {
+                Some([_, _, true]) => Err(CreateError::IdempotencyKeyTaken),
+                Some([_, true, _]) => Err(CreateError::WebsiteUnavailable),
+                Some([true, _, _]) => Err(StoreError::Conflict("request id taken".into()).into()),
+                _ => Err(unavailable(e).into()),
+            },
+        }
+    }
+
+    async fn sealed_password(
+        &self,
+        request_id: &str,
+        attempt: u32,
+    ) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.requests)
+            .key("requestId", s(request_id))
+            .projection_expression("attempt, sealedPassword")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let current_attempt = item
+            .get("attempt")
+            .and_then(|a| a.as_n().ok())
+            .map(String::as_str);
+        if current_attempt != Some(attempt.to_string().as_str()) {
+            return Ok(None);
+        }
+        Ok(item
+            .get("sealedPassword")
+            .and_then(|p| p.as_s().ok())
+            .cloned())
+    }
+
+    async fn apply(&self, t: &Transition) -> Result<Request, StoreError> {
+        let mut update = String::from(
+            "SET #status = :to, updatedAt = :now, history = list_append(history, :entry)",
+        );
+        let mut values: Item = HashMap::from([
+            (":to".into(), s(t.to.as_str())),
+            (":from".into(), s(t.from.as_str())),
+            (":attempt".into(), AttributeValue::N(t.attempt.to_string())),
+            (":now".into(), encode_value(&t.entry.at)?),
+            (
+                ":entry".into(),
+                AttributeValue::L(vec![AttributeValue::M(encode(&t.entry)?)]),
+            ),
+        ]);
+        if let Some(reasons) = &t.rejection_reasons {
+            update.push_str(", rejectionReasons = :reasons");
+            values.insert(":reasons".into(), encode_value(reasons)?);
+        }
+        update.push_str(" REMOVE sealedPassword");
+        let update_request = Update::builder()
+            .table_name(&self.tables.requests)
+            .key("requestId", s(&t.request_id))
+            .update_expression(update)
+            .condition_expression("#status = :from AND attempt = :attempt")
+            .expression_attribute_names("#status", "status")
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(build_error)?;
+        let mut transaction = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update_request).build());
+        if t.releases_website() {
+            let release = Update::builder()
+                .table_name(&self.tables.websites)
+                .key("websiteId", s(&t.website_id))
+                .update_expression("REMOVE openRequestId")
+                .condition_expression("openRequestId = :rid")
+                .expression_attribute_values(":rid", s(&t.request_id))
+                .build()
+                .map_err(build_error)?;
+            transaction =
+                transaction.transact_items(TransactWriteItem::builder().update(release).build());
+        }
+        match transaction.send().await {
+            Ok(_) => {}
+            Err(e) => {
+                return Err(match failed_conditions(&e).as_deref() {
+                    Some([true, ..]) => StoreError::Conflict(format!(
+                        "{} is no longer {} at attempt {}",
+                        t.request_id, t.from, t.attempt
+                    )),
+                    Some([_, true]) => StoreError::Corrupt(format!(
+                        "website {} does not hold {} open",
+                        t.website_id, t.request_id
+                    )),
+                    _ => unavailable(e),
+                })
+            }
+        }
+        self.get_request(&t.request_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("{} vanished", t.request_id)))
+    }
+}
+
+fn encode_value<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}

@@ -1,0 +1,167 @@
+//! An in-memory store with the same conditional semantics as the DynamoDB one, for unit tests
+//! of the handlers and use cases. The shared store suite runs against both.
+
+use icp_domain::ports::{CreateError, Store};
+use icp_domain::{Entity, IdempotencyRecord, Request, StoreError, Transition, Website};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    entities: HashMap<String, Entity>,
+    websites: HashMap<String, Website>,
+    requests: HashMap<String, (Request, Option<String>)>,
+    idempotency: HashMap<String, IdempotencyRecord>,
+}
+
+impl MemoryStore {
+    pub fn put_entity(&self, entity: Entity) {
+        self.lock()
+            .entities
+            .insert(entity.entity_id.clone(), entity);
+    }
+
+    pub fn put_website(&self, website: Website) {
+        self.lock()
+            .websites
+            .insert(website.website_id.clone(), website);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .expect("a test panicked while holding the store")
+    }
+}
+
+impl Store for MemoryStore {
+    async fn get_entity(&self, entity_id: &str) -> Result<Option<Entity>, StoreError> {
+        Ok(self.lock().entities.get(entity_id).cloned())
+    }
+
+    async fn get_website(&self, website_id: &str) -> Result<Option<Website>, StoreError> {
+        Ok(self.lock().websites.get(website_id).cloned())
+    }
+
+    async fn list_websites(&self, entity_id: &str) -> Result<Vec<Website>, StoreError> {
+        let mut list: Vec<_> = self
+            .lock()
+            .websites
+            .values()
+            .filter(|w| w.entity_id == entity_id)
+            .cloned()
+            .collect();
+        list.sort_by(|a, b| a.domain.cmp(&b.domain));
+        Ok(list)
+    }
+
+    async fn get_request(&self, request_id: &str) -> Result<Option<Request>, StoreError> {
+        Ok(self.lock().requests.get(request_id).map(|(r, _)| r.clone()))
+    }
+
+    async fn list_requests(&self, website_id: &str) -> Result<Vec<Request>, StoreError> {
+        let mut list: Vec<_> = self
+            .lock()
+            .requests
+            .values()
+            .map(|(r, _)| r)
+            .filter(|r| r.website_id == website_id)
+            .cloned()
+            .collect();
+        list.sort_by(|a, b| (b.created_at, &b.request_id).cmp(&(a.created_at, &a.request_id)));
+        Ok(list)
+    }
+
+    async fn get_idempotency(
+        &self,
+        scope_key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        Ok(self.lock().idempotency.get(scope_key).cloned())
+    }
+
+    async fn create_request(
+        &self,
+        request: &Request,
+        sealed_password: &str,
+        idempotency: &IdempotencyRecord,
+    ) -> Result<(), CreateError> {
+        let mut state = self.lock();
+        if state.idempotency.contains_key(&idempotency.scope_key) {
+            return Err(CreateError::IdempotencyKeyTaken);
+        }
+        let website_free = state.websites.get(&request.website_id).is_some_and(|w| {
+            w.open_request_id.is_none() && w.status == icp_domain::WebsiteStatus::Active
+        });
+        if !website_free {
+            return Err(CreateError::WebsiteUnavailable);
+        }
+        if state.requests.contains_key(&request.request_id) {
+            return Err(StoreError::Conflict("request id taken".into()).into());
+        }
+        if let Some(w) = state.websites.get_mut(&request.website_id) {
+            w.open_request_id = Some(request.request_id.clone());
+        }
+        state.requests.insert(
+            request.request_id.clone(),
+            (request.clone(), Some(sealed_password.to_string())),
+        );
+        state
+            .idempotency
+            .insert(idempotency.scope_key.clone(), idempotency.clone());
+        Ok(())
+    }
+
+    async fn sealed_password(
+        &self,
+        request_id: &str,
+        attempt: u32,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .lock()
+            .requests
+            .get(request_id)
+            .filter(|(r, _)| r.attempt == attempt)
+            .and_then(|(_, sealed)| sealed.clone()))
+    }
+
+    async fn apply(&self, t: &Transition) -> Result<Request, StoreError> {
+        let mut state = self.lock();
+        let Some((current, _)) = state.requests.get(&t.request_id) else {
+            return Err(StoreError::Conflict(format!(
+                "{} does not exist",
+                t.request_id
+            )));
+        };
+        if current.status != t.from || current.attempt != t.attempt {
+            return Err(StoreError::Conflict(format!(
+                "{} is no longer {} at attempt {}",
+                t.request_id, t.from, t.attempt
+            )));
+        }
+        if t.releases_website() {
+            match state.websites.get_mut(&t.website_id) {
+                Some(w) if w.open_request_id.as_deref() == Some(t.request_id.as_str()) => {
+                    w.open_request_id = None
+                }
+                _ => {
+                    return Err(StoreError::Corrupt(format!(
+                        "website {} does not hold {} open",
+                        t.website_id, t.request_id
+                    )))
+                }
+            }
+        }
+        let (request, sealed) = state
+            .requests
+            .get_mut(&t.request_id)
+            .expect("checked above");
+        *request = request.clone().applying(t);
+        *sealed = None;
+        Ok(request.clone())
+    }
+}
