@@ -1,0 +1,316 @@
+//! One suite of store behaviour, run against the in-memory fake and against DynamoDB Local
+//! (the tables of the stack `make up` deployed), so the fake cannot drift from the real thing.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{Duration, Utc};
+use icp_adapters::dynamo::{DynamoStore, Tables};
+use icp_adapters::memory::MemoryStore;
+use icp_domain::ports::{CreateError, Store};
+use icp_domain::*;
+
+trait Seed {
+    async fn seed(&self, entity: &Entity, websites: &[Website]);
+}
+
+impl Seed for MemoryStore {
+    async fn seed(&self, entity: &Entity, websites: &[Website]) {
+        self.put_entity(entity.clone());
+        for w in websites {
+            self.put_website(w.clone());
+        }
+    }
+}
+
+/// Seeds DynamoDB directly: the store itself has no use for writing entities or websites.
+struct DynamoSeed {
+    client: aws_sdk_dynamodb::Client,
+    tables: Tables,
+}
+
+impl Seed for DynamoSeed {
+    async fn seed(&self, entity: &Entity, websites: &[Website]) {
+        let put = |table: &str, item| {
+            self.client
+                .put_item()
+                .table_name(table)
+                .set_item(Some(item))
+                .send()
+        };
+        put(
+            &self.tables.entities,
+            serde_dynamo::to_item(entity).unwrap(),
+        )
+        .await
+        .unwrap();
+        for w in websites {
+            put(&self.tables.websites, serde_dynamo::to_item(w).unwrap())
+                .await
+                .unwrap();
+        }
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+fn fixture() -> (Entity, Vec<Website>) {
+    let entity = Entity {
+        entity_id: unique("ent"),
+        name: "Test Co".into(),
+        entity_license_number: "京ICP备12345678号".into(),
+        password_hash: "$argon2id$unused".into(),
+        phone: "+8613800000000".into(),
+        email: "ops@example.cn".into(),
+        failed_password_attempts: 0,
+        locked_until: None,
+    };
+    let websites = ["a.example.cn", "b.example.cn"]
+        .iter()
+        .enumerate()
+        .map(|(i, domain)| Website {
+            website_id: unique("web"),
+            entity_id: entity.entity_id.clone(),
+            domain: domain.to_string(),
+            website_license_number: format!("京ICP备12345678号-{}", i + 1),
+            service_ips: vec!["203.0.113.10".into()],
+            status: WebsiteStatus::Active,
+            open_request_id: None,
+        })
+        .collect();
+    (entity, websites)
+}
+
+fn idempotency(entity: &Entity, key: &str, request: &Request) -> IdempotencyRecord {
+    IdempotencyRecord {
+        scope_key: IdempotencyRecord::scope_key(&entity.entity_id, key),
+        body_fingerprint: "fp".into(),
+        request_id: request.request_id.clone(),
+        created_at: request.created_at,
+    }
+}
+
+fn new_request(website: &Website, at: chrono::DateTime<Utc>) -> Request {
+    Request::submitted(
+        new_request_id(),
+        RequestType::AccessCancellation,
+        website,
+        None,
+        format!("customer:{}", website.entity_id),
+        at,
+    )
+}
+
+async fn suite(store: &impl Store, seeder: &impl Seed) {
+    let (entity, websites) = fixture();
+    seeder.seed(&entity, &websites).await;
+    let site = &websites[0];
+    let t0 = Utc::now();
+
+    // Listing and reading what was seeded.
+    assert_eq!(
+        store.get_entity(&entity.entity_id).await.unwrap(),
+        Some(entity.clone())
+    );
+    let listed = store.list_websites(&entity.entity_id).await.unwrap();
+    assert_eq!(listed, websites, "websites by entity, in domain order");
+    assert_eq!(store.get_request("req-missing").await.unwrap(), None);
+
+    // Creating a request claims the website and records the key, all at once.
+    let first = new_request(site, t0);
+    let key = unique("key");
+    store
+        .create_request(&first, "sealed-1", &idempotency(&entity, &key, &first))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_request(&first.request_id).await.unwrap(),
+        Some(first.clone())
+    );
+    let claimed = store.get_website(&site.website_id).await.unwrap().unwrap();
+    assert_eq!(
+        claimed.open_request_id.as_deref(),
+        Some(first.request_id.as_str())
+    );
+    let record = store
+        .get_idempotency(&IdempotencyRecord::scope_key(&entity.entity_id, &key))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.request_id, first.request_id);
+    assert_eq!(
+        store
+            .sealed_password(&first.request_id, 1)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("sealed-1")
+    );
+    assert_eq!(
+        store.sealed_password(&first.request_id, 2).await.unwrap(),
+        None
+    );
+
+    // The same key again, or another request on the busy website, writes nothing.
+    let second = new_request(site, t0 + Duration::seconds(1));
+    let taken = store
+        .create_request(&second, "sealed-2", &idempotency(&entity, &key, &second))
+        .await;
+    assert!(
+        matches!(taken, Err(CreateError::IdempotencyKeyTaken)),
+        "{taken:?}"
+    );
+    let busy = store
+        .create_request(
+            &second,
+            "sealed-2",
+            &idempotency(&entity, &unique("key"), &second),
+        )
+        .await;
+    assert!(
+        matches!(busy, Err(CreateError::WebsiteUnavailable)),
+        "{busy:?}"
+    );
+    assert_eq!(store.get_request(&second.request_id).await.unwrap(), None);
+
+    // A transition applies once; the same one again is a conflict and changes nothing.
+    let move_on = first
+        .transition(Status::PendingFirstReview, "system:test", "ok", t0)
+        .unwrap();
+    let moved = store.apply(&move_on).await.unwrap();
+    assert_eq!(moved.status, Status::PendingFirstReview);
+    assert_eq!(moved.history.len(), 2);
+    assert_eq!(
+        store.sealed_password(&first.request_id, 1).await.unwrap(),
+        None,
+        "erased once used"
+    );
+    assert!(matches!(
+        store.apply(&move_on).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_request(&first.request_id).await.unwrap(),
+        Some(moved.clone())
+    );
+
+    // Rejection reasons are recorded; closing the request frees the website.
+    let mut close = moved
+        .transition(Status::Withdrawn, "customer:test", "changed my mind", t0)
+        .unwrap();
+    close.rejection_reasons = Some(vec!["r1".into(), "r2".into()]);
+    let closed = store.apply(&close).await.unwrap();
+    assert_eq!(
+        closed.rejection_reasons,
+        vec!["r1".to_string(), "r2".to_string()]
+    );
+    let freed = store.get_website(&site.website_id).await.unwrap().unwrap();
+    assert_eq!(freed.open_request_id, None);
+
+    // The next request on the website is accepted and listed first.
+    store
+        .create_request(
+            &second,
+            "sealed-2",
+            &idempotency(&entity, &unique("key"), &second),
+        )
+        .await
+        .unwrap();
+    let history: Vec<String> = store
+        .list_requests(&site.website_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.request_id)
+        .collect();
+    assert_eq!(
+        history,
+        vec![second.request_id.clone(), first.request_id.clone()]
+    );
+    assert!(store
+        .list_requests(&websites[1].website_id)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn memory_store_passes_the_store_suite() {
+    let store = MemoryStore::default();
+    suite(&store, &store).await;
+}
+
+/// Needs the local stack: `make test` starts it and runs the ignored tests too.
+#[tokio::test]
+#[ignore = "needs DynamoDB Local through LocalStack: run by make test"]
+async fn dynamodb_store_passes_the_store_suite() {
+    let stack = icp_adapters_test_stack();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&stack.endpoint)
+        .region(aws_config::Region::new(stack.region.clone()))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .load()
+        .await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let store = DynamoStore::new(client.clone(), stack.tables.clone());
+    let seeder = DynamoSeed {
+        client,
+        tables: stack.tables,
+    };
+    suite(&store, &seeder).await;
+    // What the store wrote for a request never leaks the sealed password through the index.
+    let (entity, websites) = fixture();
+    seeder.seed(&entity, &websites).await;
+    let r = new_request(&websites[0], Utc::now());
+    store
+        .create_request(
+            &r,
+            "sealed-secret",
+            &idempotency(&entity, &unique("key"), &r),
+        )
+        .await
+        .unwrap();
+    let via_index = seeder
+        .client
+        .query()
+        .table_name(&seeder.tables.requests)
+        .index_name("byWebsite")
+        .key_condition_expression("websiteId = :w")
+        .expression_attribute_values(":w", AttributeValue::S(websites[0].website_id.clone()))
+        .send()
+        .await
+        .unwrap();
+    let item = &via_index.items()[0];
+    assert!(!item.contains_key("sealedPassword"));
+}
+
+struct TestStack {
+    endpoint: String,
+    region: String,
+    tables: Tables,
+}
+
+/// The deployed stack's table names, from the outputs `make up` wrote to `.local/stack.json`.
+fn icp_adapters_test_stack() -> TestStack {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.local/stack.json");
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}; run `make up` (or `make test`) first"));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let s = |k: &str| {
+        v[k].as_str()
+            .unwrap_or_else(|| panic!("{k} missing in {path}"))
+            .to_string()
+    };
+    TestStack {
+        endpoint: s("localstackUrl"),
+        region: s("region"),
+        tables: Tables {
+            entities: s("EntitiesTableName"),
+            websites: s("WebsitesTableName"),
+            requests: s("RequestsTableName"),
+            idempotency: s("IdempotencyTableName"),
+        },
+    }
+}
