@@ -1,0 +1,222 @@
+//! Support for the end-to-end tests: the running stack's addresses (from `.local/`), fresh
+//! customers seeded into its DynamoDB tables, and an HTTP client speaking the API contract.
+
+use icp_domain::{password, Entity, Website, WebsiteStatus};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+pub const PASSWORD: &str = "E2e-Licence-Pass";
+
+pub struct Stack {
+    pub api_url: String,
+    pub demo: Value,
+    outputs: Value,
+    http: Client,
+    jwt_secret: String,
+    dynamodb: aws_sdk_dynamodb::Client,
+}
+
+fn read_json(name: &str) -> Value {
+    let path = format!("{}/../.local/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}; the stack is not up (make up / make test)"));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A customer of our own, so tests never compete for the demo websites.
+pub struct Customer {
+    pub entity_id: String,
+    pub token: String,
+    pub website_ids: Vec<String>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub request_id: Option<String>,
+}
+
+impl Stack {
+    pub async fn connect() -> Stack {
+        let outputs = read_json("stack.json");
+        let demo = read_json("demo.json");
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(outputs["localstackUrl"].as_str().unwrap())
+            .region(aws_config::Region::new(
+                outputs["region"].as_str().unwrap().to_string(),
+            ))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "test", "test", None, None, "e2e",
+            ))
+            .load()
+            .await;
+        let jwt_secret = aws_sdk_secretsmanager::Client::new(&config)
+            .get_secret_value()
+            .secret_id(outputs["JwtSecretArn"].as_str().unwrap())
+            .send()
+            .await
+            .expect("JWT secret")
+            .secret_string
+            .unwrap();
+        Stack {
+            api_url: outputs["apiUrl"].as_str().unwrap().to_string(),
+            demo,
+            outputs,
+            http: Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            jwt_secret,
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+        }
+    }
+
+    pub fn token(&self, sub: &str, role: &str) -> String {
+        let exp = chrono::Utc::now().timestamp() + 3600;
+        icp_adapters::auth::mint(&self.jwt_secret, sub, role, exp)
+    }
+
+    /// A new entity with `websites` active websites, written straight into the stack's tables.
+    pub async fn new_customer(&self, websites: usize) -> Customer {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let entity = Entity {
+            entity_id: format!("ent-e2e-{id}"),
+            name: "E2E Test Co".into(),
+            entity_license_number: "京ICP备99999999号".into(),
+            password_hash: password::hash(PASSWORD),
+            phone: "+8613700000000".into(),
+            email: format!("{id}@e2e.example.cn"),
+            failed_password_attempts: 0,
+            locked_until: None,
+        };
+        self.put("EntitiesTableName", serde_dynamo::to_item(&entity).unwrap())
+            .await;
+        let mut website_ids = Vec::new();
+        for n in 1..=websites {
+            let website = Website {
+                website_id: format!("web-e2e-{id}-{n}"),
+                entity_id: entity.entity_id.clone(),
+                domain: format!("site{n}.{id}.example.cn"),
+                website_license_number: format!("京ICP备99999999号-{n}"),
+                service_ips: vec![format!("192.0.2.{n}")],
+                status: WebsiteStatus::Active,
+                open_request_id: None,
+            };
+            self.put(
+                "WebsitesTableName",
+                serde_dynamo::to_item(&website).unwrap(),
+            )
+            .await;
+            website_ids.push(website.website_id);
+        }
+        Customer {
+            token: self.token(&entity.entity_id, "customer"),
+            entity_id: entity.entity_id,
+            website_ids,
+        }
+    }
+
+    async fn put(
+        &self,
+        table_output: &str,
+        item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    ) {
+        self.dynamodb
+            .put_item()
+            .table_name(self.outputs[table_output].as_str().unwrap())
+            .set_item(Some(item))
+            .send()
+            .await
+            .expect("seed item");
+    }
+
+    /// One API call; `body` is sent as JSON when given.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut req = self.http.request(method, format!("{}{path}", self.api_url));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let resp = req.send().await.expect("the API answers");
+        let status = resp.status();
+        let request_id = resp
+            .headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap().to_string());
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{status}: body is not JSON: {text}"));
+        Reply {
+            status,
+            body,
+            request_id,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::GET, path, Some(token), &[], None).await
+    }
+
+    /// `POST /requests` with a fresh Idempotency-Key.
+    pub async fn submit(&self, token: &str, body: &Value) -> Reply {
+        let key = uuid::Uuid::new_v4().to_string();
+        self.call(
+            Method::POST,
+            "/requests",
+            Some(token),
+            &[("Idempotency-Key", &key)],
+            Some(body),
+        )
+        .await
+    }
+
+    /// Polls `GET /requests/{id}` until `done` holds (the workflow runs asynchronously), for at
+    /// most 60 s; returns the last body seen.
+    pub async fn wait_for(
+        &self,
+        token: &str,
+        request_id: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let reply = self.get(&format!("/requests/{request_id}"), token).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            if done(&reply.body) {
+                return reply.body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "request {request_id} did not reach the expected state: {}",
+                reply.body
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+/// Asserts the contract's error shape and code.
+pub fn assert_error(reply: &Reply, status: u16, code: &str) {
+    assert_eq!(reply.status.as_u16(), status, "{}", reply.body);
+    assert_eq!(reply.body["error"]["code"], code, "{}", reply.body);
+    assert!(reply.body["error"]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
+    assert!(
+        reply.request_id.is_some(),
+        "every response carries x-request-id"
+    );
+}

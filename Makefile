@@ -1,0 +1,38 @@
+# The front door. `make up` runs the whole stack under LocalStack (no Docker needed) and
+# `make test` runs every test against it; see README.md.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+
+# Tools, builds and caches live outside the clone, so later runs and other clones reuse them.
+export ICP_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/icp-license
+export CARGO_TARGET_DIR ?= $(ICP_CACHE)/target
+
+.PHONY: install build up down logs status test unit-test lint fmt
+
+install: ## Install LocalStack, DynamoDB Local and the Lambda executor (pinned, into $ICP_CACHE)
+	infra/local/install.sh
+
+build: ## Build every function (dev profile: fast to build, argon2 optimised)
+	cargo build --workspace --bins
+
+up: install build ## Start LocalStack, deploy the stack, seed the demo data
+	infra/local/up.sh
+
+down: ## Stop everything `make up` started
+	infra/local/stop.sh
+
+status: ## Is the stack running?
+	infra/local/status.sh
+
+logs: ## Follow the functions' logs (LOGS_FOLLOW=0 to print and exit)
+	infra/local/logs.sh
+
+unit-test: ## Tests that need no stack
+	cargo test --workspace
+
+test: ## Unit tests, then the stack's tests (starts the stack if it is not running, stops it after)
+	infra/local/test.sh
+
+lint: ## Formatting and clippy
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings

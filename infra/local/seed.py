@@ -1,0 +1,141 @@
+"""Writes the deployed stack's outputs to .local/stack.json and seeds the demo data: two
+customers (entities with a license password, phone, email) with three active websites each, and
+one reviewer. Writes .local/demo.json in the shape the API contract gives. Existing items are
+left as they are, so running it again on a live stack keeps its requests consistent.
+
+Reads `aws cloudformation describe-stacks` JSON on stdin.
+"""
+
+import argparse
+import json
+import sys
+import time
+
+import boto3
+import jwt
+from argon2 import PasswordHasher
+from argon2.low_level import Type
+
+TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600
+# The parameters the functions verify with (OWASP's argon2id recommendation).
+HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, type=Type.ID)
+
+CUSTOMERS = [
+    {
+        "entityId": "ent-bj-yunfan",
+        "name": "北京云帆科技有限公司 (Beijing Yunfan Technology Co., Ltd.)",
+        "entityLicenseNumber": "京ICP备20231234号",
+        "licensePassword": "Yunfan-Filing-2026",
+        "phone": "+8613800000001",
+        "email": "filing@yunfan.example.cn",
+        "domains": ["yunfan.example.cn", "shop.yunfan.example.cn", "blog.yunfan.example.cn"],
+        "ipBase": "203.0.113.",
+    },
+    {
+        "entityId": "ent-sh-haitao",
+        "name": "上海海涛网络有限公司 (Shanghai Haitao Network Co., Ltd.)",
+        "entityLicenseNumber": "沪ICP备20235678号",
+        "licensePassword": "Haitao-Filing-2026",
+        "phone": "+8613900000002",
+        "email": "icp@haitao.example.cn",
+        "domains": ["haitao.example.cn", "m.haitao.example.cn", "api.haitao.example.cn"],
+        "ipBase": "198.51.100.",
+    },
+]
+REVIEWER = {"reviewerId": "rev-demo", "email": "reviewer@provider.example.com"}
+
+
+def put_new(table, item, key):
+    try:
+        table.put_item(Item=item, ConditionExpression=f"attribute_not_exists({key})")
+    except table.meta.client.exceptions.ConditionalCheckFailedException:
+        pass  # seeded by an earlier run; keep its state
+
+
+def main():
+    args = argparse.ArgumentParser()
+    for flag in ("--endpoint", "--region", "--stage", "--stack-file", "--demo-file"):
+        args.add_argument(flag, required=True)
+    args = args.parse_args()
+
+    stack = json.load(sys.stdin)["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    api_url = f"{args.endpoint}/_aws/execute-api/{outputs['ApiId']}/{args.stage}"
+    outputs.update(localstackUrl=args.endpoint, region=args.region, apiUrl=api_url)
+    with open(args.stack_file, "w") as f:
+        json.dump(outputs, f, indent=2)
+
+    session = boto3.session.Session(
+        aws_access_key_id="test", aws_secret_access_key="test", region_name=args.region
+    )
+    dynamodb = session.resource("dynamodb", endpoint_url=args.endpoint)
+    secrets = session.client("secretsmanager", endpoint_url=args.endpoint)
+    jwt_key = secrets.get_secret_value(SecretId=outputs["JwtSecretArn"])["SecretString"]
+    entities = dynamodb.Table(outputs["EntitiesTableName"])
+    websites = dynamodb.Table(outputs["WebsitesTableName"])
+    expires = int(time.time()) + TOKEN_LIFETIME_SECONDS
+
+    def token(sub, role):
+        return jwt.encode({"sub": sub, "role": role, "exp": expires}, jwt_key, algorithm="HS256")
+
+    demo_customers = []
+    for c in CUSTOMERS:
+        put_new(
+            entities,
+            {
+                "entityId": c["entityId"],
+                "name": c["name"],
+                "entityLicenseNumber": c["entityLicenseNumber"],
+                "passwordHash": HASHER.hash(c["licensePassword"]),
+                "phone": c["phone"],
+                "email": c["email"],
+                "failedPasswordAttempts": 0,
+            },
+            "entityId",
+        )
+        demo_sites = []
+        for n, domain in enumerate(c["domains"], start=1):
+            website_id = f"web-{domain.replace('.', '-')}"
+            put_new(
+                websites,
+                {
+                    "websiteId": website_id,
+                    "entityId": c["entityId"],
+                    "domain": domain,
+                    "websiteLicenseNumber": f"{c['entityLicenseNumber'][:-1]}号-{n}",
+                    "serviceIps": [f"{c['ipBase']}{10 + n}"],
+                    "status": "active",
+                },
+                "websiteId",
+            )
+            demo_sites.append({"websiteId": website_id, "domain": domain})
+        demo_customers.append(
+            {
+                "token": token(c["entityId"], "customer"),
+                "entityId": c["entityId"],
+                "licensePassword": c["licensePassword"],
+                "phone": c["phone"],
+                "email": c["email"],
+                "websites": demo_sites,
+            }
+        )
+
+    demo = {
+        "apiUrl": api_url,
+        "localstackUrl": args.endpoint,
+        "region": args.region,
+        "customers": demo_customers,
+        "reviewerToken": token(REVIEWER["reviewerId"], "reviewer"),
+        "reviewerEmail": REVIEWER["email"],
+        "authority": {
+            "simulatorUrl": f"{api_url}/authority-sim",
+            "callbackUrl": f"{api_url}/authority/callbacks",
+            "secret": None,
+        },
+    }
+    with open(args.demo_file, "w") as f:
+        json.dump(demo, f, indent=2, ensure_ascii=False)
+
+
+if __name__ == "__main__":
+    main()
