@@ -1,0 +1,1 @@
+"""LocalStack Lambda runtime executor running each execution environment as a local process."""
