@@ -2,7 +2,7 @@
 # Deploys infra/template.yaml to this clone's running LocalStack, as CloudFormation would on AWS:
 # stages each function's bootstrap binary, packages (zips to S3), deploys the stack, writes its
 # outputs to .local/stack.json and seeds the demo data (.local/demo.json). Safe to run again:
-# only what changed is redeployed.
+# only what changed is redeployed. The stack itself is deployed by deploy.py.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -35,19 +35,9 @@ mkdir -p "$STATE_DIR"
 aws s3api head-bucket --bucket "$ARTIFACT_BUCKET" >/dev/null 2>&1 ||
   aws s3 mb "s3://$ARTIFACT_BUCKET" >/dev/null
 echo "deploy: packaging ${#functions[@]} functions" >&2
-aws cloudformation package --template-file "$ROOT/infra/template.yaml" \
-  --s3-bucket "$ARTIFACT_BUCKET" --output-template-file "$STATE_DIR/packaged.yaml" >/dev/null
-echo "deploy: deploying stack $STACK_NAME" >&2
-if ! aws cloudformation deploy --template-file "$STATE_DIR/packaged.yaml" --stack-name "$STACK_NAME" \
-  --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
-  --parameter-overrides "Stage=$STAGE" >&2; then
-  echo "deploy.sh: stack $STACK_NAME failed; its failed events:" >&2
-  aws cloudformation describe-stack-events --stack-name "$STACK_NAME" \
-    --query 'StackEvents[?contains(ResourceStatus, `FAILED`)].[LogicalResourceId,ResourceStatusReason]' \
-    --output text >&2 || true
-  exit 1
-fi
-
-aws cloudformation describe-stacks --stack-name "$STACK_NAME" --output json |
-  "$VENV/bin/python" "$LOCAL_DIR/seed.py" --endpoint "$ENDPOINT" --region "$REGION" --stage "$STAGE" \
-    --stack-file "$STATE_DIR/stack.json" --demo-file "$STATE_DIR/demo.json"
+aws cloudformation package --template-file "$ROOT/infra/template.yaml" --s3-bucket "$ARTIFACT_BUCKET" \
+  --output-template-file "$STATE_DIR/packaged.yaml" >"$STATE_DIR/package.log" 2>&1 ||
+  { cat "$STATE_DIR/package.log" >&2; fail "packaging failed"; }
+"$VENV/bin/python" "$LOCAL_DIR/deploy.py" --endpoint "$ENDPOINT" --region "$REGION" --stage "$STAGE" \
+  --stack-name "$STACK_NAME" --template "$STATE_DIR/packaged.yaml" \
+  --stack-file "$STATE_DIR/stack.json" --demo-file "$STATE_DIR/demo.json"

@@ -1,9 +1,9 @@
-"""Writes the deployed stack's outputs to .local/stack.json and seeds the demo data: two
-customers (entities with a license password, phone, email) with three active websites each, and
-one reviewer. Writes .local/demo.json in the shape the API contract gives. Existing items are
-left as they are, so running it again on a live stack keeps its requests consistent.
-
-Reads `aws cloudformation describe-stacks` JSON on stdin.
+"""Deploys the packaged template to LocalStack's CloudFormation (create or update, polled every
+second: awscli's `cloudformation deploy` waits in 30 s steps), writes the stack's outputs to
+.local/stack.json and seeds the demo data: two customers (entities with a license password,
+phone, email) with three active websites each, and one reviewer, then writes .local/demo.json in
+the shape the API contract gives. Existing items are left as they are, so running it again on a
+live stack keeps its requests consistent.
 """
 
 import argparse
@@ -52,22 +52,78 @@ def put_new(table, item, key):
         pass  # seeded by an earlier run; keep its state
 
 
+DEPLOY_TIMEOUT_SECONDS = 600
+
+
+def deploy_stack(cfn, name, template_body, parameters):
+    """Creates or updates the stack and waits for it; returns its description."""
+    params = [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()]
+    caps = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+    try:
+        status = cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+    except cfn.exceptions.ClientError:
+        status = None
+    if status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED"):
+        cfn.delete_stack(StackName=name)
+        wait(cfn, name, {"DELETE_COMPLETE"}, gone_ok=True)
+        status = None
+    if status is None:
+        print(f"deploy: creating stack {name}", file=sys.stderr)
+        cfn.create_stack(StackName=name, TemplateBody=template_body, Parameters=params, Capabilities=caps)
+        return wait(cfn, name, {"CREATE_COMPLETE"})
+    try:
+        cfn.update_stack(StackName=name, TemplateBody=template_body, Parameters=params, Capabilities=caps)
+    except cfn.exceptions.ClientError as e:
+        if "No updates are to be performed" not in str(e):
+            raise
+        print(f"deploy: stack {name} is up to date", file=sys.stderr)
+        return cfn.describe_stacks(StackName=name)["Stacks"][0]
+    print(f"deploy: updating stack {name}", file=sys.stderr)
+    return wait(cfn, name, {"UPDATE_COMPLETE"})
+
+
+def wait(cfn, name, success, gone_ok=False):
+    deadline = time.monotonic() + DEPLOY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        except cfn.exceptions.ClientError:
+            if gone_ok:
+                return None
+            raise
+        status = stack["StackStatus"]
+        if status in success:
+            return stack
+        if status.endswith("_FAILED") or status.endswith("ROLLBACK_COMPLETE"):
+            events = cfn.describe_stack_events(StackName=name)["StackEvents"]
+            failed = [
+                f"  {e['LogicalResourceId']}: {e.get('ResourceStatusReason', '')}"
+                for e in events
+                if e["ResourceStatus"].endswith("FAILED")
+            ]
+            sys.exit(f"deploy.py: stack {name} ended {status}:\n" + "\n".join(failed[:20]))
+        time.sleep(1)
+    sys.exit(f"deploy.py: stack {name} not done after {DEPLOY_TIMEOUT_SECONDS}s")
+
+
 def main():
     args = argparse.ArgumentParser()
-    for flag in ("--endpoint", "--region", "--stage", "--stack-file", "--demo-file"):
+    for flag in ("--endpoint", "--region", "--stage", "--stack-name", "--template", "--stack-file", "--demo-file"):
         args.add_argument(flag, required=True)
     args = args.parse_args()
 
-    stack = json.load(sys.stdin)["Stacks"][0]
+    session = boto3.session.Session(
+        aws_access_key_id="test", aws_secret_access_key="test", region_name=args.region
+    )
+    cfn = session.client("cloudformation", endpoint_url=args.endpoint)
+    with open(args.template) as f:
+        stack = deploy_stack(cfn, args.stack_name, f.read(), {"Stage": args.stage})
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     api_url = f"{args.endpoint}/_aws/execute-api/{outputs['ApiId']}/{args.stage}"
     outputs.update(localstackUrl=args.endpoint, region=args.region, apiUrl=api_url)
     with open(args.stack_file, "w") as f:
         json.dump(outputs, f, indent=2)
 
-    session = boto3.session.Session(
-        aws_access_key_id="test", aws_secret_access_key="test", region_name=args.region
-    )
     dynamodb = session.resource("dynamodb", endpoint_url=args.endpoint)
     secrets = session.client("secretsmanager", endpoint_url=args.endpoint)
     jwt_key = secrets.get_secret_value(SecretId=outputs["JwtSecretArn"])["SecretString"]
