@@ -29,3 +29,30 @@ pub async fn secret(config: &SdkConfig, env_name: &str) -> Result<String, Error>
     out.secret_string
         .ok_or_else(|| format!("secret {secret_id} has no string value").into())
 }
+
+/// An optional whole number of seconds from the environment.
+fn seconds(name: &str) -> Result<Option<i64>, Error> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{name} must be a whole number of seconds").into()),
+        _ => Ok(None),
+    }
+}
+
+/// The workflow's deadlines: `FIRST_REVIEW_DEADLINE_SECONDS` (0 or unset: 1 working day),
+/// `AUTHORITY_DEADLINE_SECONDS`, `REJECTED_EXPIRY_SECONDS`, `EXPIRY_REMINDER_BEFORE_SECONDS`.
+pub fn deadline_config() -> Result<icp_domain::deadlines::DeadlineConfig, Error> {
+    let defaults = icp_domain::deadlines::DeadlineConfig::default();
+    Ok(icp_domain::deadlines::DeadlineConfig {
+        review_override_seconds: seconds("FIRST_REVIEW_DEADLINE_SECONDS")?.filter(|s| *s > 0),
+        authority_seconds: seconds("AUTHORITY_DEADLINE_SECONDS")?
+            .unwrap_or(defaults.authority_seconds),
+        rejected_expiry_seconds: seconds("REJECTED_EXPIRY_SECONDS")?
+            .unwrap_or(defaults.rejected_expiry_seconds),
+        reminder_before_expiry_seconds: seconds("EXPIRY_REMINDER_BEFORE_SECONDS")?
+            .unwrap_or(defaults.reminder_before_expiry_seconds),
+    })
+}

@@ -4,8 +4,11 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
-use icp_domain::ports::{CreateError, Store};
-use icp_domain::{Entity, IdempotencyRecord, Request, StoreError, Transition, Website};
+use icp_domain::ports::{CreateError, Store, TokenSlot};
+use icp_domain::{
+    Entity, IdempotencyRecord, Request, ReviewDecision, Status, StoreError, Transition, Website,
+    WebsiteEffect, WebsiteStatus,
+};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
@@ -18,6 +21,7 @@ pub struct Tables {
     pub websites: String,
     pub requests: String,
     pub idempotency: String,
+    pub notifications: String,
 }
 
 impl Tables {
@@ -27,12 +31,14 @@ impl Tables {
             websites: std::env::var("WEBSITES_TABLE")?,
             requests: std::env::var("REQUESTS_TABLE")?,
             idempotency: std::env::var("IDEMPOTENCY_TABLE")?,
+            notifications: std::env::var("NOTIFICATIONS_TABLE")?,
         })
     }
 }
 
 pub const WEBSITES_BY_ENTITY: &str = "byEntity";
 pub const REQUESTS_BY_WEBSITE: &str = "byWebsite";
+pub const REQUESTS_BY_STATUS: &str = "byStatus";
 /// Idempotency records are kept this long (DynamoDB TTL on `expiresAt`).
 const IDEMPOTENCY_TTL_SECONDS: i64 = 7 * 24 * 3600;
 
@@ -140,6 +146,38 @@ fn created_sort_key(request: &Request) -> String {
         request.created_at.format("%Y-%m-%dT%H:%M:%S%.9fZ"),
         request.request_id
     )
+}
+
+impl DynamoStore {
+    /// A secret attribute of the request, if the request is still at `attempt`.
+    async fn attribute_at_attempt(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        attribute: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.requests)
+            .key("requestId", s(request_id))
+            .projection_expression("attempt, #secret")
+            .expression_attribute_names("#secret", attribute)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let at_attempt = item
+            .get("attempt")
+            .and_then(|a| a.as_n().ok())
+            .is_some_and(|n| *n == attempt.to_string());
+        Ok(at_attempt
+            .then(|| item.get(attribute).and_then(|v| v.as_s().ok()).cloned())
+            .flatten())
+    }
 }
 
 impl Store for DynamoStore {
@@ -251,36 +289,17 @@ impl Store for DynamoStore {
         request_id: &str,
         attempt: u32,
     ) -> Result<Option<String>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.tables.requests)
-            .key("requestId", s(request_id))
-            .projection_expression("attempt, sealedPassword")
-            .consistent_read(true)
-            .send()
+        self.attribute_at_attempt(request_id, attempt, "sealedPassword")
             .await
-            .map_err(unavailable)?;
-        let Some(item) = out.item else {
-            return Ok(None);
-        };
-        let current_attempt = item
-            .get("attempt")
-            .and_then(|a| a.as_n().ok())
-            .map(String::as_str);
-        if current_attempt != Some(attempt.to_string().as_str()) {
-            return Ok(None);
-        }
-        Ok(item
-            .get("sealedPassword")
-            .and_then(|p| p.as_s().ok())
-            .cloned())
     }
 
     async fn apply(&self, t: &Transition) -> Result<Request, StoreError> {
-        let mut update = String::from(
-            "SET #status = :to, updatedAt = :now, history = list_append(history, :entry)",
-        );
+        let mut set = vec![
+            "#status = :to",
+            "updatedAt = :now",
+            "history = list_append(history, :entry)",
+        ];
+        let mut remove = vec![];
         let mut values: Item = HashMap::from([
             (":to".into(), s(t.to.as_str())),
             (":from".into(), s(t.from.as_str())),
@@ -292,10 +311,46 @@ impl Store for DynamoStore {
             ),
         ]);
         if let Some(reasons) = &t.rejection_reasons {
-            update.push_str(", rejectionReasons = :reasons");
+            set.push("rejectionReasons = :reasons");
             values.insert(":reasons".into(), encode_value(reasons)?);
         }
-        update.push_str(" REMOVE sealedPassword");
+        if let Some(due) = &t.review_due_at {
+            set.push("reviewDueAt = :due");
+            values.insert(":due".into(), encode_value(due)?);
+        }
+        if let Some(id) = &t.submission_id {
+            set.push("submissionId = :sid");
+            values.insert(":sid".into(), s(id));
+        }
+        match &t.next_attempt {
+            Some(next) => {
+                set.extend([
+                    "attempt = :next",
+                    "sealedPassword = :sealed",
+                    "rejectionReasons = :none",
+                ]);
+                values.insert(
+                    ":next".into(),
+                    AttributeValue::N((t.attempt + 1).to_string()),
+                );
+                values.insert(":sealed".into(), s(&next.sealed_password));
+                values.insert(":none".into(), AttributeValue::L(vec![]));
+                if let Some(ips) = &next.service_ips {
+                    set.push("serviceIps = :ips");
+                    values.insert(":ips".into(), encode_value(ips)?);
+                }
+                remove.extend([
+                    "review",
+                    "reviewDueAt",
+                    "submissionId",
+                    TokenSlot::FirstReview.attribute(),
+                    TokenSlot::Authority.attribute(),
+                ]);
+            }
+            // The sealed password is erased by the first move after it was checked.
+            None => remove.push("sealedPassword"),
+        }
+        let update = format!("SET {} REMOVE {}", set.join(", "), remove.join(", "));
         let update_request = Update::builder()
             .table_name(&self.tables.requests)
             .key("requestId", s(&t.request_id))
@@ -313,11 +368,22 @@ impl Store for DynamoStore {
             let release = Update::builder()
                 .table_name(&self.tables.websites)
                 .key("websiteId", s(&t.website_id))
-                .update_expression("REMOVE openRequestId")
                 .condition_expression("openRequestId = :rid")
-                .expression_attribute_values(":rid", s(&t.request_id))
-                .build()
-                .map_err(build_error)?;
+                .expression_attribute_values(":rid", s(&t.request_id));
+            let release = match &t.website_effect {
+                None => release.update_expression("REMOVE openRequestId"),
+                Some(WebsiteEffect::Clear) => release
+                    .update_expression("SET #status = :cleared REMOVE openRequestId")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(
+                        ":cleared",
+                        encode_value(&WebsiteStatus::Cleared)?,
+                    ),
+                Some(WebsiteEffect::ReplaceServiceIps(ips)) => release
+                    .update_expression("SET serviceIps = :ips REMOVE openRequestId")
+                    .expression_attribute_values(":ips", encode_value(ips)?),
+            };
+            let release = release.build().map_err(build_error)?;
             transaction =
                 transaction.transact_items(TransactWriteItem::builder().update(release).build());
         }
@@ -340,6 +406,140 @@ impl Store for DynamoStore {
         self.get_request(&t.request_id)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("{} vanished", t.request_id)))
+    }
+
+    async fn pending_reviews(&self) -> Result<Vec<Request>, StoreError> {
+        self.query(
+            &self.tables.requests,
+            REQUESTS_BY_STATUS,
+            "status",
+            Status::PendingFirstReview.as_str(),
+            false,
+        )
+        .await
+    }
+
+    async fn record_review(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        review: &ReviewDecision,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.requests)
+            .key("requestId", s(request_id))
+            .update_expression("SET review = :review")
+            .condition_expression(
+                "#status = :pending AND attempt = :attempt AND attribute_not_exists(review)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":review", AttributeValue::M(encode(review)?))
+            .expression_attribute_values(":pending", s(Status::PendingFirstReview.as_str()))
+            .expression_attribute_values(":attempt", AttributeValue::N(attempt.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::Conflict(format!(
+                    "{request_id} is not awaiting a decision"
+                )))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn put_task_token(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        slot: TokenSlot,
+        sealed_token: &str,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.requests)
+            .key("requestId", s(request_id))
+            .update_expression("SET #token = :token")
+            .condition_expression("attempt = :attempt")
+            .expression_attribute_names("#token", slot.attribute())
+            .expression_attribute_values(":token", s(sealed_token))
+            .expression_attribute_values(":attempt", AttributeValue::N(attempt.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::Conflict(format!(
+                    "{request_id} is not at attempt {attempt}"
+                )))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn task_token(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        slot: TokenSlot,
+    ) -> Result<Option<String>, StoreError> {
+        self.attribute_at_attempt(request_id, attempt, slot.attribute())
+            .await
+    }
+
+    async fn claim_notification(&self, id: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.tables.notifications)
+            .item("notificationId", s(id))
+            .item("status", s("sending"))
+            .item("claimedAt", s(chrono::Utc::now().to_rfc3339()))
+            .condition_expression("attribute_not_exists(notificationId)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn finish_notification(&self, id: &str, error: Option<&str>) -> Result<(), StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.tables.notifications)
+            .key("notificationId", s(id))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":at", s(chrono::Utc::now().to_rfc3339()));
+        let update = match error {
+            None => update
+                .update_expression("SET #status = :sent, finishedAt = :at")
+                .expression_attribute_values(":sent", s("sent")),
+            Some(e) => update
+                .update_expression("SET #status = :failed, finishedAt = :at, #error = :error")
+                .expression_attribute_names("#error", "error")
+                .expression_attribute_values(":failed", s("failed"))
+                .expression_attribute_values(":error", s(e)),
+        };
+        update.send().await.map_err(unavailable)?;
+        Ok(())
     }
 }
 

@@ -53,6 +53,13 @@ impl From<ServiceError> for ApiError {
                 DomainError::InvalidTransition { .. } => {
                     ApiError::new(409, "invalid_status", message)
                 }
+                DomainError::AlreadyDecided(_) => ApiError::new(409, "already_decided", message),
+                DomainError::WithdrawNotAllowed(_) => {
+                    ApiError::new(409, "withdraw_not_allowed", message)
+                }
+                DomainError::SubmissionNotFound(_) => {
+                    ApiError::new(404, "submission_not_found", message)
+                }
                 DomainError::PasswordLocked {
                     retry_after_seconds,
                 } => ApiError {
@@ -65,7 +72,7 @@ impl From<ServiceError> for ApiError {
                 tracing::error!(error = %message, "stored data is inconsistent");
                 ApiError::new(500, "internal_error", "an internal error occurred")
             }
-            ServiceError::Store(_) | ServiceError::Workflow(_) => {
+            ServiceError::Store(_) | ServiceError::Workflow(_) | ServiceError::Authority(_) => {
                 tracing::warn!(error = %message, "dependency unavailable");
                 ApiError::new(503, "service_unavailable", "please retry shortly")
             }

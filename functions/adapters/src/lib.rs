@@ -2,10 +2,12 @@
 //! vault) and the plumbing every Lambda shares: configuration, auth, HTTP errors, logs.
 
 pub mod auth;
+pub mod authority;
 pub mod aws;
 pub mod dynamo;
 pub mod http;
 pub mod memory;
+pub mod notifier;
 pub mod step;
 pub mod telemetry;
 pub mod vault;

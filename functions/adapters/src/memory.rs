@@ -1,8 +1,11 @@
 //! An in-memory store with the same conditional semantics as the DynamoDB one, for unit tests
 //! of the handlers and use cases. The shared store suite runs against both.
 
-use icp_domain::ports::{CreateError, Store};
-use icp_domain::{Entity, IdempotencyRecord, Request, StoreError, Transition, Website};
+use icp_domain::ports::{CreateError, Store, TokenSlot};
+use icp_domain::{
+    Entity, IdempotencyRecord, Request, ReviewDecision, Status, StoreError, Transition, Website,
+    WebsiteEffect, WebsiteStatus,
+};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -17,6 +20,9 @@ struct State {
     websites: HashMap<String, Website>,
     requests: HashMap<String, (Request, Option<String>)>,
     idempotency: HashMap<String, IdempotencyRecord>,
+    tokens: HashMap<(String, u32, TokenSlot), String>,
+    /// Notification id -> `None` while sending, `Some(Ok)` sent, `Some(Err)` failed.
+    notifications: HashMap<String, Option<Result<(), String>>>,
 }
 
 impl MemoryStore {
@@ -30,6 +36,11 @@ impl MemoryStore {
         self.lock()
             .websites
             .insert(website.website_id.clone(), website);
+    }
+
+    /// Notification ids and how they went, for tests.
+    pub fn notifications(&self) -> HashMap<String, Option<Result<(), String>>> {
+        self.lock().notifications.clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -94,9 +105,10 @@ impl Store for MemoryStore {
         if state.idempotency.contains_key(&idempotency.scope_key) {
             return Err(CreateError::IdempotencyKeyTaken);
         }
-        let website_free = state.websites.get(&request.website_id).is_some_and(|w| {
-            w.open_request_id.is_none() && w.status == icp_domain::WebsiteStatus::Active
-        });
+        let website_free = state
+            .websites
+            .get(&request.website_id)
+            .is_some_and(|w| w.open_request_id.is_none() && w.status == WebsiteStatus::Active);
         if !website_free {
             return Err(CreateError::WebsiteUnavailable);
         }
@@ -146,7 +158,12 @@ impl Store for MemoryStore {
         if t.releases_website() {
             match state.websites.get_mut(&t.website_id) {
                 Some(w) if w.open_request_id.as_deref() == Some(t.request_id.as_str()) => {
-                    w.open_request_id = None
+                    w.open_request_id = None;
+                    match &t.website_effect {
+                        Some(WebsiteEffect::Clear) => w.status = WebsiteStatus::Cleared,
+                        Some(WebsiteEffect::ReplaceServiceIps(ips)) => w.service_ips = ips.clone(),
+                        None => {}
+                    }
                 }
                 _ => {
                     return Err(StoreError::Corrupt(format!(
@@ -161,7 +178,99 @@ impl Store for MemoryStore {
             .get_mut(&t.request_id)
             .expect("checked above");
         *request = request.clone().applying(t);
-        *sealed = None;
+        *sealed = t
+            .next_attempt
+            .as_ref()
+            .map(|next| next.sealed_password.clone());
         Ok(request.clone())
+    }
+
+    async fn pending_reviews(&self) -> Result<Vec<Request>, StoreError> {
+        let mut list: Vec<_> = self
+            .lock()
+            .requests
+            .values()
+            .map(|(r, _)| r)
+            .filter(|r| r.status == Status::PendingFirstReview)
+            .cloned()
+            .collect();
+        list.sort_by(|a, b| (a.created_at, &a.request_id).cmp(&(b.created_at, &b.request_id)));
+        Ok(list)
+    }
+
+    async fn record_review(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        review: &ReviewDecision,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        match state.requests.get_mut(request_id) {
+            Some((r, _))
+                if r.attempt == attempt
+                    && r.status == Status::PendingFirstReview
+                    && r.review.is_none() =>
+            {
+                r.review = Some(review.clone());
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict(format!(
+                "{request_id} is not awaiting a decision"
+            ))),
+        }
+    }
+
+    async fn put_task_token(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        slot: TokenSlot,
+        sealed_token: &str,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if state
+            .requests
+            .get(request_id)
+            .is_none_or(|(r, _)| r.attempt != attempt)
+        {
+            return Err(StoreError::Conflict(format!(
+                "{request_id} is not at attempt {attempt}"
+            )));
+        }
+        state.tokens.insert(
+            (request_id.to_string(), attempt, slot),
+            sealed_token.to_string(),
+        );
+        Ok(())
+    }
+
+    async fn task_token(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        slot: TokenSlot,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .lock()
+            .tokens
+            .get(&(request_id.to_string(), attempt, slot))
+            .cloned())
+    }
+
+    async fn claim_notification(&self, id: &str) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        if state.notifications.contains_key(id) {
+            return Ok(false);
+        }
+        state.notifications.insert(id.to_string(), None);
+        Ok(true)
+    }
+
+    async fn finish_notification(&self, id: &str, error: Option<&str>) -> Result<(), StoreError> {
+        let outcome = error.map_or(Ok(()), |e| Err(e.to_string()));
+        self.lock()
+            .notifications
+            .insert(id.to_string(), Some(outcome));
+        Ok(())
     }
 }

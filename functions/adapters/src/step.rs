@@ -18,7 +18,8 @@ impl From<ServiceError> for StepError {
     fn from(e: ServiceError) -> StepError {
         let kind = match &e {
             ServiceError::Store(StoreError::Unavailable(_) | StoreError::Conflict(_))
-            | ServiceError::Workflow(_) => RETRYABLE,
+            | ServiceError::Workflow(_)
+            | ServiceError::Authority(_) => RETRYABLE,
             ServiceError::Store(StoreError::Corrupt(_)) => "Corrupt",
             ServiceError::Domain(DomainError::RequestNotFound(_)) => "RequestNotFound",
             ServiceError::Domain(_) | ServiceError::Forbidden => "Refused",

@@ -1,7 +1,7 @@
 //! Starts request workflows on Step Functions.
 
 use aws_sdk_sfn::Client;
-use icp_domain::ports::{Workflow, WorkflowError};
+use icp_domain::ports::{Workflow, WorkflowControl, WorkflowError};
 use serde_json::json;
 
 pub struct StepFunctionsWorkflow {
@@ -49,6 +49,85 @@ impl Workflow for StepFunctionsWorkflow {
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|se| se.is_execution_already_exists()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(WorkflowError::Unavailable(
+                aws_sdk_sfn::error::DisplayErrorContext(e).to_string(),
+            )),
+        }
+    }
+}
+
+/// Resumes and stops executions of the request state machine.
+pub struct StepFunctionsControl {
+    client: Client,
+    state_machine_arn: String,
+}
+
+impl StepFunctionsControl {
+    pub fn from_env(
+        config: &aws_config::SdkConfig,
+    ) -> Result<StepFunctionsControl, lambda_runtime::Error> {
+        Ok(StepFunctionsControl {
+            client: Client::new(config),
+            state_machine_arn: crate::aws::env("STATE_MACHINE_ARN")?,
+        })
+    }
+
+    fn execution_arn(&self, request_id: &str, attempt: u32) -> String {
+        format!(
+            "{}:{}",
+            self.state_machine_arn
+                .replacen(":stateMachine:", ":execution:", 1),
+            execution_name(request_id, attempt)
+        )
+    }
+}
+
+impl WorkflowControl for StepFunctionsControl {
+    async fn resume(
+        &self,
+        task_token: &str,
+        output: &serde_json::Value,
+    ) -> Result<(), WorkflowError> {
+        let result = self
+            .client
+            .send_task_success()
+            .task_token(task_token)
+            .output(output.to_string())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // The task already ended (completed by the other party, timed out, or stopped).
+            Err(e)
+                if e.as_service_error().is_some_and(|se| {
+                    se.is_task_timed_out() || se.is_invalid_token() || se.is_task_does_not_exist()
+                }) =>
+            {
+                tracing::info!("task token no longer waited on");
+                Ok(())
+            }
+            Err(e) => Err(WorkflowError::Unavailable(
+                aws_sdk_sfn::error::DisplayErrorContext(e).to_string(),
+            )),
+        }
+    }
+
+    async fn stop(&self, request_id: &str, attempt: u32, cause: &str) -> Result<(), WorkflowError> {
+        let result = self
+            .client
+            .stop_execution()
+            .execution_arn(self.execution_arn(request_id, attempt))
+            .cause(cause)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_execution_does_not_exist()) =>
             {
                 Ok(())
             }

@@ -4,8 +4,13 @@
 use chrono::{Duration, Utc};
 use icp_adapters::memory::MemoryStore;
 use icp_adapters::vault::AesVault;
-use icp_domain::ports::{Store, Workflow, WorkflowError};
+use icp_domain::actions::{self, AuthorityDecision};
+use icp_domain::ports::{
+    Authority, AuthorityError, Notifier, NotifyError, Store, Submission, Workflow, WorkflowControl,
+    WorkflowError,
+};
 use icp_domain::service::{self, Caller, ServiceError, SubmitInput, VerifyOutcome};
+use icp_domain::steps;
 use icp_domain::*;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -25,12 +30,76 @@ impl Workflow for RecordingWorkflow {
     }
 }
 
+/// Records what was sent; fails every email while `fail_email` is set.
+#[derive(Default)]
+struct RecordingNotifier {
+    sent: Mutex<Vec<(String, String)>>,
+    fail_email: std::sync::atomic::AtomicBool,
+}
+
+impl Notifier for RecordingNotifier {
+    async fn send_sms(&self, phone: &str, text: &str) -> Result<(), NotifyError> {
+        self.sent.lock().unwrap().push((phone.into(), text.into()));
+        Ok(())
+    }
+    async fn send_email(&self, to: &str, subject: &str, _body: &str) -> Result<(), NotifyError> {
+        if self.fail_email.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(NotifyError("SES is down".into()));
+        }
+        self.sent.lock().unwrap().push((to.into(), subject.into()));
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct RecordingControl {
+    resumed: Mutex<Vec<(String, serde_json::Value)>>,
+    stopped: Mutex<Vec<String>>,
+}
+
+impl WorkflowControl for RecordingControl {
+    async fn resume(&self, token: &str, output: &serde_json::Value) -> Result<(), WorkflowError> {
+        self.resumed
+            .lock()
+            .unwrap()
+            .push((token.into(), output.clone()));
+        Ok(())
+    }
+    async fn stop(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        _cause: &str,
+    ) -> Result<(), WorkflowError> {
+        self.stopped
+            .lock()
+            .unwrap()
+            .push(format!("{request_id}-{attempt}"));
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct RecordingAuthority {
+    submissions: Mutex<Vec<Submission>>,
+}
+
+impl Authority for RecordingAuthority {
+    async fn submit(&self, submission: &Submission) -> Result<(), AuthorityError> {
+        self.submissions.lock().unwrap().push(submission.clone());
+        Ok(())
+    }
+}
+
 const PASSWORD: &str = "Licence-Pass-1";
 
 struct World {
     store: MemoryStore,
     workflow: RecordingWorkflow,
     vault: AesVault,
+    notifier: RecordingNotifier,
+    control: RecordingControl,
+    authority: RecordingAuthority,
     customer: Caller,
 }
 
@@ -61,6 +130,9 @@ fn world() -> World {
         store,
         workflow: RecordingWorkflow::default(),
         vault: AesVault::from_secret("test-secret"),
+        notifier: RecordingNotifier::default(),
+        control: RecordingControl::default(),
+        authority: RecordingAuthority::default(),
         customer: Caller::Customer {
             entity_id: "e1".into(),
         },
@@ -93,6 +165,7 @@ async fn submit(
         &w.store,
         &w.workflow,
         &w.vault,
+        &w.notifier,
         caller,
         &input,
         new_request_id(),
@@ -207,7 +280,17 @@ async fn a_locked_entity_cannot_submit() {
 async fn verify_accepts_the_right_password_once_and_erases_it() {
     let w = world();
     let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
-    let verify = || service::verify_password(&w.store, &w.vault, &r.request_id, 1, Utc::now());
+    let verify = || {
+        service::verify_password(
+            &w.store,
+            &w.vault,
+            &w.notifier,
+            &r.request_id,
+            1,
+            Utc::now(),
+            Utc::now(),
+        )
+    };
     assert_eq!(verify().await.unwrap(), VerifyOutcome::Accepted);
     assert_eq!(
         verify().await.unwrap(),
@@ -222,9 +305,17 @@ async fn verify_accepts_the_right_password_once_and_erases_it() {
         None
     );
     assert_eq!(
-        service::verify_password(&w.store, &w.vault, &r.request_id, 2, Utc::now())
-            .await
-            .unwrap(),
+        service::verify_password(
+            &w.store,
+            &w.vault,
+            &w.notifier,
+            &r.request_id,
+            2,
+            Utc::now(),
+            Utc::now()
+        )
+        .await
+        .unwrap(),
         VerifyOutcome::Superseded
     );
 }
@@ -233,9 +324,17 @@ async fn verify_accepts_the_right_password_once_and_erases_it() {
 async fn verify_rejects_a_wrong_password_with_a_reason() {
     let w = world();
     let r = submit(&w, &w.customer, "k1", "w1", "wrong").await.unwrap();
-    let outcome = service::verify_password(&w.store, &w.vault, &r.request_id, 1, Utc::now())
-        .await
-        .unwrap();
+    let outcome = service::verify_password(
+        &w.store,
+        &w.vault,
+        &w.notifier,
+        &r.request_id,
+        1,
+        Utc::now(),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome, VerifyOutcome::Rejected);
     let stored = w.store.get_request(&r.request_id).await.unwrap().unwrap();
     assert_eq!(stored.status, Status::PasswordRejected);
@@ -285,4 +384,458 @@ async fn readers_see_only_their_own() {
         .await
         .unwrap();
     assert_eq!(listed.len(), 1);
+}
+
+fn reviewer() -> Caller {
+    Caller::Reviewer {
+        reviewer_id: "rev-1".into(),
+    }
+}
+
+const REVIEWERS: &[&str] = &["rev-a@provider.example", "rev-b@provider.example"];
+
+fn reviewers() -> Vec<String> {
+    REVIEWERS.iter().map(|s| s.to_string()).collect()
+}
+
+async fn submit_change(w: &World, website_id: &str, ips: &[&str]) -> Request {
+    let ips: Vec<String> = ips.iter().map(|s| s.to_string()).collect();
+    let raw = format!("change {website_id} {ips:?}");
+    let input = SubmitInput {
+        idempotency_key: "change-key",
+        request_type: "access_change",
+        website_id,
+        license_password: PASSWORD,
+        service_ips: Some(&ips),
+        raw_body: raw.as_bytes(),
+    };
+    service::submit(
+        &w.store,
+        &w.workflow,
+        &w.vault,
+        &w.notifier,
+        &w.customer,
+        &input,
+        new_request_id(),
+        Utc::now(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn verify(w: &World, r: &Request, attempt: u32) -> VerifyOutcome {
+    service::verify_password(
+        &w.store,
+        &w.vault,
+        &w.notifier,
+        &r.request_id,
+        attempt,
+        Utc::now(),
+        Utc::now(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn await_review(w: &World, r: &Request, attempt: u32, token: &str) {
+    steps::await_first_review(
+        &w.store,
+        &w.vault,
+        &w.control,
+        &w.notifier,
+        &reviewers(),
+        &r.request_id,
+        attempt,
+        token,
+    )
+    .await
+    .unwrap()
+}
+
+async fn decide(
+    w: &World,
+    r: &Request,
+    decision: Decision,
+    reasons: &[&str],
+) -> Result<Request, ServiceError> {
+    let reasons: Vec<String> = reasons.iter().map(|s| s.to_string()).collect();
+    actions::decide(
+        &w.store,
+        &w.vault,
+        &w.control,
+        &reviewer(),
+        &r.request_id,
+        decision,
+        &reasons,
+        Utc::now(),
+    )
+    .await
+}
+
+async fn forward(w: &World, r: &Request, token: &str) {
+    steps::forward_to_authority(
+        &w.store,
+        &w.vault,
+        &w.control,
+        &w.notifier,
+        &w.authority,
+        &r.request_id,
+        r.attempt,
+        token,
+        Utc::now(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn authority(
+    w: &World,
+    r: &Request,
+    decision: AuthorityDecision,
+) -> Result<Request, ServiceError> {
+    let sub = steps::submission_id(&r.request_id, r.attempt);
+    actions::authority_result(
+        &w.store,
+        &w.vault,
+        &w.control,
+        &w.notifier,
+        &r.request_id,
+        &sub,
+        decision,
+        &["Domain name under investigation".to_string()],
+        Utc::now(),
+    )
+    .await
+}
+
+async fn current(w: &World, r: &Request) -> Request {
+    w.store.get_request(&r.request_id).await.unwrap().unwrap()
+}
+
+fn sent_to(w: &World, to: &str) -> Vec<String> {
+    w.notifier
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(t, _)| t == to)
+        .map(|(_, text)| text.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_access_change_runs_to_completion_once_whatever_the_retries() {
+    let w = world();
+    let r = submit_change(&w, "w1", &["198.51.100.7", "198.51.100.8"]).await;
+    assert_eq!(verify(&w, &r, 1).await, VerifyOutcome::Accepted);
+    await_review(&w, &r, 1, "token-review").await;
+    await_review(&w, &r, 1, "token-review").await;
+    assert_eq!(
+        sent_to(&w, REVIEWERS[0]).len(),
+        1,
+        "one waiting email despite the retry"
+    );
+
+    let decided = decide(&w, &r, Decision::Approve, &[]).await.unwrap();
+    assert_eq!(decided.review.as_ref().unwrap().reviewer, "rev-1");
+    assert!(matches!(
+        decide(&w, &r, Decision::Reject, &["late"]).await,
+        Err(ServiceError::Domain(DomainError::AlreadyDecided(_)))
+    ));
+    let resumed = w.control.resumed.lock().unwrap().clone();
+    assert_eq!(
+        resumed,
+        vec![(
+            "token-review".to_string(),
+            serde_json::json!({"decision": "approve"})
+        )]
+    );
+
+    forward(&w, &r, "token-authority").await;
+    forward(&w, &r, "token-authority-retry").await;
+    let forwarded = current(&w, &r).await;
+    assert_eq!(forwarded.status, Status::ForwardedToAuthority);
+    assert_eq!(
+        forwarded.submission_id.as_deref(),
+        Some(steps::submission_id(&r.request_id, 1).as_str())
+    );
+    let submissions = w.authority.submissions.lock().unwrap().clone();
+    assert!(submissions
+        .iter()
+        .all(|s| s.submission_id == submissions[0].submission_id));
+    assert_eq!(submissions[0].entity_license_number, "京ICP备12345678号");
+
+    authority(&w, &r, AuthorityDecision::Approved)
+        .await
+        .unwrap();
+    let again = authority(&w, &r, AuthorityDecision::Approved)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status,
+        Status::Approved,
+        "a repeated callback changes nothing"
+    );
+    assert!(matches!(
+        authority(&w, &r, AuthorityDecision::Rejected).await,
+        Err(ServiceError::Domain(DomainError::AlreadyDecided(_)))
+    ));
+    let last = w.control.resumed.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(
+        last,
+        (
+            "token-authority-retry".to_string(),
+            serde_json::json!({"decision": "approved"})
+        )
+    );
+
+    steps::clear_record(&w.store, &w.notifier, &r.request_id, 1, Utc::now())
+        .await
+        .unwrap();
+    steps::clear_record(&w.store, &w.notifier, &r.request_id, 1, Utc::now())
+        .await
+        .unwrap();
+    let done = current(&w, &r).await;
+    assert_eq!(done.status, Status::Completed);
+    let statuses: Vec<Status> = done.history.iter().map(|h| h.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            Status::Submitted,
+            Status::PendingFirstReview,
+            Status::ForwardedToAuthority,
+            Status::Approved,
+            Status::Completed
+        ]
+    );
+    let website = w.store.get_website("w1").await.unwrap().unwrap();
+    assert_eq!(website.service_ips, ["198.51.100.7", "198.51.100.8"]);
+    assert_eq!(website.open_request_id, None);
+    assert_eq!(website.status, WebsiteStatus::Active);
+
+    // Each customer notification went out once per channel.
+    let texts = sent_to(&w, "a@example.cn");
+    assert_eq!(
+        texts.len(),
+        4,
+        "submitted, forwarded, approved, completed: {texts:?}"
+    );
+    let sms = sent_to(&w, "+8613800000000");
+    assert_eq!(sms.len(), 4);
+    assert!(sms.iter().any(|t| t.contains("198.51.100.7")));
+}
+
+#[tokio::test]
+async fn cancellations_clear_the_website_and_keep_the_entity() {
+    let w = world();
+    let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    verify(&w, &r, 1).await;
+    decide(&w, &r, Decision::Approve, &[]).await.unwrap();
+    forward(&w, &r, "t").await;
+    authority(&w, &r, AuthorityDecision::Approved)
+        .await
+        .unwrap();
+    steps::clear_record(&w.store, &w.notifier, &r.request_id, 1, Utc::now())
+        .await
+        .unwrap();
+    let website = w.store.get_website("w1").await.unwrap().unwrap();
+    assert_eq!(website.status, WebsiteStatus::Cleared);
+    assert!(matches!(
+        service::get_website(&w.store, &w.customer, "w1").await,
+        Err(ServiceError::Domain(DomainError::WebsiteNotFound(_)))
+    ));
+    let entity = w.store.get_entity("e1").await.unwrap().unwrap();
+    assert_eq!(entity.entity_license_number, "京ICP备12345678号");
+}
+
+#[tokio::test]
+async fn a_decision_made_before_the_token_is_stored_still_resumes_the_workflow() {
+    let w = world();
+    let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    verify(&w, &r, 1).await;
+    decide(&w, &r, Decision::Approve, &[]).await.unwrap();
+    assert!(w.control.resumed.lock().unwrap().is_empty(), "no token yet");
+    await_review(&w, &r, 1, "late-token").await;
+    assert_eq!(
+        w.control.resumed.lock().unwrap().clone(),
+        vec![(
+            "late-token".to_string(),
+            serde_json::json!({"decision": "approve"})
+        )]
+    );
+}
+
+#[tokio::test]
+async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
+    let w = world();
+    let r = submit_change(&w, "w1", &["198.51.100.7"]).await;
+    verify(&w, &r, 1).await;
+    assert!(matches!(
+        decide(&w, &r, Decision::Reject, &[]).await,
+        Err(ServiceError::Domain(DomainError::Validation {
+            code: "invalid_reasons",
+            ..
+        }))
+    ));
+    decide(&w, &r, Decision::Reject, &["IP not in our network"])
+        .await
+        .unwrap();
+    steps::conclude_first_review(&w.store, &w.notifier, &r.request_id, 1, Utc::now())
+        .await
+        .unwrap();
+    steps::conclude_first_review(&w.store, &w.notifier, &r.request_id, 1, Utc::now())
+        .await
+        .unwrap();
+    let rejected = current(&w, &r).await;
+    assert_eq!(rejected.status, Status::FirstReviewRejected);
+    assert_eq!(rejected.rejection_reasons, ["IP not in our network"]);
+    assert_eq!(
+        sent_to(&w, "a@example.cn")
+            .iter()
+            .filter(|s| s.contains("first_review_rejected"))
+            .count(),
+        1
+    );
+
+    let ips = vec!["198.51.100.9".to_string()];
+    let again = actions::resubmit(
+        &w.store,
+        &w.workflow,
+        &w.control,
+        &w.vault,
+        &w.notifier,
+        &w.customer,
+        &r.request_id,
+        PASSWORD,
+        Some(&ips),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!((again.status, again.attempt), (Status::Submitted, 2));
+    assert_eq!(again.service_ips, Some(ips));
+    assert!(again.rejection_reasons.is_empty() && again.review.is_none());
+    assert!(w
+        .workflow
+        .executions
+        .lock()
+        .unwrap()
+        .contains(&format!("{}-2", r.request_id)));
+    assert_eq!(
+        w.control.stopped.lock().unwrap().clone(),
+        vec![format!("{}-1", r.request_id)]
+    );
+    assert_eq!(verify(&w, &r, 2).await, VerifyOutcome::Accepted);
+    assert_eq!(current(&w, &r).await.status, Status::PendingFirstReview);
+    // The old attempt's expiry no longer applies.
+    steps::expire(&w.store, &w.notifier, &r.request_id, 1, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(current(&w, &r).await.status, Status::PendingFirstReview);
+}
+
+#[tokio::test]
+async fn withdraw_works_until_forwarded_and_is_refused_after() {
+    let w = world();
+    let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    verify(&w, &r, 1).await;
+    let other = Caller::Customer {
+        entity_id: "e2".into(),
+    };
+    assert!(matches!(
+        actions::withdraw(&w.store, &w.control, &other, &r.request_id, Utc::now()).await,
+        Err(ServiceError::Forbidden)
+    ));
+    let withdrawn = actions::withdraw(&w.store, &w.control, &w.customer, &r.request_id, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(withdrawn.status, Status::Withdrawn);
+    assert_eq!(
+        w.store
+            .get_website("w1")
+            .await
+            .unwrap()
+            .unwrap()
+            .open_request_id,
+        None
+    );
+    assert_eq!(w.control.stopped.lock().unwrap().len(), 1);
+
+    let r2 = submit(&w, &w.customer, "k2", "w1", PASSWORD).await.unwrap();
+    verify(&w, &r2, 1).await;
+    decide(&w, &r2, Decision::Approve, &[]).await.unwrap();
+    forward(&w, &r2, "t").await;
+    assert!(matches!(
+        actions::withdraw(
+            &w.store,
+            &w.control,
+            &w.customer,
+            &r2.request_id,
+            Utc::now()
+        )
+        .await,
+        Err(ServiceError::Domain(DomainError::WithdrawNotAllowed(
+            Status::ForwardedToAuthority
+        )))
+    ));
+    assert_eq!(current(&w, &r2).await.status, Status::ForwardedToAuthority);
+}
+
+#[tokio::test]
+async fn a_failing_email_is_recorded_and_the_request_goes_on() {
+    let w = world();
+    w.notifier
+        .fail_email
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    assert_eq!(verify(&w, &r, 1).await, VerifyOutcome::Accepted);
+    let log = w.store.notifications();
+    let email = log
+        .iter()
+        .find(|(id, _)| id.ends_with("#submitted#email"))
+        .map(|(_, outcome)| outcome.clone());
+    assert_eq!(email, Some(Some(Err("SES is down".to_string()))));
+    let sms = log
+        .iter()
+        .find(|(id, _)| id.ends_with("#submitted#sms"))
+        .map(|(_, o)| o.clone());
+    assert_eq!(sms, Some(Some(Ok(()))));
+}
+
+#[tokio::test]
+async fn an_authority_rejection_closes_the_request_with_its_reasons() {
+    let w = world();
+    let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    verify(&w, &r, 1).await;
+    decide(&w, &r, Decision::Approve, &[]).await.unwrap();
+    forward(&w, &r, "t").await;
+    let rejected = authority(&w, &r, AuthorityDecision::Rejected)
+        .await
+        .unwrap();
+    assert_eq!(rejected.status, Status::AuthorityRejected);
+    assert_eq!(
+        rejected.rejection_reasons,
+        ["Domain name under investigation"]
+    );
+    let website = w.store.get_website("w1").await.unwrap().unwrap();
+    assert_eq!(
+        (website.status, website.open_request_id),
+        (WebsiteStatus::Active, None)
+    );
+    let wrong = actions::authority_result(
+        &w.store,
+        &w.vault,
+        &w.control,
+        &w.notifier,
+        &r.request_id,
+        "sub-forged",
+        AuthorityDecision::Approved,
+        &[],
+        Utc::now(),
+    )
+    .await;
+    assert!(matches!(
+        wrong,
+        Err(ServiceError::Domain(DomainError::SubmissionNotFound(_)))
+    ));
 }

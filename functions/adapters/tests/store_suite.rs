@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, Utc};
 use icp_adapters::dynamo::{DynamoStore, Tables};
 use icp_adapters::memory::MemoryStore;
-use icp_domain::ports::{CreateError, Store};
+use icp_domain::ports::{CreateError, Store, TokenSlot};
 use icp_domain::*;
 
 trait Seed {
@@ -232,6 +232,190 @@ async fn suite(store: &impl Store, seeder: &impl Seed) {
         .await
         .unwrap()
         .is_empty());
+
+    workflow_suite(store, seeder).await;
+}
+
+/// What the later steps need: reviews recorded once, task tokens per attempt, notifications
+/// claimed once, the next attempt, and the website effects of completion.
+async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
+    let (entity, websites) = fixture();
+    seeder.seed(&entity, &websites).await;
+    let now = Utc::now();
+    let site = &websites[0];
+    let r = new_request(site, now);
+    store
+        .create_request(&r, "sealed-1", &idempotency(&entity, &unique("key"), &r))
+        .await
+        .unwrap();
+
+    let review = ReviewDecision {
+        decision: Decision::Reject,
+        reasons: vec!["blurred licence photo".into()],
+        reviewer: "rev-1".into(),
+        at: now,
+    };
+    assert!(
+        matches!(
+            store.record_review(&r.request_id, 1, &review).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "not awaiting review yet"
+    );
+    let mut pending = r
+        .transition(Status::PendingFirstReview, "system", "ok", now)
+        .unwrap();
+    pending.review_due_at = Some(now + Duration::days(1));
+    let pending = store.apply(&pending).await.unwrap();
+    assert_eq!(
+        pending.review_due_at.map(|d| d.timestamp()),
+        Some((now + Duration::days(1)).timestamp())
+    );
+    assert!(store
+        .pending_reviews()
+        .await
+        .unwrap()
+        .iter()
+        .any(|p| p.request_id == r.request_id));
+    store
+        .record_review(&r.request_id, 1, &review)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.record_review(&r.request_id, 1, &review).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store
+            .get_request(&r.request_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .review,
+        Some(review.clone())
+    );
+
+    store
+        .put_task_token(&r.request_id, 1, TokenSlot::FirstReview, "sealed-token")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .task_token(&r.request_id, 1, TokenSlot::FirstReview)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("sealed-token")
+    );
+    assert_eq!(
+        store
+            .task_token(&r.request_id, 1, TokenSlot::Authority)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(matches!(
+        store
+            .put_task_token(&r.request_id, 2, TokenSlot::FirstReview, "x")
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    let id = format!("{}#1#submitted#sms", r.request_id);
+    assert!(store.claim_notification(&id).await.unwrap());
+    assert!(
+        !store.claim_notification(&id).await.unwrap(),
+        "claimed once"
+    );
+    store
+        .finish_notification(&id, Some("SNS down"))
+        .await
+        .unwrap();
+
+    // Rejected, then "Modify and Submit": attempt 2 with a fresh sealed password; the old
+    // decision and tokens are gone.
+    let rejected = store
+        .apply(
+            &pending
+                .transition(Status::FirstReviewRejected, "rev", "no", now)
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut again = rejected
+        .transition(Status::Submitted, "customer", "again", now)
+        .unwrap();
+    again.next_attempt = Some(NextAttempt {
+        service_ips: None,
+        sealed_password: "sealed-2".into(),
+    });
+    let again = store.apply(&again).await.unwrap();
+    assert_eq!(
+        (again.attempt, again.status, again.review.clone()),
+        (2, Status::Submitted, None)
+    );
+    assert_eq!(
+        store
+            .sealed_password(&r.request_id, 2)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("sealed-2")
+    );
+    assert_eq!(
+        store
+            .task_token(&r.request_id, 2, TokenSlot::FirstReview)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Completion applies its effect to the website with the release.
+    complete(store, again, WebsiteEffect::Clear).await;
+    let cleared = store.get_website(&site.website_id).await.unwrap().unwrap();
+    assert_eq!(
+        (cleared.status, cleared.open_request_id),
+        (WebsiteStatus::Cleared, None)
+    );
+
+    let other = new_request(&websites[1], now);
+    store
+        .create_request(&other, "s", &idempotency(&entity, &unique("key"), &other))
+        .await
+        .unwrap();
+    complete(
+        store,
+        other,
+        WebsiteEffect::ReplaceServiceIps(vec!["198.51.100.99".into()]),
+    )
+    .await;
+    let changed = store
+        .get_website(&websites[1].website_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.service_ips, ["198.51.100.99"]);
+    assert_eq!(
+        (changed.status, changed.open_request_id),
+        (WebsiteStatus::Active, None)
+    );
+}
+
+/// Moves a submitted request through to completion with `effect`.
+async fn complete(store: &impl Store, mut at: Request, effect: WebsiteEffect) {
+    let now = Utc::now();
+    for to in [
+        Status::PendingFirstReview,
+        Status::ForwardedToAuthority,
+        Status::Approved,
+        Status::Completed,
+    ] {
+        let mut t = at.transition(to, "system", "", now).unwrap();
+        if to == Status::Completed {
+            t.website_effect = Some(effect.clone());
+        }
+        at = store.apply(&t).await.unwrap();
+    }
 }
 
 #[tokio::test]
@@ -311,6 +495,7 @@ fn icp_adapters_test_stack() -> TestStack {
             websites: s("WebsitesTableName"),
             requests: s("RequestsTableName"),
             idempotency: s("IdempotencyTableName"),
+            notifications: s("NotificationsTableName"),
         },
     }
 }

@@ -17,6 +17,12 @@ pub enum DomainError {
     IdempotencyKeyReused,
     #[error("a request cannot move from {from} to {to}")]
     InvalidTransition { from: Status, to: Status },
+    #[error("the request {0} was already decided")]
+    AlreadyDecided(String),
+    #[error("a request in {0} can no longer be withdrawn")]
+    WithdrawNotAllowed(Status),
+    #[error("the submission {0} is not known")]
+    SubmissionNotFound(String),
     #[error("too many wrong license passwords; try again in {retry_after_seconds} seconds")]
     PasswordLocked { retry_after_seconds: i64 },
 }

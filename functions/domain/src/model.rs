@@ -93,6 +93,47 @@ pub struct Request {
     pub history: Vec<HistoryEntry>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the first review of the current attempt is due (1 working day after it began).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_due_at: Option<DateTime<Utc>>,
+    /// The reviewer's decision on the current attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewDecision>,
+    /// The authority's id for the current attempt's submission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewDecision {
+    pub decision: Decision,
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    pub reviewer: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What an approved request does to its website, applied with the request's completion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebsiteEffect {
+    /// Cancelled or access cancelled: the website leaves this provider's license system.
+    Clear,
+    ReplaceServiceIps(Vec<String>),
+}
+
+/// "Modify and Submit": the next attempt's input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextAttempt {
+    pub service_ips: Option<Vec<String>>,
+    pub sealed_password: String,
 }
 
 /// A status change as the store applies it: conditional on the request still being in `from`
@@ -106,6 +147,10 @@ pub struct Transition {
     pub to: Status,
     pub entry: HistoryEntry,
     pub rejection_reasons: Option<Vec<String>>,
+    pub review_due_at: Option<DateTime<Utc>>,
+    pub submission_id: Option<String>,
+    pub next_attempt: Option<NextAttempt>,
+    pub website_effect: Option<WebsiteEffect>,
 }
 
 impl Transition {
@@ -142,6 +187,9 @@ impl Request {
             }],
             created_at: now,
             updated_at: now,
+            review_due_at: None,
+            review: None,
+            submission_id: None,
         }
     }
 
@@ -172,6 +220,10 @@ impl Request {
                 note: note.into(),
             },
             rejection_reasons: None,
+            review_due_at: None,
+            submission_id: None,
+            next_attempt: None,
+            website_effect: None,
         })
     }
 
@@ -181,6 +233,22 @@ impl Request {
         self.updated_at = t.entry.at;
         if let Some(reasons) = &t.rejection_reasons {
             self.rejection_reasons = reasons.clone();
+        }
+        if let Some(due) = t.review_due_at {
+            self.review_due_at = Some(due);
+        }
+        if let Some(id) = &t.submission_id {
+            self.submission_id = Some(id.clone());
+        }
+        if let Some(next) = &t.next_attempt {
+            self.attempt += 1;
+            self.rejection_reasons.clear();
+            self.review = None;
+            self.review_due_at = None;
+            self.submission_id = None;
+            if let Some(ips) = &next.service_ips {
+                self.service_ips = Some(ips.clone());
+            }
         }
         self.history.push(t.entry.clone());
         self

@@ -1,7 +1,7 @@
 //! The ports the adapters implement: storage and the workflow engine. Handlers are generic over
 //! them, so unit tests run the same code on in-memory fakes.
 
-use crate::{Entity, IdempotencyRecord, Request, StoreError, Transition, Website};
+use crate::{Entity, IdempotencyRecord, Request, ReviewDecision, StoreError, Transition, Website};
 use std::future::Future;
 use thiserror::Error;
 
@@ -70,6 +70,100 @@ pub trait Store: Send + Sync {
     /// `StoreError::Conflict`), erases the sealed password, and frees the website when the
     /// request closes. Returns the request as written.
     fn apply(&self, t: &Transition) -> impl Future<Output = Result<Request, StoreError>> + Send;
+
+    /// Requests awaiting first review, oldest first.
+    fn pending_reviews(&self) -> impl Future<Output = Result<Vec<Request>, StoreError>> + Send;
+
+    /// Records the reviewer's decision if the request is still awaiting first review at
+    /// `attempt` and nobody decided yet; else `StoreError::Conflict`.
+    fn record_review(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        review: &ReviewDecision,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Keeps the (sealed) task token the workflow waits on, for the request's `attempt`.
+    fn put_task_token(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        slot: TokenSlot,
+        sealed_token: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn task_token(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        slot: TokenSlot,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Claims the right to send one notification: true the first time for `id`, false after.
+    fn claim_notification(&self, id: &str)
+        -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records how a claimed notification went (`None`: sent; `Some(error)`: failed).
+    fn finish_notification(
+        &self,
+        id: &str,
+        error: Option<&str>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The workflow waits on two task tokens per attempt: first review and the authority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenSlot {
+    FirstReview,
+    Authority,
+}
+
+impl TokenSlot {
+    pub fn attribute(self) -> &'static str {
+        match self {
+            TokenSlot::FirstReview => "reviewTaskToken",
+            TokenSlot::Authority => "authorityTaskToken",
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+#[error("sending failed: {0}")]
+pub struct NotifyError(pub String);
+
+/// SMS and email delivery.
+pub trait Notifier: Send + Sync {
+    fn send_sms(
+        &self,
+        phone: &str,
+        text: &str,
+    ) -> impl Future<Output = Result<(), NotifyError>> + Send;
+    fn send_email(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+    ) -> impl Future<Output = Result<(), NotifyError>> + Send;
+}
+
+/// Resumes or stops a waiting workflow.
+pub trait WorkflowControl: Send + Sync {
+    /// Completes the task the token belongs to with `output`. A token that is no longer
+    /// waited on (timed out, already completed) is not an error: the caller's state is what
+    /// counts.
+    fn resume(
+        &self,
+        task_token: &str,
+        output: &serde_json::Value,
+    ) -> impl Future<Output = Result<(), WorkflowError>> + Send;
+
+    /// Stops the attempt's execution if it still runs.
+    fn stop(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        cause: &str,
+    ) -> impl Future<Output = Result<(), WorkflowError>> + Send;
 }
 
 #[derive(Debug, Error)]
@@ -85,4 +179,32 @@ pub trait Workflow: Send + Sync {
         request_id: &str,
         attempt: u32,
     ) -> impl Future<Output = Result<(), WorkflowError>> + Send;
+}
+
+/// What the provider submits to the authority (the communication administration).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Submission {
+    pub submission_id: String,
+    pub request_id: String,
+    #[serde(rename = "type")]
+    pub request_type: crate::RequestType,
+    pub domain: String,
+    pub website_license_number: String,
+    pub entity_name: String,
+    pub entity_license_number: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_ips: Option<Vec<String>>,
+}
+
+#[derive(Debug, Error)]
+#[error("the authority's system did not take the submission: {0}")]
+pub struct AuthorityError(pub String);
+
+/// The authority's intake. Submitting the same submission id again is harmless.
+pub trait Authority: Send + Sync {
+    fn submit(
+        &self,
+        submission: &Submission,
+    ) -> impl Future<Output = Result<(), AuthorityError>> + Send;
 }

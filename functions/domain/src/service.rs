@@ -1,6 +1,8 @@
 //! The use cases the Lambdas run, generic over the ports so that unit tests run them on fakes.
 
-use crate::ports::{CreateError, Store, Workflow, WorkflowError};
+use crate::notification::Event;
+use crate::notify::notify_customer;
+use crate::ports::{CreateError, Notifier, Store, Workflow, WorkflowError};
 use crate::validation::{parse_request_type, validate_password, validate_submission};
 use crate::{password, DomainError, IdempotencyRecord, Request, Status, StoreError};
 use chrono::{DateTime, Utc};
@@ -21,7 +23,7 @@ impl Caller {
         }
     }
 
-    fn entity_id(&self) -> Result<&str, ServiceError> {
+    pub fn entity_id(&self) -> Result<&str, ServiceError> {
         match self {
             Caller::Customer { entity_id } => Ok(entity_id),
             Caller::Reviewer { .. } => Err(ServiceError::Forbidden),
@@ -47,6 +49,8 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Workflow(#[from] WorkflowError),
+    #[error(transparent)]
+    Authority(#[from] crate::ports::AuthorityError),
 }
 
 /// The body of `POST /requests`, as parsed (unknown fields already refused).
@@ -65,7 +69,7 @@ pub fn sealing_context(request_id: &str, attempt: u32) -> String {
     format!("{request_id}#{attempt}")
 }
 
-fn validate_idempotency_key(key: &str) -> Result<(), DomainError> {
+pub(crate) fn validate_idempotency_key(key: &str) -> Result<(), DomainError> {
     let ok = (1..=128).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
     if ok {
         Ok(())
@@ -79,10 +83,12 @@ fn validate_idempotency_key(key: &str) -> Result<(), DomainError> {
 
 /// Submits a change request: validates it, writes it with its idempotency record, and starts
 /// its workflow. A repeat with the same key and body answers with the first request.
-pub async fn submit<S: Store, W: Workflow, V: Vault>(
+#[allow(clippy::too_many_arguments)]
+pub async fn submit<S: Store, W: Workflow, V: Vault, N: Notifier>(
     store: &S,
     workflow: &W,
     vault: &V,
+    notifier: &N,
     caller: &Caller,
     input: &SubmitInput<'_>,
     new_request_id: String,
@@ -93,7 +99,7 @@ pub async fn submit<S: Store, W: Workflow, V: Vault>(
     let scope_key = IdempotencyRecord::scope_key(entity_id, input.idempotency_key);
     let fingerprint = vault.fingerprint(input.raw_body);
     if let Some(previous) = store.get_idempotency(&scope_key).await? {
-        return replay(store, workflow, &previous, &fingerprint).await;
+        return replay(store, workflow, notifier, &previous, &fingerprint).await;
     }
 
     let request_type = parse_request_type(input.request_type)?;
@@ -146,7 +152,7 @@ pub async fn submit<S: Store, W: Workflow, V: Vault>(
                 .get_idempotency(&record.scope_key)
                 .await?
                 .ok_or_else(|| StoreError::Conflict("idempotency record vanished".into()))?;
-            return replay(store, workflow, &previous, &fingerprint).await;
+            return replay(store, workflow, notifier, &previous, &fingerprint).await;
         }
         Err(CreateError::WebsiteUnavailable) => {
             let open = store
@@ -159,14 +165,16 @@ pub async fn submit<S: Store, W: Workflow, V: Vault>(
         Err(CreateError::Store(e)) => return Err(e.into()),
     }
     workflow.start(&request.request_id, request.attempt).await?;
+    notify_customer(store, notifier, Event::Submitted, &request).await?;
     Ok(request)
 }
 
 /// The answer to a repeated Idempotency-Key. Starting the workflow again is harmless (it is
 /// idempotent) and finishes the job if the first call failed between the write and the start.
-async fn replay<S: Store, W: Workflow>(
+async fn replay<S: Store, W: Workflow, N: Notifier>(
     store: &S,
     workflow: &W,
+    notifier: &N,
     previous: &IdempotencyRecord,
     fingerprint: &str,
 ) -> Result<Request, ServiceError> {
@@ -179,6 +187,7 @@ async fn replay<S: Store, W: Workflow>(
         .ok_or_else(|| StoreError::Corrupt("idempotency record without request".into()))?;
     if request.status == Status::Submitted && request.attempt == 1 {
         workflow.start(&request.request_id, 1).await?;
+        notify_customer(store, notifier, Event::Submitted, &request).await?;
     }
     Ok(request)
 }
@@ -194,14 +203,37 @@ pub enum VerifyOutcome {
 
 pub const PASSWORD_REJECTED_REASON: &str = "The license password is incorrect.";
 
-/// Checks the attempt's license password and moves the request to `pending_first_review` or
-/// `password_rejected`. Running it again for the same attempt answers the same, changing
-/// nothing.
-pub async fn verify_password<S: Store, V: Vault>(
+/// Checks the attempt's license password and moves the request to `pending_first_review` (due
+/// at `review_due_at`) or `password_rejected`, telling the customer of a rejection. Running it
+/// again for the same attempt answers the same and changes nothing.
+#[allow(clippy::too_many_arguments)]
+pub async fn verify_password<S: Store, V: Vault, N: Notifier>(
+    store: &S,
+    vault: &V,
+    notifier: &N,
+    request_id: &str,
+    attempt: u32,
+    review_due_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<VerifyOutcome, ServiceError> {
+    let outcome = check_password(store, vault, request_id, attempt, review_due_at, now).await?;
+    if outcome == VerifyOutcome::Rejected {
+        // Also on a retry: the notification log makes it once.
+        let request = store
+            .get_request(request_id)
+            .await?
+            .ok_or_else(|| DomainError::RequestNotFound(request_id.into()))?;
+        notify_customer(store, notifier, Event::PasswordRejected, &request).await?;
+    }
+    Ok(outcome)
+}
+
+async fn check_password<S: Store, V: Vault>(
     store: &S,
     vault: &V,
     request_id: &str,
     attempt: u32,
+    review_due_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<VerifyOutcome, ServiceError> {
     let request = store
@@ -229,15 +261,14 @@ pub async fn verify_password<S: Store, V: Vault>(
         (Status::PasswordRejected, "license password rejected")
     };
     let mut transition = request.transition(to, "system:verify-password", note, now)?;
-    if !matches {
+    if matches {
+        transition.review_due_at = Some(review_due_at);
+    } else {
         transition.rejection_reasons = Some(vec![PASSWORD_REJECTED_REASON.into()]);
     }
     match store.apply(&transition).await {
-        Ok(_) => Ok(if matches {
-            VerifyOutcome::Accepted
-        } else {
-            VerifyOutcome::Rejected
-        }),
+        Ok(_) if matches => Ok(VerifyOutcome::Accepted),
+        Ok(_) => Ok(VerifyOutcome::Rejected),
         Err(StoreError::Conflict(_)) => {
             // Someone moved first (a retry of this step, or a withdraw): report what stands.
             let current = store

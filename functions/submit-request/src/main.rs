@@ -3,10 +3,11 @@
 use icp_adapters::auth::Authenticator;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::http::{self, ApiError};
+use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
 use icp_adapters::{aws, telemetry};
-use icp_domain::ports::{Store, Workflow};
+use icp_domain::ports::{Notifier, Store, Workflow};
 use icp_domain::service::{self, SubmitInput, Vault};
 use lambda_http::{service_fn, Body, Error, Request, Response};
 use serde::Deserialize;
@@ -22,14 +23,15 @@ struct SubmitBody {
     service_ips: Option<Vec<String>>,
 }
 
-struct App<S, W, V> {
+struct App<S, W, V, N> {
     store: S,
     workflow: W,
     vault: V,
+    notifier: N,
     auth: Authenticator,
 }
 
-impl<S: Store, W: Workflow, V: Vault> App<S, W, V> {
+impl<S: Store, W: Workflow, V: Vault, N: Notifier> App<S, W, V, N> {
     async fn handle(&self, req: Request) -> Response<Body> {
         let request_id = http::request_id(&req);
         http::respond(&request_id, self.submit(&req).await)
@@ -58,6 +60,7 @@ impl<S: Store, W: Workflow, V: Vault> App<S, W, V> {
             &self.store,
             &self.workflow,
             &self.vault,
+            &self.notifier,
             &caller,
             &input,
             icp_domain::new_request_id(),
@@ -79,6 +82,7 @@ async fn main() -> Result<(), Error> {
     let app = App {
         store: DynamoStore::from_env(&config)?,
         workflow: StepFunctionsWorkflow::from_env(&config)?,
+        notifier: SnsSesNotifier::from_env(&config)?,
         vault: AesVault::from_secret(&aws::secret(&config, "VAULT_SECRET_ID").await?),
         auth: Authenticator::new(&aws::secret(&config, "JWT_SECRET_ID").await?),
     };

@@ -2,9 +2,11 @@
 //! argon2id hash; record `pending_first_review` or `password_rejected`.
 
 use icp_adapters::dynamo::DynamoStore;
+use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::step::StepError;
 use icp_adapters::vault::AesVault;
 use icp_adapters::{aws, telemetry};
+use icp_domain::deadlines::{DeadlineConfig, Deadlines};
 use icp_domain::service::{self, VerifyOutcome};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde::{Deserialize, Serialize};
@@ -23,11 +25,15 @@ struct StepOutput {
     attempt: u32,
     /// `accepted`, `rejected` or `superseded`; the state machine branches on it.
     outcome: &'static str,
+    /// How long the next states wait: first review, the authority, a rejection's expiry.
+    deadlines: Deadlines,
 }
 
 struct App {
     store: DynamoStore,
     vault: AesVault,
+    notifier: SnsSesNotifier,
+    deadlines: DeadlineConfig,
 }
 
 impl App {
@@ -36,12 +42,16 @@ impl App {
             request_id,
             attempt,
         } = event.payload;
+        let now = chrono::Utc::now();
+        let (review_due_at, deadlines) = self.deadlines.for_review_starting(now);
         let outcome = service::verify_password(
             &self.store,
             &self.vault,
+            &self.notifier,
             &request_id,
             attempt,
-            chrono::Utc::now(),
+            review_due_at,
+            now,
         )
         .await?;
         let outcome = match outcome {
@@ -54,6 +64,7 @@ impl App {
             request_id,
             attempt,
             outcome,
+            deadlines,
         })
     }
 }
@@ -65,6 +76,8 @@ async fn main() -> Result<(), Error> {
     let app = App {
         store: DynamoStore::from_env(&config)?,
         vault: AesVault::from_secret(&aws::secret(&config, "VAULT_SECRET_ID").await?),
+        notifier: SnsSesNotifier::from_env(&config)?,
+        deadlines: aws::deadline_config()?,
     };
     let app = &app;
     lambda_runtime::run(service_fn(

@@ -1,0 +1,68 @@
+//! The authority's system over signed HTTP: each submission is POSTed with
+//! `X-Authority-Timestamp` and `X-Authority-Signature` (hex HMAC-SHA256 over
+//! `timestamp + "." + body`), and names the callback URL for the result.
+
+use icp_domain::ports::{Authority, AuthorityError, Submission};
+use icp_domain::signature;
+use std::time::Duration;
+
+pub struct HttpAuthority {
+    http: reqwest::Client,
+    submissions_url: String,
+    callback_url: String,
+    secret: String,
+}
+
+/// The API's public base URL: `API_BASE_URL` with `{apiId}` filled in from `API_ID`, since the
+/// function cannot name its own API's URL in the template without a cycle on AWS.
+pub fn api_base_url() -> Result<String, lambda_runtime::Error> {
+    let template = crate::aws::env("API_BASE_URL")?;
+    Ok(template.replace("{apiId}", &std::env::var("API_ID").unwrap_or_default()))
+}
+
+impl HttpAuthority {
+    /// `AUTHORITY_URL` is the authority's intake; empty means the local simulator behind our
+    /// own API.
+    pub fn from_env(secret: String) -> Result<HttpAuthority, lambda_runtime::Error> {
+        let base = api_base_url()?;
+        let submissions_url = match std::env::var("AUTHORITY_URL").unwrap_or_default() {
+            url if url.is_empty() => format!("{base}/authority-sim/submissions"),
+            url => url,
+        };
+        Ok(HttpAuthority {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()?,
+            submissions_url,
+            callback_url: format!("{base}/authority/callbacks"),
+            secret,
+        })
+    }
+}
+
+impl Authority for HttpAuthority {
+    async fn submit(&self, submission: &Submission) -> Result<(), AuthorityError> {
+        let mut body =
+            serde_json::to_value(submission).map_err(|e| AuthorityError(e.to_string()))?;
+        body["callbackUrl"] = self.callback_url.clone().into();
+        let body = body.to_string();
+        let timestamp = chrono::Utc::now().timestamp().to_string();
+        let response = self
+            .http
+            .post(&self.submissions_url)
+            .header("content-type", "application/json")
+            .header("x-authority-timestamp", &timestamp)
+            .header(
+                "x-authority-signature",
+                signature::sign(&self.secret, &timestamp, body.as_bytes()),
+            )
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| AuthorityError(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(AuthorityError(format!("answered {}", response.status())));
+        }
+        Ok(())
+    }
+}

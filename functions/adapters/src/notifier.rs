@@ -1,0 +1,69 @@
+//! SMS through SNS and email through SES.
+
+use aws_config::SdkConfig;
+use aws_sdk_ses::types::{Body, Content, Destination, Message};
+use icp_domain::ports::{Notifier, NotifyError};
+
+pub struct SnsSesNotifier {
+    sns: aws_sdk_sns::Client,
+    ses: aws_sdk_ses::Client,
+    sender: String,
+}
+
+impl SnsSesNotifier {
+    pub fn from_env(config: &SdkConfig) -> Result<SnsSesNotifier, lambda_runtime::Error> {
+        Ok(SnsSesNotifier {
+            sns: aws_sdk_sns::Client::new(config),
+            ses: aws_sdk_ses::Client::new(config),
+            sender: crate::aws::env("SENDER_EMAIL")?,
+        })
+    }
+}
+
+fn utf8(text: &str) -> Result<Content, NotifyError> {
+    Content::builder()
+        .data(text)
+        .charset("UTF-8")
+        .build()
+        .map_err(|e| NotifyError(e.to_string()))
+}
+
+impl Notifier for SnsSesNotifier {
+    async fn send_sms(&self, phone: &str, text: &str) -> Result<(), NotifyError> {
+        self.sns
+            .publish()
+            .phone_number(phone)
+            .message(text)
+            .send()
+            .await
+            .map_err(|e| NotifyError(aws_sdk_sns::error::DisplayErrorContext(e).to_string()))?;
+        Ok(())
+    }
+
+    async fn send_email(&self, to: &str, subject: &str, body: &str) -> Result<(), NotifyError> {
+        let message = Message::builder()
+            .subject(utf8(subject)?)
+            .body(Body::builder().text(utf8(body)?).build())
+            .build();
+        self.ses
+            .send_email()
+            .source(&self.sender)
+            .destination(Destination::builder().to_addresses(to).build())
+            .message(message)
+            .send()
+            .await
+            .map_err(|e| NotifyError(aws_sdk_ses::error::DisplayErrorContext(e).to_string()))?;
+        Ok(())
+    }
+}
+
+/// The reviewers' addresses, from the comma-separated `REVIEWER_EMAILS`.
+pub fn reviewer_emails() -> Vec<String> {
+    std::env::var("REVIEWER_EMAILS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}

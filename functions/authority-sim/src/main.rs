@@ -1,0 +1,220 @@
+//! The authority simulator for local and test stages (never deployed to production): stands in
+//! for the communication administration. It records the provider's signed submissions and, when
+//! told a decision, sends the signed callback the real authority would send.
+//!
+//! - `POST /authority-sim/submissions` (signed): record a submission.
+//! - `GET /authority-sim/submissions?requestId=`: what was received.
+//! - `POST /authority-sim/submissions/{submissionId}/decision` `{"decision", "reasons"?}`.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use icp_adapters::http::{self, ApiError};
+use icp_adapters::{aws, telemetry};
+use icp_domain::signature;
+use lambda_http::{service_fn, Body, Error, Request, RequestExt, Response};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionBody {
+    decision: String,
+    #[serde(default)]
+    reasons: Vec<String>,
+}
+
+struct App {
+    dynamodb: aws_sdk_dynamodb::Client,
+    table: String,
+    secret: String,
+    http: reqwest::Client,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> ApiError {
+    tracing::warn!(error = %e, "simulator storage failed");
+    ApiError::new(503, "service_unavailable", "please retry shortly")
+}
+
+impl App {
+    async fn handle(&self, req: Request) -> Response<Body> {
+        let request_id = http::request_id(&req);
+        http::respond(&request_id, self.route(&req).await)
+    }
+
+    async fn route(&self, req: &Request) -> Result<(u16, Value), ApiError> {
+        match (
+            req.method().as_str(),
+            http::resource_path(req).unwrap_or_default(),
+        ) {
+            ("POST", "/authority-sim/submissions") => self.receive(req).await,
+            ("GET", "/authority-sim/submissions") => self.list(req).await,
+            ("POST", "/authority-sim/submissions/{submissionId}/decision") => {
+                self.decide(req).await
+            }
+            (method, path) => Err(ApiError::new(
+                404,
+                "route_not_found",
+                format!("no route {method} {path}"),
+            )),
+        }
+    }
+
+    async fn receive(&self, req: &Request) -> Result<(u16, Value), ApiError> {
+        let body = http::json_body(req)?;
+        signature::verify(
+            &self.secret,
+            http::header(req, "x-authority-timestamp"),
+            http::header(req, "x-authority-signature"),
+            body,
+            chrono::Utc::now(),
+        )
+        .map_err(|e| ApiError::new(401, "invalid_signature", e.to_string()))?;
+        let submission: Value = http::parse_json(body)?;
+        let field = |name: &str| -> Result<String, ApiError> {
+            submission[name]
+                .as_str()
+                .map(String::from)
+                .ok_or_else(|| ApiError::new(400, "invalid_body", format!("{name} is required")))
+        };
+        let (submission_id, request_id, callback_url) = (
+            field("submissionId")?,
+            field("requestId")?,
+            field("callbackUrl")?,
+        );
+        let put = self
+            .dynamodb
+            .put_item()
+            .table_name(&self.table)
+            .item("submissionId", AttributeValue::S(submission_id.clone()))
+            .item("requestId", AttributeValue::S(request_id))
+            .item("callbackUrl", AttributeValue::S(callback_url))
+            .item("submission", AttributeValue::S(submission.to_string()))
+            .item(
+                "receivedAt",
+                AttributeValue::S(chrono::Utc::now().to_rfc3339()),
+            )
+            .condition_expression("attribute_not_exists(submissionId)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => tracing::info!(%submission_id, "submission received"),
+            // A resubmission of the same id: the first one stands.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) => {}
+            Err(e) => return Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        }
+        Ok((202, json!({ "submissionId": submission_id })))
+    }
+
+    async fn list(&self, req: &Request) -> Result<(u16, Value), ApiError> {
+        let items = self
+            .dynamodb
+            .scan()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(|e| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        let wanted = req
+            .query_string_parameters()
+            .first("requestId")
+            .map(String::from);
+        let submissions: Vec<Value> = items
+            .items()
+            .iter()
+            .filter(|item| {
+                wanted.is_none()
+                    || item.get("requestId").and_then(|v| v.as_s().ok()) == wanted.as_ref()
+            })
+            .filter_map(|item| item.get("submission").and_then(|v| v.as_s().ok()))
+            .filter_map(|text| serde_json::from_str(text).ok())
+            .collect();
+        Ok((200, json!({ "submissions": submissions })))
+    }
+
+    async fn decide(&self, req: &Request) -> Result<(u16, Value), ApiError> {
+        let submission_id = http::path_param(req, "submissionId")?;
+        let body: DecisionBody = http::parse_json(http::json_body(req)?)?;
+        if body.decision != "approved" && body.decision != "rejected" {
+            return Err(ApiError::new(
+                400,
+                "invalid_decision",
+                "decision must be approved or rejected",
+            ));
+        }
+        let item = self
+            .dynamodb
+            .get_item()
+            .table_name(&self.table)
+            .key("submissionId", AttributeValue::S(submission_id.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?
+            .item
+            .ok_or_else(|| {
+                ApiError::not_found(
+                    "submission_not_found",
+                    &format!("submission {submission_id}"),
+                )
+            })?;
+        let text = |name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        let callback = json!({
+            "submissionId": submission_id,
+            "requestId": text("requestId"),
+            "decision": body.decision,
+            "reasons": body.reasons,
+            "decidedAt": chrono::Utc::now().to_rfc3339(),
+        })
+        .to_string();
+        let timestamp = chrono::Utc::now().timestamp().to_string();
+        let response = self
+            .http
+            .post(text("callbackUrl"))
+            .header("content-type", "application/json")
+            .header("x-authority-timestamp", &timestamp)
+            .header(
+                "x-authority-signature",
+                signature::sign(&self.secret, &timestamp, callback.as_bytes()),
+            )
+            .body(callback)
+            .send()
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    502,
+                    "callback_failed",
+                    format!("the callback did not arrive: {e}"),
+                )
+            })?;
+        let status = response.status().as_u16();
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        Ok((
+            200,
+            json!({ "submissionId": submission_id, "callbackStatus": status, "callbackAnswer": answer }),
+        ))
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let config = aws::load_config().await;
+    let app = App {
+        dynamodb: aws_sdk_dynamodb::Client::new(&config),
+        table: aws::env("AUTHORITY_SIM_TABLE")?,
+        secret: aws::secret(&config, "AUTHORITY_SECRET_ID").await?,
+        http: reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(20))
+            .build()?,
+    };
+    let app = &app;
+    lambda_http::run(service_fn(move |req| async move {
+        Ok::<_, Error>(app.handle(req).await)
+    }))
+    .await
+}

@@ -1,0 +1,126 @@
+//! The workflow's clocks: first review within 1 working day, the authority's deadline, and how
+//! long a rejected request waits for "Modify and Submit" before it expires.
+
+use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
+use serde::Serialize;
+
+/// Durations the state machine waits, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deadlines {
+    pub review_seconds: i64,
+    pub authority_seconds: i64,
+    pub reminder_seconds: i64,
+    pub expiry_after_reminder_seconds: i64,
+}
+
+/// Configured durations; `review_override_seconds` replaces the working-day rule (for
+/// rehearsals and tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeadlineConfig {
+    pub review_override_seconds: Option<i64>,
+    pub authority_seconds: i64,
+    pub rejected_expiry_seconds: i64,
+    pub reminder_before_expiry_seconds: i64,
+}
+
+impl Default for DeadlineConfig {
+    fn default() -> DeadlineConfig {
+        DeadlineConfig {
+            review_override_seconds: None,
+            authority_seconds: 30 * 24 * 3600,
+            rejected_expiry_seconds: 30 * 24 * 3600,
+            reminder_before_expiry_seconds: 3 * 24 * 3600,
+        }
+    }
+}
+
+/// One working day after `start`: the same time on the next weekday (a start on a weekend
+/// counts from Monday 00:00). Public holidays are not modelled.
+pub fn one_working_day_after(start: DateTime<Utc>) -> DateTime<Utc> {
+    let mut from = start;
+    while matches!(from.weekday(), Weekday::Sat | Weekday::Sun) {
+        from = (from + Duration::days(1))
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc();
+    }
+    let mut due = from + Duration::days(1);
+    while matches!(due.weekday(), Weekday::Sat | Weekday::Sun) {
+        due += Duration::days(1);
+    }
+    due
+}
+
+impl DeadlineConfig {
+    /// When a first review starting at `now` is due, and the durations the workflow waits.
+    pub fn for_review_starting(&self, now: DateTime<Utc>) -> (DateTime<Utc>, Deadlines) {
+        let due = match self.review_override_seconds {
+            Some(seconds) => now + Duration::seconds(seconds),
+            None => one_working_day_after(now),
+        };
+        let reminder = (self.rejected_expiry_seconds - self.reminder_before_expiry_seconds).max(1);
+        let deadlines = Deadlines {
+            review_seconds: (due - now).num_seconds().max(1),
+            authority_seconds: self.authority_seconds.max(1),
+            reminder_seconds: reminder,
+            expiry_after_reminder_seconds: (self.rejected_expiry_seconds - reminder).max(1),
+        };
+        (due, deadlines)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn one_working_day_skips_weekends() {
+        // 2026-11-23 is a Monday.
+        assert_eq!(
+            one_working_day_after(at(2026, 11, 23, 10)),
+            at(2026, 11, 24, 10)
+        );
+        assert_eq!(
+            one_working_day_after(at(2026, 11, 27, 10)),
+            at(2026, 11, 30, 10),
+            "Friday -> Monday"
+        );
+        assert_eq!(
+            one_working_day_after(at(2026, 11, 28, 10)),
+            at(2026, 12, 1, 0),
+            "Saturday -> Tuesday 00:00"
+        );
+        assert_eq!(
+            one_working_day_after(at(2026, 11, 29, 23)),
+            at(2026, 12, 1, 0),
+            "Sunday -> Tuesday 00:00"
+        );
+    }
+
+    #[test]
+    fn durations_add_up_and_the_override_wins() {
+        let config = DeadlineConfig {
+            review_override_seconds: Some(90),
+            ..DeadlineConfig::default()
+        };
+        let now = at(2026, 11, 23, 10);
+        let (due, d) = config.for_review_starting(now);
+        assert_eq!(due, now + Duration::seconds(90));
+        assert_eq!(d.review_seconds, 90);
+        assert_eq!(
+            d.reminder_seconds + d.expiry_after_reminder_seconds,
+            30 * 24 * 3600
+        );
+        assert_eq!(d.expiry_after_reminder_seconds, 3 * 24 * 3600);
+        let (due, d) = DeadlineConfig::default().for_review_starting(now);
+        assert_eq!(due, at(2026, 11, 24, 10));
+        assert_eq!(d.review_seconds, 24 * 3600);
+    }
+}
