@@ -42,6 +42,7 @@ CUSTOMERS = [
         "ipBase": "198.51.100.",
     },
 ]
+SENDER_EMAIL = "filing-noreply@provider.example.com"  # the template's default SenderEmail
 REVIEWER = {"reviewerId": "rev-demo", "email": "reviewer@provider.example.com"}
 
 
@@ -65,12 +66,13 @@ def deploy_stack(cfn, name, template_body, parameters):
         status = None
     if status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED"):
         cfn.delete_stack(StackName=name)
-        wait(cfn, name, {"DELETE_COMPLETE"}, gone_ok=True)
+        wait(cfn, name, {"DELETE_COMPLETE"}, time.time(), gone_ok=True)
         status = None
+    since = time.time() - 1
     if status is None:
         print(f"deploy: creating stack {name}", file=sys.stderr)
         cfn.create_stack(StackName=name, TemplateBody=template_body, Parameters=params, Capabilities=caps)
-        return wait(cfn, name, {"CREATE_COMPLETE"})
+        return wait(cfn, name, {"CREATE_COMPLETE"}, since)
     try:
         cfn.update_stack(StackName=name, TemplateBody=template_body, Parameters=params, Capabilities=caps)
     except cfn.exceptions.ClientError as e:
@@ -79,10 +81,21 @@ def deploy_stack(cfn, name, template_body, parameters):
         print(f"deploy: stack {name} is up to date", file=sys.stderr)
         return cfn.describe_stacks(StackName=name)["Stacks"][0]
     print(f"deploy: updating stack {name}", file=sys.stderr)
-    return wait(cfn, name, {"UPDATE_COMPLETE"})
+    return wait(cfn, name, {"UPDATE_COMPLETE"}, since)
 
 
-def wait(cfn, name, success, gone_ok=False):
+def failed_events(cfn, name, since):
+    events = cfn.describe_stack_events(StackName=name)["StackEvents"]
+    return [
+        f"  {e['LogicalResourceId']}: {e.get('ResourceStatusReason', '')}"
+        for e in events
+        if e["ResourceStatus"].endswith("FAILED") and e["Timestamp"].timestamp() >= since
+    ]
+
+
+def wait(cfn, name, success, since, gone_ok=False):
+    """Polls until the stack reaches `success`. LocalStack can report a stack complete while
+    resources failed, so events since `since` (epoch seconds) are checked too."""
     deadline = time.monotonic() + DEPLOY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         try:
@@ -92,15 +105,11 @@ def wait(cfn, name, success, gone_ok=False):
                 return None
             raise
         status = stack["StackStatus"]
-        if status in success:
+        failed = failed_events(cfn, name, since) if status in success else []
+        if status in success and not failed:
             return stack
-        if status.endswith("_FAILED") or status.endswith("ROLLBACK_COMPLETE"):
-            events = cfn.describe_stack_events(StackName=name)["StackEvents"]
-            failed = [
-                f"  {e['LogicalResourceId']}: {e.get('ResourceStatusReason', '')}"
-                for e in events
-                if e["ResourceStatus"].endswith("FAILED")
-            ]
+        if failed or status.endswith("_FAILED") or status.endswith("ROLLBACK_COMPLETE"):
+            failed = failed or failed_events(cfn, name, since)
             sys.exit(f"deploy.py: stack {name} ended {status}:\n" + "\n".join(failed[:20]))
         time.sleep(1)
     sys.exit(f"deploy.py: stack {name} not done after {DEPLOY_TIMEOUT_SECONDS}s")
@@ -117,7 +126,18 @@ def main():
     )
     cfn = session.client("cloudformation", endpoint_url=args.endpoint)
     with open(args.template) as f:
-        stack = deploy_stack(cfn, args.stack_name, f.read(), {"Stage": args.stage})
+        stack = deploy_stack(
+            cfn,
+            args.stack_name,
+            f.read(),
+            {
+                "Stage": args.stage,
+                "IncludeAuthoritySimulator": "true",
+                "ApiBaseUrl": f"{args.endpoint}/_aws/execute-api/{{apiId}}/{args.stage}",
+                "ReviewerEmails": REVIEWER["email"],
+                "CreateSenderIdentity": "false",
+            },
+        )
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     api_url = f"{args.endpoint}/_aws/execute-api/{outputs['ApiId']}/{args.stage}"
     outputs.update(localstackUrl=args.endpoint, region=args.region, apiUrl=api_url)
@@ -126,7 +146,9 @@ def main():
 
     dynamodb = session.resource("dynamodb", endpoint_url=args.endpoint)
     secrets = session.client("secretsmanager", endpoint_url=args.endpoint)
+    session.client("ses", endpoint_url=args.endpoint).verify_email_identity(EmailAddress=SENDER_EMAIL)
     jwt_key = secrets.get_secret_value(SecretId=outputs["JwtSecretArn"])["SecretString"]
+    authority_secret = secrets.get_secret_value(SecretId=outputs["AuthoritySecretArn"])["SecretString"]
     entities = dynamodb.Table(outputs["EntitiesTableName"])
     websites = dynamodb.Table(outputs["WebsitesTableName"])
     expires = int(time.time()) + TOKEN_LIFETIME_SECONDS
@@ -186,7 +208,7 @@ def main():
         "authority": {
             "simulatorUrl": f"{api_url}/authority-sim",
             "callbackUrl": f"{api_url}/authority/callbacks",
-            "secret": None,
+            "secret": authority_secret,
         },
     }
     with open(args.demo_file, "w") as f:
