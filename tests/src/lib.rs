@@ -29,6 +29,9 @@ pub struct Customer {
     pub entity_id: String,
     pub token: String,
     pub website_ids: Vec<String>,
+    pub domains: Vec<String>,
+    pub phone: String,
+    pub email: String,
 }
 
 pub struct Reply {
@@ -85,7 +88,10 @@ impl Stack {
             name: "E2E Test Co".into(),
             entity_license_number: "京ICP备99999999号".into(),
             password_hash: password::hash(PASSWORD),
-            phone: "+8613700000000".into(),
+            phone: format!(
+                "+86137{:08}",
+                u32::from_str_radix(&id[..7], 16).unwrap() % 100_000_000
+            ),
             email: format!("{id}@e2e.example.cn"),
             failed_password_attempts: 0,
             locked_until: None,
@@ -93,6 +99,7 @@ impl Stack {
         self.put("EntitiesTableName", serde_dynamo::to_item(&entity).unwrap())
             .await;
         let mut website_ids = Vec::new();
+        let mut domains = Vec::new();
         for n in 1..=websites {
             let website = Website {
                 website_id: format!("web-e2e-{id}-{n}"),
@@ -109,11 +116,15 @@ impl Stack {
             )
             .await;
             website_ids.push(website.website_id);
+            domains.push(website.domain);
         }
         Customer {
             token: self.token(&entity.entity_id, "customer"),
             entity_id: entity.entity_id,
             website_ids,
+            domains,
+            phone: entity.phone,
+            email: entity.email,
         }
     }
 
@@ -162,6 +173,30 @@ impl Stack {
         Reply {
             status,
             body,
+            request_id,
+        }
+    }
+
+    /// A POST of exact bytes with the given headers, for signed calls.
+    pub async fn raw_post(&self, path: &str, body: &str, headers: &[(&str, String)]) -> Reply {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.api_url))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        for (name, value) in headers {
+            req = req.header(*name, value);
+        }
+        let resp = req.send().await.expect("the API answers");
+        let status = resp.status();
+        let request_id = resp
+            .headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap().to_string());
+        let text = resp.text().await.unwrap();
+        Reply {
+            status,
+            body: serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: {text}")),
             request_id,
         }
     }
@@ -219,4 +254,135 @@ pub fn assert_error(reply: &Reply, status: u16, code: &str) {
         reply.request_id.is_some(),
         "every response carries x-request-id"
     );
+}
+
+impl Stack {
+    pub fn reviewer_token(&self) -> String {
+        self.demo["reviewerToken"].as_str().unwrap().to_string()
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.call(Method::POST, path, Some(token), &[], Some(body))
+            .await
+    }
+
+    /// The reviewer's decision on a request.
+    pub async fn decide(&self, request_id: &str, decision: &str, reasons: &[&str]) -> Reply {
+        let body = serde_json::json!({ "decision": decision, "reasons": reasons });
+        self.post(
+            &format!("/reviews/{request_id}/decision"),
+            &self.reviewer_token(),
+            &body,
+        )
+        .await
+    }
+
+    /// Has the authority simulator decide the request's current submission.
+    pub async fn authority_decides(
+        &self,
+        request: &Value,
+        decision: &str,
+        reasons: &[&str],
+    ) -> Reply {
+        let submission = request["submissionId"]
+            .as_str()
+            .expect("forwarded requests carry a submission id");
+        let body = serde_json::json!({ "decision": decision, "reasons": reasons });
+        self.call(
+            Method::POST,
+            &format!("/authority-sim/submissions/{submission}/decision"),
+            None,
+            &[],
+            Some(&body),
+        )
+        .await
+    }
+
+    async fn localstack(&self, path: &str) -> Value {
+        let url = format!("{}{path}", self.outputs["localstackUrl"].as_str().unwrap());
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Subjects of the emails LocalStack's SES sent to `address`.
+    pub async fn emails_to(&self, address: &str) -> Vec<String> {
+        let sent = self.localstack("/_aws/ses").await;
+        sent["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| {
+                m["Destination"]["ToAddresses"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|a| a == address)
+            })
+            .map(|m| m["Subject"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// Texts of the SMS LocalStack's SNS sent to `phone`.
+    pub async fn sms_to(&self, phone: &str) -> Vec<String> {
+        let sent = self.localstack("/_aws/sns/sms-messages").await;
+        sent["sms_messages"][phone]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .map(|m| m["Message"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Stack {
+    /// The emails to `address` once `done` holds for them (notifications are sent just after
+    /// the status they announce is written), for at most 30 s.
+    pub async fn emails_once(
+        &self,
+        address: &str,
+        done: impl Fn(&[String]) -> bool,
+    ) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let emails = self.emails_to(address).await;
+            if done(&emails) || Instant::now() > deadline {
+                return emails;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// The SMS to `phone` once `done` holds for them, for at most 30 s.
+    pub async fn sms_once(&self, phone: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let sms = self.sms_to(phone).await;
+            if done(&sms) || Instant::now() > deadline {
+                return sms;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+/// The statuses a request went through, from its history.
+pub fn history(request: &Value) -> Vec<String> {
+    request["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
+pub fn status_is(status: &'static str) -> impl Fn(&Value) -> bool {
+    move |r| r["status"] == status
 }

@@ -1,0 +1,518 @@
+//! The three change requests end to end on LocalStack: API Gateway, every Lambda, the real Step
+//! Functions definition, DynamoDB, the authority simulator's signed HTTP, and the SMS and
+//! emails LocalStack's SNS and SES recorded.
+
+use e2e::{assert_error, history, status_is, Customer, Stack, PASSWORD};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn submit(stack: &Stack, customer: &Customer, body: Value) -> String {
+    let reply = stack.submit(&customer.token, &body).await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    reply.body["requestId"].as_str().unwrap().to_string()
+}
+
+fn type_name(request_type: &str) -> &'static str {
+    match request_type {
+        "website_cancellation" => "Website cancellation",
+        "access_cancellation" => "Access cancellation",
+        _ => "Access change",
+    }
+}
+
+/// Submit → first review approved → forwarded → authority approved → completed.
+async fn happy_path(request_type: &str, service_ips: Option<Value>) -> (Stack, Customer, Value) {
+    let stack = Stack::connect().await;
+    let customer = stack.new_customer(1).await;
+    let website = customer.website_ids[0].clone();
+    let mut body = json!({"type": request_type, "websiteId": website, "licensePassword": PASSWORD});
+    if let Some(ips) = service_ips {
+        body["serviceIps"] = ips;
+    }
+    let id = submit(&stack, &customer, body).await;
+    let pending = stack
+        .wait_for(&customer.token, &id, status_is("pending_first_review"))
+        .await;
+    assert!(pending["reviewDueAt"].is_string());
+
+    // The reviewers are told first; a decision before that would make the email needless.
+    let waiting = format!(
+        "Awaiting first review: {} {}",
+        type_name(request_type),
+        customer.domains[0]
+    );
+    let reviewer_mail = stack
+        .emails_once(stack.demo["reviewerEmail"].as_str().unwrap(), |e| {
+            e.iter().any(|s| s.ends_with(&waiting))
+        })
+        .await;
+    assert_eq!(
+        reviewer_mail
+            .iter()
+            .filter(|s| s.ends_with(&waiting))
+            .count(),
+        1,
+        "{waiting}"
+    );
+    let queue = stack
+        .get("/reviews?status=pending", &stack.reviewer_token())
+        .await;
+    assert!(queue.body["reviews"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["requestId"] == id));
+    let decided = stack.decide(&id, "approve", &[]).await;
+    assert_eq!(decided.status, 200, "{}", decided.body);
+
+    let forwarded = stack
+        .wait_for(&customer.token, &id, status_is("forwarded_to_authority"))
+        .await;
+    let sim = stack.authority_decides(&forwarded, "approved", &[]).await;
+    assert_eq!(sim.status, 200, "{}", sim.body);
+    assert_eq!(sim.body["callbackStatus"], 200, "{}", sim.body);
+
+    let done = stack
+        .wait_for(&customer.token, &id, status_is("completed"))
+        .await;
+    assert_eq!(
+        history(&done),
+        [
+            "submitted",
+            "pending_first_review",
+            "forwarded_to_authority",
+            "approved",
+            "completed"
+        ]
+    );
+    for entry in done["history"].as_array().unwrap() {
+        assert!(entry["at"].is_string() && entry["actor"].is_string() && entry["note"].is_string());
+    }
+
+    // One SMS and one email for each event the contract names, in both languages.
+    let emails = stack
+        .emails_once(&customer.email, |e| {
+            e.iter().any(|s| s.ends_with(": completed"))
+        })
+        .await;
+    for status in [
+        "submitted",
+        "forwarded_to_authority",
+        "approved",
+        "completed",
+    ] {
+        let n = emails
+            .iter()
+            .filter(|s| s.ends_with(&format!(": {status}")))
+            .count();
+        assert_eq!(n, 1, "{status} email: {emails:?}");
+    }
+    let sms = stack.sms_once(&customer.phone, |s| s.len() >= 4).await;
+    assert_eq!(sms.len(), 4, "{sms:?}");
+    assert!(sms
+        .iter()
+        .all(|t| t.contains("【备案】") && t.contains("[ICP]")));
+    (stack, customer, done)
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn website_cancellation_clears_the_website_from_the_license_system() {
+    let (stack, customer, _) = happy_path("website_cancellation", None).await;
+    let site = stack
+        .get(
+            &format!("/websites/{}", customer.website_ids[0]),
+            &customer.token,
+        )
+        .await;
+    assert_error(&site, 404, "website_not_found");
+    let listed = stack.get("/websites", &customer.token).await;
+    assert_eq!(listed.body["websites"], json!([]));
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn access_cancellation_clears_the_website_and_keeps_the_entity() {
+    let (stack, customer, done) = happy_path("access_cancellation", None).await;
+    let site = stack
+        .get(
+            &format!("/websites/{}", customer.website_ids[0]),
+            &customer.token,
+        )
+        .await;
+    assert_error(&site, 404, "website_not_found");
+    let note = done["history"].as_array().unwrap().last().unwrap()["note"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(note.contains("entity license number kept"), "{note}");
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn access_change_puts_the_new_service_ips_in_force() {
+    let ips = json!(["198.51.100.77", "2001:db8::77"]);
+    let (stack, customer, _) = happy_path("access_change", Some(ips.clone())).await;
+    let site = stack
+        .get(
+            &format!("/websites/{}", customer.website_ids[0]),
+            &customer.token,
+        )
+        .await;
+    assert_eq!(site.status, 200, "{}", site.body);
+    assert_eq!(site.body["serviceIps"], ips);
+    assert_eq!(site.body["openRequest"], Value::Null);
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn a_wrong_password_then_modify_and_submit_reaches_first_review() {
+    let stack = Stack::connect().await;
+    let customer = stack.new_customer(1).await;
+    let website = &customer.website_ids[0];
+    let id = submit(
+        &stack,
+        &customer,
+        json!({"type": "website_cancellation", "websiteId": website, "licensePassword": "wrong"}),
+    )
+    .await;
+    stack
+        .wait_for(&customer.token, &id, status_is("password_rejected"))
+        .await;
+    let resubmitted = stack
+        .post(
+            &format!("/requests/{id}/resubmit"),
+            &customer.token,
+            &json!({"licensePassword": PASSWORD}),
+        )
+        .await;
+    assert_eq!(resubmitted.status, 202, "{}", resubmitted.body);
+    assert_eq!(resubmitted.body["attempt"], 2);
+    let pending = stack
+        .wait_for(&customer.token, &id, status_is("pending_first_review"))
+        .await;
+    assert_eq!(pending["attempt"], 2);
+    assert_eq!(
+        history(&pending),
+        [
+            "submitted",
+            "password_rejected",
+            "submitted",
+            "pending_first_review"
+        ]
+    );
+    assert_eq!(pending["rejectionReasons"], json!([]));
+    let sms = stack
+        .sms_once(&customer.phone, |s| {
+            s.iter().any(|t| t.contains("Modify and Submit"))
+        })
+        .await;
+    assert!(
+        sms.iter().any(|t| t.contains("Modify and Submit")),
+        "{sms:?}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn a_first_review_rejection_then_modify_and_submit_runs_the_next_attempt() {
+    let stack = Stack::connect().await;
+    let customer = stack.new_customer(1).await;
+    let website = &customer.website_ids[0];
+    let id = submit(
+        &stack,
+        &customer,
+        json!({"type": "access_change", "websiteId": website, "licensePassword": PASSWORD,
+               "serviceIps": ["198.51.100.5"]}),
+    )
+    .await;
+    stack
+        .wait_for(&customer.token, &id, status_is("pending_first_review"))
+        .await;
+    assert_error(
+        &stack.decide(&id, "reject", &[]).await,
+        400,
+        "invalid_reasons",
+    );
+    let decided = stack
+        .decide(&id, "reject", &["The new IP is not in our data centre"])
+        .await;
+    assert_eq!(decided.status, 200, "{}", decided.body);
+    let rejected = stack
+        .wait_for(&customer.token, &id, status_is("first_review_rejected"))
+        .await;
+    assert_eq!(
+        rejected["rejectionReasons"],
+        json!(["The new IP is not in our data centre"])
+    );
+    let emails = stack
+        .emails_once(&customer.email, |e| {
+            e.iter().any(|s| s.ends_with(": first_review_rejected"))
+        })
+        .await;
+    assert_eq!(
+        emails
+            .iter()
+            .filter(|s| s.ends_with(": first_review_rejected"))
+            .count(),
+        1
+    );
+
+    let resubmitted = stack
+        .post(
+            &format!("/requests/{id}/resubmit"),
+            &customer.token,
+            &json!({"licensePassword": PASSWORD, "serviceIps": ["198.51.100.6"]}),
+        )
+        .await;
+    assert_eq!(resubmitted.status, 202, "{}", resubmitted.body);
+    let pending = stack
+        .wait_for(&customer.token, &id, status_is("pending_first_review"))
+        .await;
+    assert_eq!(
+        (pending["attempt"].clone(), pending["serviceIps"].clone()),
+        (json!(2), json!(["198.51.100.6"]))
+    );
+    stack.decide(&id, "approve", &[]).await;
+    stack
+        .wait_for(&customer.token, &id, status_is("forwarded_to_authority"))
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn an_authority_rejection_ends_the_request_with_its_reasons() {
+    let stack = Stack::connect().await;
+    let customer = stack.new_customer(1).await;
+    let website = customer.website_ids[0].clone();
+    let id = submit(
+        &stack,
+        &customer,
+        json!({"type": "access_cancellation", "websiteId": website, "licensePassword": PASSWORD}),
+    )
+    .await;
+    stack
+        .wait_for(&customer.token, &id, status_is("pending_first_review"))
+        .await;
+    stack.decide(&id, "approve", &[]).await;
+    let forwarded = stack
+        .wait_for(&customer.token, &id, status_is("forwarded_to_authority"))
+        .await;
+    stack
+        .authority_decides(&forwarded, "rejected", &["Entity information inconsistent"])
+        .await;
+    let rejected = stack
+        .wait_for(&customer.token, &id, status_is("authority_rejected"))
+        .await;
+    assert_eq!(
+        rejected["rejectionReasons"],
+        json!(["Entity information inconsistent"])
+    );
+    let site = stack
+        .get(&format!("/websites/{website}"), &customer.token)
+        .await;
+    assert_eq!(
+        (site.status.as_u16(), site.body["openRequest"].clone()),
+        (200, Value::Null)
+    );
+    let sms = stack
+        .sms_once(&customer.phone, |s| {
+            s.iter()
+                .any(|t| t.contains("Entity information inconsistent"))
+        })
+        .await;
+    assert!(
+        sms.iter()
+            .any(|t| t.contains("Entity information inconsistent")),
+        "{sms:?}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn withdraw_is_allowed_before_forwarding_and_refused_after() {
+    let stack = Stack::connect().await;
+    let customer = stack.new_customer(2).await;
+    let first = submit(
+        &stack,
+        &customer,
+        json!({"type": "website_cancellation", "websiteId": customer.website_ids[0], "licensePassword": PASSWORD}),
+    )
+    .await;
+    stack
+        .wait_for(&customer.token, &first, status_is("pending_first_review"))
+        .await;
+    let withdrawn = stack
+        .post(
+            &format!("/requests/{first}/withdraw"),
+            &customer.token,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);
+    assert_eq!(withdrawn.body["status"], "withdrawn");
+    assert_error(
+        &stack.decide(&first, "approve", &[]).await,
+        409,
+        "invalid_status",
+    );
+    let site = stack
+        .get(
+            &format!("/websites/{}", customer.website_ids[0]),
+            &customer.token,
+        )
+        .await;
+    assert_eq!(
+        site.body["openRequest"],
+        Value::Null,
+        "the website is free again"
+    );
+
+    let second = submit(
+        &stack,
+        &customer,
+        json!({"type": "website_cancellation", "websiteId": customer.website_ids[1], "licensePassword": PASSWORD}),
+    )
+    .await;
+    stack
+        .wait_for(&customer.token, &second, status_is("pending_first_review"))
+        .await;
+    stack.decide(&second, "approve", &[]).await;
+    stack
+        .wait_for(
+            &customer.token,
+            &second,
+            status_is("forwarded_to_authority"),
+        )
+        .await;
+    let refused = stack
+        .post(
+            &format!("/requests/{second}/withdraw"),
+            &customer.token,
+            &json!({}),
+        )
+        .await;
+    assert_error(&refused, 409, "withdraw_not_allowed");
+    let after = stack
+        .get(&format!("/requests/{second}"), &customer.token)
+        .await;
+    assert_eq!(after.body["status"], "forwarded_to_authority");
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn a_second_review_decision_is_already_decided() {
+    let stack = Stack::connect().await;
+    let customer = stack.new_customer(1).await;
+    let id = submit(
+        &stack,
+        &customer,
+        json!({"type": "access_cancellation", "websiteId": customer.website_ids[0], "licensePassword": PASSWORD}),
+    )
+    .await;
+    stack
+        .wait_for(&customer.token, &id, status_is("pending_first_review"))
+        .await;
+    let (a, b) = tokio::join!(
+        stack.decide(&id, "approve", &[]),
+        stack.decide(&id, "reject", &["dup"])
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{} / {}", a.body, b.body);
+    let loser = if a.status == 409 { &a } else { &b };
+    assert_error(loser, 409, "already_decided");
+    assert_error(
+        &stack
+            .call(
+                Method::POST,
+                &format!("/reviews/{id}/decision"),
+                Some(&customer.token),
+                &[],
+                Some(&json!({"decision": "approve"})),
+            )
+            .await,
+        403,
+        "forbidden",
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn forged_stale_and_repeated_callbacks_change_nothing() {
+    let stack = Stack::connect().await;
+    let customer = stack.new_customer(1).await;
+    let id = submit(
+        &stack,
+        &customer,
+        json!({"type": "access_cancellation", "websiteId": customer.website_ids[0], "licensePassword": PASSWORD}),
+    )
+    .await;
+    stack
+        .wait_for(&customer.token, &id, status_is("pending_first_review"))
+        .await;
+    stack.decide(&id, "approve", &[]).await;
+    let forwarded = stack
+        .wait_for(&customer.token, &id, status_is("forwarded_to_authority"))
+        .await;
+    let submission = forwarded["submissionId"].as_str().unwrap();
+    let body = json!({"submissionId": submission, "requestId": id, "decision": "approved",
+                      "decidedAt": "2026-11-23T10:00:00Z"})
+    .to_string();
+    let secret = stack.demo["authority"]["secret"].as_str().unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let send = |timestamp: i64, signature: String| {
+        let body = body.clone();
+        let stack = &stack;
+        async move {
+            stack
+                .raw_post(
+                    "/authority/callbacks",
+                    &body,
+                    &[
+                        ("X-Authority-Timestamp", timestamp.to_string()),
+                        ("X-Authority-Signature", signature),
+                    ],
+                )
+                .await
+        }
+    };
+    let sign = |ts: i64| icp_domain::signature::sign(secret, &ts.to_string(), body.as_bytes());
+    assert_error(
+        &send(now, sign(now).replace('a', "b")).await,
+        401,
+        "invalid_signature",
+    );
+    assert_error(
+        &send(
+            now,
+            icp_domain::signature::sign("forged", &now.to_string(), body.as_bytes()),
+        )
+        .await,
+        401,
+        "invalid_signature",
+    );
+    assert_error(
+        &send(now - 301, sign(now - 301)).await,
+        401,
+        "stale_timestamp",
+    );
+    let still = stack.get(&format!("/requests/{id}"), &customer.token).await;
+    assert_eq!(
+        still.body["status"], "forwarded_to_authority",
+        "refused callbacks changed nothing"
+    );
+
+    let accepted = send(now, sign(now)).await;
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    let done = stack
+        .wait_for(&customer.token, &id, status_is("completed"))
+        .await;
+    let again = send(now, sign(now)).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    let after = stack.get(&format!("/requests/{id}"), &customer.token).await;
+    assert_eq!(
+        after.body["history"], done["history"],
+        "a repeated callback changes nothing"
+    );
+}
