@@ -516,3 +516,40 @@ async fn forged_stale_and_repeated_callbacks_change_nothing() {
         "a repeated callback changes nothing"
     );
 }
+
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn five_wrong_passwords_in_a_row_lock_the_entity() {
+    let stack = Stack::connect().await;
+    let customer = stack.new_customer(1).await;
+    let body = json!({"type": "access_cancellation", "websiteId": customer.website_ids[0], "licensePassword": "wrong"});
+    for _ in 0..5 {
+        let id = submit(&stack, &customer, body.clone()).await;
+        stack
+            .wait_for(&customer.token, &id, status_is("password_rejected"))
+            .await;
+        let withdrawn = stack
+            .post(
+                &format!("/requests/{id}/withdraw"),
+                &customer.token,
+                &json!({}),
+            )
+            .await;
+        assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);
+    }
+    let locked = stack.submit(&customer.token, &body).await;
+    assert_error(&locked, 423, "password_locked");
+    let retry_after = locked.body["error"]["retryAfterSeconds"].as_i64().unwrap();
+    assert!(retry_after > 0 && retry_after <= 1800, "{retry_after}");
+    let listed = stack
+        .get(
+            &format!("/requests?websiteId={}", customer.website_ids[0]),
+            &customer.token,
+        )
+        .await;
+    assert_eq!(
+        listed.body["requests"].as_array().unwrap().len(),
+        5,
+        "the locked call wrote nothing"
+    );
+}

@@ -56,3 +56,12 @@ pub fn deadline_config() -> Result<icp_domain::deadlines::DeadlineConfig, Error>
             .unwrap_or(defaults.reminder_before_expiry_seconds),
     })
 }
+
+/// The password lock: `PASSWORD_LOCK_SECONDS` (default 30 minutes) after 5 wrong in a row.
+pub fn lock_policy() -> Result<icp_domain::service::LockPolicy, Error> {
+    let defaults = icp_domain::service::LockPolicy::default();
+    Ok(icp_domain::service::LockPolicy {
+        seconds: seconds("PASSWORD_LOCK_SECONDS")?.unwrap_or(defaults.seconds),
+        ..defaults
+    })
+}

@@ -497,6 +497,58 @@ impl Store for DynamoStore {
             .await
     }
 
+    async fn record_password_check(
+        &self,
+        entity_id: &str,
+        matched: bool,
+        lock_after: u32,
+        lock_until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.tables.entities)
+            .key("entityId", s(entity_id));
+        if matched {
+            update
+                .update_expression("SET failedPasswordAttempts = :zero REMOVE lockedUntil")
+                .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+                .send()
+                .await
+                .map_err(unavailable)?;
+            return Ok(());
+        }
+        // One atomic increment; the lock is set only by the check that reaches the limit,
+        // conditionally, so concurrent checks cannot lose it.
+        update
+            .update_expression("ADD failedPasswordAttempts :one")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.entities)
+            .key("entityId", s(entity_id))
+            .update_expression("SET lockedUntil = :until")
+            .condition_expression("failedPasswordAttempts >= :limit")
+            .expression_attribute_values(":until", encode_value(&lock_until)?)
+            .expression_attribute_values(":limit", AttributeValue::N(lock_after.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     async fn claim_notification(&self, id: &str) -> Result<bool, StoreError> {
         let result = self
             .client

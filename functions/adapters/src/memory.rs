@@ -257,6 +257,30 @@ impl Store for MemoryStore {
             .cloned())
     }
 
+    async fn record_password_check(
+        &self,
+        entity_id: &str,
+        matched: bool,
+        lock_after: u32,
+        lock_until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let entity = state
+            .entities
+            .get_mut(entity_id)
+            .ok_or_else(|| StoreError::Corrupt(format!("entity {entity_id} is missing")))?;
+        if matched {
+            entity.failed_password_attempts = 0;
+            entity.locked_until = None;
+        } else {
+            entity.failed_password_attempts += 1;
+            if entity.failed_password_attempts >= lock_after {
+                entity.locked_until = Some(lock_until);
+            }
+        }
+        Ok(())
+    }
+
     async fn claim_notification(&self, id: &str) -> Result<bool, StoreError> {
         let mut state = self.lock();
         if state.notifications.contains_key(id) {

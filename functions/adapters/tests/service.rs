@@ -9,7 +9,7 @@ use icp_domain::ports::{
     Authority, AuthorityError, Notifier, NotifyError, Store, Submission, Workflow, WorkflowControl,
     WorkflowError,
 };
-use icp_domain::service::{self, Caller, ServiceError, SubmitInput, VerifyOutcome};
+use icp_domain::service::{self, Caller, LockPolicy, ServiceError, SubmitInput, VerifyOutcome};
 use icp_domain::steps;
 use icp_domain::*;
 use std::collections::BTreeSet;
@@ -288,6 +288,7 @@ async fn verify_accepts_the_right_password_once_and_erases_it() {
             &r.request_id,
             1,
             Utc::now(),
+            LockPolicy::default(),
             Utc::now(),
         )
     };
@@ -312,6 +313,7 @@ async fn verify_accepts_the_right_password_once_and_erases_it() {
             &r.request_id,
             2,
             Utc::now(),
+            LockPolicy::default(),
             Utc::now()
         )
         .await
@@ -331,6 +333,7 @@ async fn verify_rejects_a_wrong_password_with_a_reason() {
         &r.request_id,
         1,
         Utc::now(),
+        LockPolicy::default(),
         Utc::now(),
     )
     .await
@@ -431,6 +434,7 @@ async fn verify(w: &World, r: &Request, attempt: u32) -> VerifyOutcome {
         &r.request_id,
         attempt,
         Utc::now(),
+        LockPolicy::default(),
         Utc::now(),
     )
     .await
@@ -838,4 +842,51 @@ async fn an_authority_rejection_closes_the_request_with_its_reasons() {
         wrong,
         Err(ServiceError::Domain(DomainError::SubmissionNotFound(_)))
     ));
+}
+
+#[tokio::test]
+async fn five_wrong_passwords_in_a_row_lock_the_entity_and_a_right_one_resets_the_count() {
+    let w = world();
+    let wrong_then_withdraw = |key: &'static str, password: &'static str| {
+        let w = &w;
+        async move {
+            let r = submit(w, &w.customer, key, "w1", password).await?;
+            let outcome = verify(w, &r, 1).await;
+            actions::withdraw(&w.store, &w.control, &w.customer, &r.request_id, Utc::now()).await?;
+            Ok::<_, ServiceError>(outcome)
+        }
+    };
+    for key in ["a1", "a2", "a3", "a4"] {
+        assert_eq!(
+            wrong_then_withdraw(key, "nope").await.unwrap(),
+            VerifyOutcome::Rejected
+        );
+    }
+    assert_eq!(
+        wrong_then_withdraw("ok", PASSWORD).await.unwrap(),
+        VerifyOutcome::Accepted
+    );
+    assert_eq!(
+        w.store
+            .get_entity("e1")
+            .await
+            .unwrap()
+            .unwrap()
+            .failed_password_attempts,
+        0
+    );
+    for key in ["b1", "b2", "b3", "b4", "b5"] {
+        assert_eq!(
+            wrong_then_withdraw(key, "nope").await.unwrap(),
+            VerifyOutcome::Rejected
+        );
+    }
+    match wrong_then_withdraw("b6", PASSWORD).await {
+        Err(ServiceError::Domain(DomainError::PasswordLocked {
+            retry_after_seconds,
+        })) => {
+            assert!(retry_after_seconds > 0 && retry_after_seconds <= 1800)
+        }
+        other => panic!("{other:?}"),
+    }
 }

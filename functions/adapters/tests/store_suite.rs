@@ -321,6 +321,43 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
         Err(StoreError::Conflict(_))
     ));
 
+    // Five wrong passwords in a row lock the entity; a right one clears the count.
+    let until = now + Duration::minutes(30);
+    for _ in 0..4 {
+        store
+            .record_password_check(&entity.entity_id, false, 5, until)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .get_entity(&entity.entity_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .locked_until,
+        None
+    );
+    store
+        .record_password_check(&entity.entity_id, false, 5, until)
+        .await
+        .unwrap();
+    let locked = store.get_entity(&entity.entity_id).await.unwrap().unwrap();
+    assert_eq!(locked.failed_password_attempts, 5);
+    assert_eq!(
+        locked.locked_until.map(|t| t.timestamp()),
+        Some(until.timestamp())
+    );
+    store
+        .record_password_check(&entity.entity_id, true, 5, until)
+        .await
+        .unwrap();
+    let cleared = store.get_entity(&entity.entity_id).await.unwrap().unwrap();
+    assert_eq!(
+        (cleared.failed_password_attempts, cleared.locked_until),
+        (0, None)
+    );
+
     let id = format!("{}#1#submitted#sms", r.request_id);
     assert!(store.claim_notification(&id).await.unwrap());
     assert!(

@@ -99,6 +99,16 @@ pub trait Store: Send + Sync {
         slot: TokenSlot,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 
+    /// Counts a license password check for the entity: a match clears the count; a mismatch
+    /// adds one and, at `lock_after` in a row, locks the entity until `lock_until`.
+    fn record_password_check(
+        &self,
+        entity_id: &str,
+        matched: bool,
+        lock_after: u32,
+        lock_until: chrono::DateTime<chrono::Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Claims the right to send one notification: true the first time for `id`, false after.
     fn claim_notification(&self, id: &str)
         -> impl Future<Output = Result<bool, StoreError>> + Send;

@@ -203,6 +203,22 @@ pub enum VerifyOutcome {
 
 pub const PASSWORD_REJECTED_REASON: &str = "The license password is incorrect.";
 
+/// Wrong passwords in a row that lock the entity, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockPolicy {
+    pub after_failures: u32,
+    pub seconds: i64,
+}
+
+impl Default for LockPolicy {
+    fn default() -> LockPolicy {
+        LockPolicy {
+            after_failures: 5,
+            seconds: 30 * 60,
+        }
+    }
+}
+
 /// Checks the attempt's license password and moves the request to `pending_first_review` (due
 /// at `review_due_at`) or `password_rejected`, telling the customer of a rejection. Running it
 /// again for the same attempt answers the same and changes nothing.
@@ -214,9 +230,11 @@ pub async fn verify_password<S: Store, V: Vault, N: Notifier>(
     request_id: &str,
     attempt: u32,
     review_due_at: DateTime<Utc>,
+    lock: LockPolicy,
     now: DateTime<Utc>,
 ) -> Result<VerifyOutcome, ServiceError> {
-    let outcome = check_password(store, vault, request_id, attempt, review_due_at, now).await?;
+    let outcome =
+        check_password(store, vault, request_id, attempt, review_due_at, lock, now).await?;
     if outcome == VerifyOutcome::Rejected {
         // Also on a retry: the notification log makes it once.
         let request = store
@@ -234,6 +252,7 @@ async fn check_password<S: Store, V: Vault>(
     request_id: &str,
     attempt: u32,
     review_due_at: DateTime<Utc>,
+    lock: LockPolicy,
     now: DateTime<Utc>,
 ) -> Result<VerifyOutcome, ServiceError> {
     let request = store
@@ -267,8 +286,18 @@ async fn check_password<S: Store, V: Vault>(
         transition.rejection_reasons = Some(vec![PASSWORD_REJECTED_REASON.into()]);
     }
     match store.apply(&transition).await {
-        Ok(_) if matches => Ok(VerifyOutcome::Accepted),
-        Ok(_) => Ok(VerifyOutcome::Rejected),
+        Ok(_) => {
+            // Counted once per check: a retry finds the transition made and skips this.
+            let lock_until = now + chrono::Duration::seconds(lock.seconds);
+            store
+                .record_password_check(&entity.entity_id, matches, lock.after_failures, lock_until)
+                .await?;
+            Ok(if matches {
+                VerifyOutcome::Accepted
+            } else {
+                VerifyOutcome::Rejected
+            })
+        }
         Err(StoreError::Conflict(_)) => {
             // Someone moved first (a retry of this step, or a withdraw): report what stands.
             let current = store

@@ -7,7 +7,7 @@ use icp_adapters::step::StepError;
 use icp_adapters::vault::AesVault;
 use icp_adapters::{aws, telemetry};
 use icp_domain::deadlines::{DeadlineConfig, Deadlines};
-use icp_domain::service::{self, VerifyOutcome};
+use icp_domain::service::{self, LockPolicy, VerifyOutcome};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +34,7 @@ struct App {
     vault: AesVault,
     notifier: SnsSesNotifier,
     deadlines: DeadlineConfig,
+    lock: LockPolicy,
 }
 
 impl App {
@@ -51,6 +52,7 @@ impl App {
             &request_id,
             attempt,
             review_due_at,
+            self.lock,
             now,
         )
         .await?;
@@ -78,6 +80,7 @@ async fn main() -> Result<(), Error> {
         vault: AesVault::from_secret(&aws::secret(&config, "VAULT_SECRET_ID").await?),
         notifier: SnsSesNotifier::from_env(&config)?,
         deadlines: aws::deadline_config()?,
+        lock: aws::lock_policy()?,
     };
     let app = &app;
     lambda_runtime::run(service_fn(
