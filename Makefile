@@ -7,7 +7,7 @@ SHELL := bash
 export ICP_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/icp-license
 export CARGO_TARGET_DIR ?= $(ICP_CACHE)/target
 
-.PHONY: install build up down logs status test unit-test lint fmt
+.PHONY: install build up down logs status test unit-test lint demo
 
 install: ## Install LocalStack, DynamoDB Local and the Lambda executor (pinned, into $ICP_CACHE)
 	infra/local/install.sh
@@ -26,6 +26,9 @@ status: ## Is the stack running?
 
 logs: ## Follow the functions' logs (LOGS_FOLLOW=0 to print and exit)
 	infra/local/logs.sh
+
+demo: ## On a running stack: each request type from submit to completed, with its SMS and emails
+	infra/local/demo.sh
 
 unit-test: ## Tests that need no stack
 	cargo test --workspace

@@ -8,6 +8,7 @@ live stack keeps its requests consistent.
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -125,6 +126,9 @@ def main():
         aws_access_key_id="test", aws_secret_access_key="test", region_name=args.region
     )
     cfn = session.client("cloudformation", endpoint_url=args.endpoint)
+    # Host-mode functions reach LocalStack as we do; in Docker-based LocalStack they are in
+    # containers and need its in-network name (ICP_LAMBDA_ENDPOINT).
+    lambda_endpoint = os.environ.get("ICP_LAMBDA_ENDPOINT", args.endpoint)
     with open(args.template) as f:
         stack = deploy_stack(
             cfn,
@@ -133,7 +137,8 @@ def main():
             {
                 "Stage": args.stage,
                 "IncludeAuthoritySimulator": "true",
-                "ApiBaseUrl": f"{args.endpoint}/_aws/execute-api/{{apiId}}/{args.stage}",
+                # How functions reach this API (the authority simulator and its callbacks).
+                "ApiBaseUrl": f"{lambda_endpoint}/_aws/execute-api/{{apiId}}/{args.stage}",
                 "ReviewerEmails": REVIEWER["email"],
                 "CreateSenderIdentity": "false",
             },

@@ -11,6 +11,7 @@ cargo test --workspace
 
 if healthy && localstack_pid >/dev/null; then
   echo "test: reusing the running stack" >&2
+  reused=1
   make --no-print-directory up >/dev/null
 else
   trap '"$LOCAL_DIR/stop.sh"' EXIT
@@ -19,3 +20,9 @@ fi
 
 echo "test: stack tests against LocalStack at $ENDPOINT" >&2
 cargo test --workspace -- --ignored
+
+# The demo needs the fresh demo websites of a stack this run brought up.
+if [[ -z ${reused:-} ]]; then
+  echo "test: make demo" >&2
+  make --no-print-directory demo
+fi

@@ -135,8 +135,8 @@ pub fn submission_id(request_id: &str, attempt: u32) -> String {
     format!("sub-{request_id}-{attempt}")
 }
 
-/// Approved at first review: record the forward, keep the task token for the authority's
-/// answer, submit to the authority (again, harmlessly, on a retry) and tell the customer.
+/// Approved at first review: keep the task token for the authority's answer, submit to the
+/// authority, record the forward and tell the customer.
 #[allow(clippy::too_many_arguments)]
 pub async fn forward_to_authority<
     S: Store,
@@ -176,13 +176,36 @@ pub async fn forward_to_authority<
     store
         .put_task_token(request_id, attempt, TokenSlot::Authority, &sealed)
         .await?;
+    let id = submission_id(request_id, attempt);
     let request = if request.status == Status::PendingFirstReview {
+        // Submit first, so that `forwarded_to_authority` always means the authority has it; a
+        // retry submits the same id again, which the authority takes as the same submission.
+        let website = store
+            .get_website(&request.website_id)
+            .await?
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("website {} is missing", request.website_id))
+            })?;
+        let entity = store.get_entity(&request.entity_id).await?.ok_or_else(|| {
+            StoreError::Corrupt(format!("entity {} is missing", request.entity_id))
+        })?;
+        authority
+            .submit(&Submission {
+                submission_id: id.clone(),
+                request_id: request_id.into(),
+                request_type: request.request_type,
+                domain: website.domain,
+                website_license_number: website.website_license_number,
+                entity_name: entity.name,
+                entity_license_number: entity.entity_license_number,
+                service_ips: request.service_ips.clone(),
+            })
+            .await?;
         let reviewer = request
             .review
             .as_ref()
             .map(|r| r.reviewer.clone())
             .unwrap_or_default();
-        let id = submission_id(request_id, attempt);
         let mut t = request.transition(
             Status::ForwardedToAuthority,
             "system:forward-to-authority",
@@ -197,26 +220,6 @@ pub async fn forward_to_authority<
     if request.status != Status::ForwardedToAuthority {
         return Ok(());
     }
-    let website = store
-        .get_website(&request.website_id)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("website {} is missing", request.website_id)))?;
-    let entity = store
-        .get_entity(&request.entity_id)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("entity {} is missing", request.entity_id)))?;
-    authority
-        .submit(&Submission {
-            submission_id: submission_id(request_id, attempt),
-            request_id: request_id.into(),
-            request_type: request.request_type,
-            domain: website.domain,
-            website_license_number: website.website_license_number,
-            entity_name: entity.name,
-            entity_license_number: entity.entity_license_number,
-            service_ips: request.service_ips.clone(),
-        })
-        .await?;
     notify_customer(store, notifier, Event::ForwardedToAuthority, &request).await
 }
 
