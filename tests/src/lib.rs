@@ -177,12 +177,18 @@ impl Stack {
         }
     }
 
-    /// A POST of exact bytes with the given headers, for signed calls.
+    /// A JSON POST of exact bytes with the given headers, for signed calls.
     pub async fn raw_post(&self, path: &str, body: &str, headers: &[(&str, String)]) -> Reply {
+        let mut all = vec![("content-type", "application/json".to_string())];
+        all.extend(headers.iter().cloned());
+        self.post_bytes(path, body, &all).await
+    }
+
+    /// A POST of exact bytes with exactly the given headers.
+    pub async fn post_bytes(&self, path: &str, body: &str, headers: &[(&str, String)]) -> Reply {
         let mut req = self
             .http
             .post(format!("{}{path}", self.api_url))
-            .header("content-type", "application/json")
             .body(body.to_string());
         for (name, value) in headers {
             req = req.header(*name, value);

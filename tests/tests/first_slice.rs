@@ -302,6 +302,40 @@ async fn bad_calls_get_the_contracts_errors_and_change_nothing() {
     let reviewer = stack.token("rev-e2e", "reviewer");
     assert_error(&stack.submit(&reviewer, &valid).await, 403, "forbidden");
 
+    let auth = format!("Bearer {}", customer.token);
+    let plain = [
+        ("authorization", auth.clone()),
+        ("idempotency-key", "e2e-plain".to_string()),
+        ("content-type", "text/plain".to_string()),
+    ];
+    assert_error(
+        &stack
+            .post_bytes("/requests", &valid.to_string(), &plain)
+            .await,
+        415,
+        "unsupported_media_type",
+    );
+    let json_headers = [
+        ("authorization", auth),
+        ("idempotency-key", "e2e-big".to_string()),
+        ("content-type", "application/json".to_string()),
+    ];
+    let mut huge = valid.clone();
+    huge["licensePassword"] = json!("x".repeat(20_000));
+    assert_error(
+        &stack
+            .post_bytes("/requests", &huge.to_string(), &json_headers)
+            .await,
+        413,
+        "payload_too_large",
+    );
+    assert_error(
+        &stack
+            .post_bytes("/requests", "{not json", &json_headers)
+            .await,
+        400,
+        "invalid_body",
+    );
     let listed = stack
         .get(&format!("/requests?websiteId={website}"), &customer.token)
         .await;

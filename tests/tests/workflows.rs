@@ -164,21 +164,90 @@ async fn access_change_puts_the_new_service_ips_in_force() {
     assert_eq!(site.body["openRequest"], Value::Null);
 }
 
-#[tokio::test]
-#[ignore = "needs the local stack: run by make test"]
-async fn a_wrong_password_then_modify_and_submit_reaches_first_review() {
+/// The body of a request of `request_type` on `website` (an access change asks for new IPs).
+fn request_body(request_type: &str, website: &str, password: &str) -> Value {
+    let mut body = json!({"type": request_type, "websiteId": website, "licensePassword": password});
+    if request_type == "access_change" {
+        body["serviceIps"] = json!(["198.51.100.5"]);
+    }
+    body
+}
+
+/// Runs a scenario once per request type, each as its own test.
+macro_rules! for_each_type {
+    ($scenario:ident) => {
+        mod $scenario {
+            #[tokio::test]
+            #[ignore = "needs the local stack: run by make test"]
+            async fn website_cancellation() {
+                super::$scenario("website_cancellation").await
+            }
+
+            #[tokio::test]
+            #[ignore = "needs the local stack: run by make test"]
+            async fn access_cancellation() {
+                super::$scenario("access_cancellation").await
+            }
+
+            #[tokio::test]
+            #[ignore = "needs the local stack: run by make test"]
+            async fn access_change() {
+                super::$scenario("access_change").await
+            }
+        }
+    };
+}
+
+/// The website as its owner sees it: (serviceIps, open request id).
+async fn website_state(stack: &Stack, customer: &Customer) -> (Value, Value) {
+    let site = stack
+        .get(
+            &format!("/websites/{}", customer.website_ids[0]),
+            &customer.token,
+        )
+        .await;
+    assert_eq!(site.status, 200, "{}", site.body);
+    (
+        site.body["serviceIps"].clone(),
+        site.body["openRequest"]["requestId"].clone(),
+    )
+}
+
+async fn wrong_password_then_modify_and_submit(request_type: &str) {
     let stack = Stack::connect().await;
     let customer = stack.new_customer(1).await;
-    let website = &customer.website_ids[0];
+    let (ips_before, _) = website_state(&stack, &customer).await;
     let id = submit(
         &stack,
         &customer,
-        json!({"type": "website_cancellation", "websiteId": website, "licensePassword": "wrong"}),
+        request_body(request_type, &customer.website_ids[0], "wrong"),
     )
     .await;
-    stack
+    let rejected = stack
         .wait_for(&customer.token, &id, status_is("password_rejected"))
         .await;
+    assert_eq!(
+        rejected["rejectionReasons"],
+        json!(["The license password is incorrect."])
+    );
+    assert_eq!(
+        website_state(&stack, &customer).await,
+        (ips_before.clone(), json!(id)),
+        "still open"
+    );
+    let sms = stack
+        .sms_once(&customer.phone, |s| {
+            s.iter().any(|t| t.contains("Modify and Submit"))
+        })
+        .await;
+    assert_eq!(
+        sms.iter()
+            .filter(|t| t.contains("Modify and Submit"))
+            .count(),
+        1,
+        "{sms:?}"
+    );
+
     let resubmitted = stack
         .post(
             &format!("/requests/{id}/resubmit"),
@@ -202,28 +271,30 @@ async fn a_wrong_password_then_modify_and_submit_reaches_first_review() {
         ]
     );
     assert_eq!(pending["rejectionReasons"], json!([]));
-    let sms = stack
-        .sms_once(&customer.phone, |s| {
-            s.iter().any(|t| t.contains("Modify and Submit"))
+    assert_eq!(
+        website_state(&stack, &customer).await,
+        (ips_before, json!(id))
+    );
+    let emails = stack
+        .emails_once(&customer.email, |e| {
+            e.iter().filter(|s| s.ends_with(": submitted")).count() >= 2
         })
         .await;
-    assert!(
-        sms.iter().any(|t| t.contains("Modify and Submit")),
-        "{sms:?}"
+    assert_eq!(
+        emails.iter().filter(|s| s.ends_with(": submitted")).count(),
+        2,
+        "one per attempt"
     );
 }
+for_each_type!(wrong_password_then_modify_and_submit);
 
-#[tokio::test]
-#[ignore = "needs the local stack: run by make test"]
-async fn a_first_review_rejection_then_modify_and_submit_runs_the_next_attempt() {
+async fn first_review_rejection_then_modify_and_submit(request_type: &str) {
     let stack = Stack::connect().await;
     let customer = stack.new_customer(1).await;
-    let website = &customer.website_ids[0];
     let id = submit(
         &stack,
         &customer,
-        json!({"type": "access_change", "websiteId": website, "licensePassword": PASSWORD,
-               "serviceIps": ["198.51.100.5"]}),
+        request_body(request_type, &customer.website_ids[0], PASSWORD),
     )
     .await;
     stack
@@ -234,17 +305,14 @@ async fn a_first_review_rejection_then_modify_and_submit_runs_the_next_attempt()
         400,
         "invalid_reasons",
     );
-    let decided = stack
-        .decide(&id, "reject", &["The new IP is not in our data centre"])
-        .await;
+    let reason = "The new IP is not in our data centre";
+    let decided = stack.decide(&id, "reject", &[reason]).await;
     assert_eq!(decided.status, 200, "{}", decided.body);
     let rejected = stack
         .wait_for(&customer.token, &id, status_is("first_review_rejected"))
         .await;
-    assert_eq!(
-        rejected["rejectionReasons"],
-        json!(["The new IP is not in our data centre"])
-    );
+    assert_eq!(rejected["rejectionReasons"], json!([reason]));
+    assert_eq!(history(&rejected).last().unwrap(), "first_review_rejected");
     let emails = stack
         .emails_once(&customer.email, |e| {
             e.iter().any(|s| s.ends_with(": first_review_rejected"))
@@ -257,38 +325,49 @@ async fn a_first_review_rejection_then_modify_and_submit_runs_the_next_attempt()
             .count(),
         1
     );
+    let sms = stack
+        .sms_once(&customer.phone, |s| s.iter().any(|t| t.contains(reason)))
+        .await;
+    assert_eq!(
+        sms.iter().filter(|t| t.contains(reason)).count(),
+        1,
+        "{sms:?}"
+    );
 
+    let mut again = json!({"licensePassword": PASSWORD});
+    if request_type == "access_change" {
+        again["serviceIps"] = json!(["198.51.100.6"]);
+    }
     let resubmitted = stack
-        .post(
-            &format!("/requests/{id}/resubmit"),
-            &customer.token,
-            &json!({"licensePassword": PASSWORD, "serviceIps": ["198.51.100.6"]}),
-        )
+        .post(&format!("/requests/{id}/resubmit"), &customer.token, &again)
         .await;
     assert_eq!(resubmitted.status, 202, "{}", resubmitted.body);
     let pending = stack
         .wait_for(&customer.token, &id, status_is("pending_first_review"))
         .await;
-    assert_eq!(
-        (pending["attempt"].clone(), pending["serviceIps"].clone()),
-        (json!(2), json!(["198.51.100.6"]))
-    );
-    stack.decide(&id, "approve", &[]).await;
-    stack
+    assert_eq!(pending["attempt"], 2);
+    if request_type == "access_change" {
+        assert_eq!(pending["serviceIps"], json!(["198.51.100.6"]));
+    }
+    assert_eq!(stack.decide(&id, "approve", &[]).await.status, 200);
+    let forwarded = stack
         .wait_for(&customer.token, &id, status_is("forwarded_to_authority"))
         .await;
+    assert!(
+        forwarded["submissionId"].as_str().unwrap().ends_with("-2"),
+        "attempt 2's submission"
+    );
 }
+for_each_type!(first_review_rejection_then_modify_and_submit);
 
-#[tokio::test]
-#[ignore = "needs the local stack: run by make test"]
-async fn an_authority_rejection_ends_the_request_with_its_reasons() {
+async fn authority_rejection(request_type: &str) {
     let stack = Stack::connect().await;
     let customer = stack.new_customer(1).await;
-    let website = customer.website_ids[0].clone();
+    let (ips_before, _) = website_state(&stack, &customer).await;
     let id = submit(
         &stack,
         &customer,
-        json!({"type": "access_cancellation", "websiteId": website, "licensePassword": PASSWORD}),
+        request_body(request_type, &customer.website_ids[0], PASSWORD),
     )
     .await;
     stack
@@ -298,45 +377,59 @@ async fn an_authority_rejection_ends_the_request_with_its_reasons() {
     let forwarded = stack
         .wait_for(&customer.token, &id, status_is("forwarded_to_authority"))
         .await;
+    let reason = "Entity information inconsistent";
     stack
-        .authority_decides(&forwarded, "rejected", &["Entity information inconsistent"])
+        .authority_decides(&forwarded, "rejected", &[reason])
         .await;
     let rejected = stack
         .wait_for(&customer.token, &id, status_is("authority_rejected"))
         .await;
+    assert_eq!(rejected["rejectionReasons"], json!([reason]));
     assert_eq!(
-        rejected["rejectionReasons"],
-        json!(["Entity information inconsistent"])
+        history(&rejected),
+        [
+            "submitted",
+            "pending_first_review",
+            "forwarded_to_authority",
+            "authority_rejected"
+        ]
     );
-    let site = stack
-        .get(&format!("/websites/{website}"), &customer.token)
-        .await;
     assert_eq!(
-        (site.status.as_u16(), site.body["openRequest"].clone()),
-        (200, Value::Null)
+        website_state(&stack, &customer).await,
+        (ips_before, Value::Null),
+        "unchanged and free"
     );
     let sms = stack
-        .sms_once(&customer.phone, |s| {
-            s.iter()
-                .any(|t| t.contains("Entity information inconsistent"))
-        })
+        .sms_once(&customer.phone, |s| s.iter().any(|t| t.contains(reason)))
         .await;
-    assert!(
-        sms.iter()
-            .any(|t| t.contains("Entity information inconsistent")),
+    assert_eq!(
+        sms.iter().filter(|t| t.contains(reason)).count(),
+        1,
         "{sms:?}"
     );
+    let emails = stack
+        .emails_once(&customer.email, |e| {
+            e.iter().any(|s| s.ends_with(": authority_rejected"))
+        })
+        .await;
+    assert_eq!(
+        emails
+            .iter()
+            .filter(|s| s.ends_with(": authority_rejected"))
+            .count(),
+        1
+    );
 }
+for_each_type!(authority_rejection);
 
-#[tokio::test]
-#[ignore = "needs the local stack: run by make test"]
-async fn withdraw_is_allowed_before_forwarding_and_refused_after() {
+async fn withdraw_before_forwarding_and_refused_after(request_type: &str) {
     let stack = Stack::connect().await;
     let customer = stack.new_customer(2).await;
+    let (ips_before, _) = website_state(&stack, &customer).await;
     let first = submit(
         &stack,
         &customer,
-        json!({"type": "website_cancellation", "websiteId": customer.website_ids[0], "licensePassword": PASSWORD}),
+        request_body(request_type, &customer.website_ids[0], PASSWORD),
     )
     .await;
     stack
@@ -351,27 +444,25 @@ async fn withdraw_is_allowed_before_forwarding_and_refused_after() {
         .await;
     assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);
     assert_eq!(withdrawn.body["status"], "withdrawn");
+    assert_eq!(
+        history(&withdrawn.body),
+        ["submitted", "pending_first_review", "withdrawn"]
+    );
     assert_error(
         &stack.decide(&first, "approve", &[]).await,
         409,
         "invalid_status",
     );
-    let site = stack
-        .get(
-            &format!("/websites/{}", customer.website_ids[0]),
-            &customer.token,
-        )
-        .await;
     assert_eq!(
-        site.body["openRequest"],
-        Value::Null,
-        "the website is free again"
+        website_state(&stack, &customer).await,
+        (ips_before, Value::Null),
+        "free again"
     );
 
     let second = submit(
         &stack,
         &customer,
-        json!({"type": "website_cancellation", "websiteId": customer.website_ids[1], "licensePassword": PASSWORD}),
+        request_body(request_type, &customer.website_ids[1], PASSWORD),
     )
     .await;
     stack
@@ -397,7 +488,20 @@ async fn withdraw_is_allowed_before_forwarding_and_refused_after() {
         .get(&format!("/requests/{second}"), &customer.token)
         .await;
     assert_eq!(after.body["status"], "forwarded_to_authority");
+    let emails = stack
+        .emails_once(&customer.email, |e| {
+            e.iter().any(|s| s.ends_with(": forwarded_to_authority"))
+        })
+        .await;
+    assert_eq!(
+        emails
+            .iter()
+            .filter(|s| s.ends_with(": forwarded_to_authority"))
+            .count(),
+        1
+    );
 }
+for_each_type!(withdraw_before_forwarding_and_refused_after);
 
 #[tokio::test]
 #[ignore = "needs the local stack: run by make test"]
