@@ -15,6 +15,7 @@ pub struct Stack {
     http: Client,
     jwt_secret: String,
     dynamodb: aws_sdk_dynamodb::Client,
+    sfn: aws_sdk_sfn::Client,
 }
 
 fn read_json(name: &str) -> Value {
@@ -72,11 +73,15 @@ impl Stack {
                 .unwrap(),
             jwt_secret,
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            sfn: aws_sdk_sfn::Client::new(&config),
         }
     }
 
     pub fn token(&self, sub: &str, role: &str) -> String {
-        let exp = chrono::Utc::now().timestamp() + 3600;
+        self.token_expiring(sub, role, chrono::Utc::now().timestamp() + 3600)
+    }
+
+    pub fn token_expiring(&self, sub: &str, role: &str, exp: i64) -> String {
         icp_adapters::auth::mint(&self.jwt_secret, sub, role, exp)
     }
 
@@ -194,6 +199,28 @@ impl Stack {
             req = req.header(*name, value);
         }
         let resp = req.send().await.expect("the API answers");
+        let status = resp.status();
+        let request_id = resp
+            .headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap().to_string());
+        let text = resp.text().await.unwrap();
+        Reply {
+            status,
+            body: serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: {text}")),
+            request_id,
+        }
+    }
+
+    /// A GET with a raw Authorization header (not a bearer token).
+    pub async fn get_with_authorization(&self, path: &str, authorization: &str) -> Reply {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.api_url))
+            .header("authorization", authorization)
+            .send()
+            .await
+            .expect("the API answers");
         let status = resp.status();
         let request_id = resp
             .headers()
@@ -376,6 +403,28 @@ impl Stack {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
+    }
+}
+
+impl Stack {
+    /// Names of the state machine's executions for `request_id` (one per attempt started).
+    pub async fn executions_of(&self, request_id: &str) -> Vec<String> {
+        let arn = self.outputs["StateMachineArn"].as_str().unwrap();
+        let mut names = Vec::new();
+        let mut pages = self
+            .sfn
+            .list_executions()
+            .state_machine_arn(arn)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for execution in page.expect("ListExecutions").executions() {
+                if execution.name().starts_with(request_id) {
+                    names.push(execution.name().to_string());
+                }
+            }
+        }
+        names
     }
 }
 

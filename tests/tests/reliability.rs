@@ -1,0 +1,762 @@
+//! Duplicates and concurrency against the real stack: nothing is done twice, nothing is lost,
+//! and every refusal follows the contract and changes nothing.
+
+use e2e::{assert_error, Stack, PASSWORD};
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn fifty_identical_submits_make_one_request_and_one_execution() {
+    let stack = Stack::connect().await;
+    let customer = stack.new_customer(1).await;
+    let body = json!({"type": "access_cancellation", "websiteId": customer.website_ids[0], "licensePassword": PASSWORD});
+    let headers = [("Idempotency-Key", "e2e-fifty")];
+    let calls = (0..50).map(|_| {
+        stack.call(
+            Method::POST,
+            "/requests",
+            Some(&customer.token),
+            &headers,
+            Some(&body),
+        )
+    });
+    let replies = join_all(calls).await;
+    let ids: std::collections::BTreeSet<String> = replies
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, 202, "{}", r.body);
+            r.body["requestId"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "one request id for all 50 answers");
+    let id = ids.into_iter().next().unwrap();
+    let listed = stack
+        .get(
+            &format!("/requests?websiteId={}", customer.website_ids[0]),
+            &customer.token,
+        )
+        .await;
+    assert_eq!(listed.body["requests"].as_array().unwrap().len(), 1);
+    stack
+        .wait_for(&customer.token, &id, |r| r["status"] != "submitted")
+        .await;
+    assert_eq!(stack.executions_of(&id).await, vec![format!("{id}-1")]);
+    let emails = stack
+        .emails_once(&customer.email, |e| {
+            e.iter().any(|s| s.ends_with(": submitted"))
+        })
+        .await;
+    assert_eq!(
+        emails.iter().filter(|s| s.ends_with(": submitted")).count(),
+        1,
+        "one notification"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn twenty_concurrent_submits_on_one_website_accept_exactly_one() {
+    let stack = Stack::connect().await;
+    let customer = stack.new_customer(1).await;
+    let body = json!({"type": "website_cancellation", "websiteId": customer.website_ids[0], "licensePassword": PASSWORD});
+    let replies = join_all((0..20).map(|_| stack.submit(&customer.token, &body))).await;
+    let accepted: Vec<&Value> = replies
+        .iter()
+        .filter(|r| r.status == 202)
+        .map(|r| &r.body)
+        .collect();
+    assert_eq!(accepted.len(), 1, "exactly one accepted");
+    for refused in replies.iter().filter(|r| r.status != 202) {
+        assert_error(refused, 409, "request_already_open");
+    }
+    let listed = stack
+        .get(
+            &format!("/requests?websiteId={}", customer.website_ids[0]),
+            &customer.token,
+        )
+        .await;
+    assert_eq!(listed.body["requests"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        listed.body["requests"][0]["requestId"],
+        accepted[0]["requestId"]
+    );
+}
+
+/// What a customer can observe of their state, to check a refused call changed nothing.
+async fn snapshot(stack: &Stack, token: &str, request_id: &str, website_id: &str) -> Value {
+    json!([
+        stack
+            .get(&format!("/requests/{request_id}"), token)
+            .await
+            .body,
+        stack
+            .get(&format!("/requests?websiteId={website_id}"), token)
+            .await
+            .body,
+        stack.get("/websites", token).await.body,
+    ])
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn fifty_five_bad_inputs_get_their_4xx_and_change_nothing() {
+    let stack = Stack::connect().await;
+    let alice = stack.new_customer(2).await;
+    let bob = stack.new_customer(1).await;
+    let (site, free_site) = (alice.website_ids[0].clone(), alice.website_ids[1].clone());
+    let reply = stack
+        .submit(
+            &alice.token,
+            &json!({"type": "access_change", "websiteId": site, "licensePassword": PASSWORD,
+                                       "serviceIps": ["198.51.100.1"]}),
+        )
+        .await;
+    let rid = reply.body["requestId"].as_str().unwrap().to_string();
+    stack
+        .wait_for(&alice.token, &rid, e2e::status_is("pending_first_review"))
+        .await;
+
+    let a = format!("Bearer {}", alice.token);
+    let b = format!("Bearer {}", bob.token);
+    let reviewer = format!("Bearer {}", stack.reviewer_token());
+    let expired = format!(
+        "Bearer {}",
+        stack.token_expiring(&alice.entity_id, "customer", 1_000_000)
+    );
+    let forged = format!(
+        "Bearer {}",
+        icp_adapters::auth::mint("not-the-key", &alice.entity_id, "customer", 4_000_000_000)
+    );
+    let admin = format!("Bearer {}", stack.token(&alice.entity_id, "admin"));
+    let json_ct = "application/json";
+    let submit = |body: Value| body.to_string();
+    let ok_body = |extra: Value| {
+        let mut body = json!({"type": "access_change", "websiteId": free_site, "licensePassword": PASSWORD,
+                              "serviceIps": ["198.51.100.9"]});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let many: Vec<String> = (0..17).map(|i| format!("198.51.100.{i}")).collect();
+    let long_key = "k".repeat(129);
+    // (method, path, authorization, idempotency key, content type, body, status, code)
+    let cases: Vec<(
+        &str,
+        String,
+        Option<&str>,
+        Option<&str>,
+        Option<&str>,
+        String,
+        u16,
+        &str,
+    )> = vec![
+        (
+            "GET",
+            "/websites".into(),
+            None,
+            None,
+            None,
+            String::new(),
+            401,
+            "unauthorized",
+        ),
+        (
+            "GET",
+            "/websites".into(),
+            Some("Bearer garbage"),
+            None,
+            None,
+            String::new(),
+            401,
+            "unauthorized",
+        ),
+        (
+            "GET",
+            "/websites".into(),
+            Some(&expired),
+            None,
+            None,
+            String::new(),
+            401,
+            "unauthorized",
+        ),
+        (
+            "GET",
+            "/websites".into(),
+            Some(&forged),
+            None,
+            None,
+            String::new(),
+            401,
+            "unauthorized",
+        ),
+        (
+            "GET",
+            "/websites".into(),
+            Some(&admin),
+            None,
+            None,
+            String::new(),
+            401,
+            "unauthorized",
+        ),
+        (
+            "GET",
+            "/websites".into(),
+            Some("Basic YTpi"),
+            None,
+            None,
+            String::new(),
+            401,
+            "unauthorized",
+        ),
+        (
+            "GET",
+            "/websites/web-nope".into(),
+            Some(&a),
+            None,
+            None,
+            String::new(),
+            404,
+            "website_not_found",
+        ),
+        (
+            "GET",
+            format!("/websites/{site}"),
+            Some(&b),
+            None,
+            None,
+            String::new(),
+            403,
+            "forbidden",
+        ),
+        (
+            "GET",
+            format!("/websites/{site}"),
+            Some(&reviewer),
+            None,
+            None,
+            String::new(),
+            403,
+            "forbidden",
+        ),
+        (
+            "GET",
+            "/requests/req-nope".into(),
+            Some(&a),
+            None,
+            None,
+            String::new(),
+            404,
+            "request_not_found",
+        ),
+        (
+            "GET",
+            format!("/requests/{rid}"),
+            Some(&b),
+            None,
+            None,
+            String::new(),
+            403,
+            "forbidden",
+        ),
+        (
+            "GET",
+            "/requests?websiteId=web-nope".into(),
+            Some(&a),
+            None,
+            None,
+            String::new(),
+            404,
+            "website_not_found",
+        ),
+        (
+            "GET",
+            format!("/requests?websiteId={site}"),
+            Some(&b),
+            None,
+            None,
+            String::new(),
+            403,
+            "forbidden",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            None,
+            Some(json_ct),
+            submit(ok_body(json!({}))),
+            400,
+            "missing_idempotency_key",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some(&long_key),
+            Some(json_ct),
+            submit(ok_body(json!({}))),
+            400,
+            "invalid_idempotency_key",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k1"),
+            Some("text/plain"),
+            submit(ok_body(json!({}))),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k2"),
+            None,
+            submit(ok_body(json!({}))),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k3"),
+            Some(json_ct),
+            "{\"type\":".into(),
+            400,
+            "invalid_body",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k4"),
+            Some(json_ct),
+            "[1,2]".into(),
+            400,
+            "invalid_body",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k5"),
+            Some(json_ct),
+            submit(ok_body(json!({"admin": true}))),
+            400,
+            "invalid_body",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k6"),
+            Some(json_ct),
+            submit(json!({"websiteId": free_site, "licensePassword": PASSWORD})),
+            400,
+            "invalid_body",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k7"),
+            Some(json_ct),
+            submit(ok_body(json!({"type": 3}))),
+            400,
+            "invalid_body",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k8"),
+            Some(json_ct),
+            submit(ok_body(json!({"type": "transfer"}))),
+            400,
+            "invalid_request_type",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k9"),
+            Some(json_ct),
+            submit(ok_body(json!({"licensePassword": ""}))),
+            400,
+            "invalid_license_password",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k10"),
+            Some(json_ct),
+            submit(ok_body(json!({"licensePassword": "p".repeat(129)}))),
+            400,
+            "invalid_license_password",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k11"),
+            Some(json_ct),
+            submit(
+                json!({"type": "access_change", "websiteId": free_site, "licensePassword": PASSWORD}),
+            ),
+            400,
+            "invalid_service_ips",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k12"),
+            Some(json_ct),
+            submit(ok_body(json!({"serviceIps": ["300.1.1.1"]}))),
+            400,
+            "invalid_service_ips",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k13"),
+            Some(json_ct),
+            submit(ok_body(
+                json!({"serviceIps": ["198.51.100.3", "198.51.100.3"]}),
+            )),
+            400,
+            "invalid_service_ips",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k14"),
+            Some(json_ct),
+            submit(ok_body(json!({"serviceIps": many}))),
+            400,
+            "invalid_service_ips",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k15"),
+            Some(json_ct),
+            submit(ok_body(json!({"serviceIps": ["192.0.2.2"]}))),
+            400,
+            "invalid_service_ips",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k16"),
+            Some(json_ct),
+            submit(ok_body(json!({"type": "website_cancellation"}))),
+            400,
+            "invalid_service_ips",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k17"),
+            Some(json_ct),
+            submit(ok_body(json!({"serviceIps": []}))),
+            400,
+            "invalid_service_ips",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k18"),
+            Some(json_ct),
+            submit(ok_body(json!({"serviceIps": "198.51.100.1"}))),
+            400,
+            "invalid_body",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k19"),
+            Some(json_ct),
+            submit(ok_body(json!({"websiteId": "web-nope"}))),
+            404,
+            "website_not_found",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k20"),
+            Some(json_ct),
+            submit(ok_body(json!({"websiteId": bob.website_ids[0]}))),
+            403,
+            "forbidden",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k21"),
+            Some(json_ct),
+            submit(ok_body(
+                json!({"websiteId": site, "serviceIps": ["198.51.100.77"]}),
+            )),
+            409,
+            "request_already_open",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&reviewer),
+            Some("k22"),
+            Some(json_ct),
+            submit(ok_body(json!({}))),
+            403,
+            "forbidden",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            Some(&a),
+            Some("k23"),
+            Some(json_ct),
+            submit(ok_body(json!({"licensePassword": "x".repeat(20_000)}))),
+            413,
+            "payload_too_large",
+        ),
+        (
+            "POST",
+            "/requests".into(),
+            None,
+            Some("k24"),
+            Some(json_ct),
+            submit(ok_body(json!({}))),
+            401,
+            "unauthorized",
+        ),
+        (
+            "POST",
+            format!("/requests/{rid}/resubmit"),
+            Some(&a),
+            None,
+            Some(json_ct),
+            submit(json!({"licensePassword": PASSWORD})),
+            409,
+            "invalid_status",
+        ),
+        (
+            "POST",
+            format!("/requests/{rid}/resubmit"),
+            Some(&b),
+            None,
+            Some(json_ct),
+            submit(json!({"licensePassword": PASSWORD})),
+            403,
+            "forbidden",
+        ),
+        (
+            "POST",
+            "/requests/req-nope/resubmit".into(),
+            Some(&a),
+            None,
+            Some(json_ct),
+            submit(json!({"licensePassword": PASSWORD})),
+            404,
+            "request_not_found",
+        ),
+        (
+            "POST",
+            format!("/requests/{rid}/resubmit"),
+            Some(&a),
+            None,
+            Some(json_ct),
+            submit(json!({})),
+            400,
+            "invalid_body",
+        ),
+        (
+            "POST",
+            format!("/requests/{rid}/resubmit"),
+            Some(&a),
+            None,
+            Some(json_ct),
+            submit(json!({"licensePassword": PASSWORD, "x": 1})),
+            400,
+            "invalid_body",
+        ),
+        (
+            "POST",
+            format!("/requests/{rid}/withdraw"),
+            Some(&b),
+            None,
+            None,
+            String::new(),
+            403,
+            "forbidden",
+        ),
+        (
+            "POST",
+            "/requests/req-nope/withdraw".into(),
+            Some(&a),
+            None,
+            None,
+            String::new(),
+            404,
+            "request_not_found",
+        ),
+        (
+            "GET",
+            "/reviews?status=pending".into(),
+            Some(&a),
+            None,
+            None,
+            String::new(),
+            403,
+            "forbidden",
+        ),
+        (
+            "GET",
+            "/reviews?status=done".into(),
+            Some(&reviewer),
+            None,
+            None,
+            String::new(),
+            400,
+            "invalid_status_filter",
+        ),
+        (
+            "POST",
+            format!("/reviews/{rid}/decision"),
+            Some(&a),
+            None,
+            Some(json_ct),
+            submit(json!({"decision": "approve"})),
+            403,
+            "forbidden",
+        ),
+        (
+            "POST",
+            format!("/reviews/{rid}/decision"),
+            Some(&reviewer),
+            None,
+            Some(json_ct),
+            submit(json!({"decision": "maybe"})),
+            400,
+            "invalid_decision",
+        ),
+        (
+            "POST",
+            format!("/reviews/{rid}/decision"),
+            Some(&reviewer),
+            None,
+            Some(json_ct),
+            submit(json!({"decision": "reject"})),
+            400,
+            "invalid_reasons",
+        ),
+        (
+            "POST",
+            format!("/reviews/{rid}/decision"),
+            Some(&reviewer),
+            None,
+            Some(json_ct),
+            submit(json!({"decision": "reject", "reasons": [" "]})),
+            400,
+            "invalid_reasons",
+        ),
+        (
+            "POST",
+            "/reviews/req-nope/decision".into(),
+            Some(&reviewer),
+            None,
+            Some(json_ct),
+            submit(json!({"decision": "approve"})),
+            404,
+            "request_not_found",
+        ),
+        (
+            "POST",
+            format!("/reviews/{rid}/decision"),
+            Some(&reviewer),
+            None,
+            Some(json_ct),
+            submit(json!({"decision": "approve", "by": "me"})),
+            400,
+            "invalid_body",
+        ),
+        (
+            "POST",
+            "/authority/callbacks".into(),
+            None,
+            None,
+            Some(json_ct),
+            submit(json!({"requestId": rid})),
+            401,
+            "invalid_signature",
+        ),
+        (
+            "POST",
+            "/authority/callbacks".into(),
+            None,
+            None,
+            Some("text/plain"),
+            submit(json!({"requestId": rid})),
+            415,
+            "unsupported_media_type",
+        ),
+    ];
+    assert!(cases.len() >= 50, "{} cases", cases.len());
+
+    let before = snapshot(&stack, &alice.token, &rid, &site).await;
+    let bob_before = stack.get("/websites", &bob.token).await.body;
+    for (method, path, auth, key, content_type, body, status, code) in &cases {
+        let mut headers: Vec<(&str, String)> = Vec::new();
+        if let Some(auth) = auth {
+            headers.push(("authorization", auth.to_string()));
+        }
+        if let Some(key) = key {
+            headers.push(("idempotency-key", key.to_string()));
+        }
+        if let Some(ct) = content_type {
+            headers.push(("content-type", ct.to_string()));
+        }
+        let reply = if *method == "GET" {
+            let token = auth.map(|a| a.strip_prefix("Bearer ").unwrap_or(a));
+            let raw = auth.filter(|a| !a.starts_with("Bearer "));
+            match raw {
+                Some(raw) => stack.get_with_authorization(path, raw).await,
+                None => stack.call(Method::GET, path, token, &[], None).await,
+            }
+        } else {
+            stack.post_bytes(path, body, &headers).await
+        };
+        assert!(
+            reply.status.is_client_error(),
+            "{method} {path}: {} {}",
+            reply.status,
+            reply.body
+        );
+        assert_error(&reply, *status, code);
+        assert_eq!(
+            snapshot(&stack, &alice.token, &rid, &site).await,
+            before,
+            "{method} {path} changed state"
+        );
+    }
+    assert_eq!(stack.get("/websites", &bob.token).await.body, bob_before);
+}
