@@ -428,6 +428,103 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// Every event of every execution of the state machine, as JSON text. Read over the raw
+    /// JSON protocol: LocalStack renders some history fields in shapes the SDK refuses.
+    pub async fn all_execution_histories(&self) -> Vec<String> {
+        let arn = self.outputs["StateMachineArn"].as_str().unwrap();
+        let mut histories = Vec::new();
+        let mut executions = self
+            .sfn
+            .list_executions()
+            .state_machine_arn(arn)
+            .into_paginator()
+            .send();
+        while let Some(page) = executions.next().await {
+            for execution in page.expect("ListExecutions").executions() {
+                let mut next_token: Option<String> = None;
+                loop {
+                    let mut body = serde_json::json!({ "executionArn": execution.execution_arn() });
+                    if let Some(token) = &next_token {
+                        body["nextToken"] = token.clone().into();
+                    }
+                    let page: Value = self
+                        .http
+                        .post(self.outputs["localstackUrl"].as_str().unwrap())
+                        .header("x-amz-target", "AWSStepFunctions.GetExecutionHistory")
+                        .header("content-type", "application/x-amz-json-1.0")
+                        .header(
+                            "authorization",
+                            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/states/aws4_request, SignedHeaders=host, Signature=0",
+                        )
+                        .body(body.to_string())
+                        .send()
+                        .await
+                        .expect("GetExecutionHistory")
+                        .json()
+                        .await
+                        .expect("history JSON");
+                    histories.push(page["events"].to_string());
+                    next_token = page["nextToken"].as_str().map(String::from);
+                    if next_token.is_none() {
+                        break;
+                    }
+                }
+            }
+        }
+        histories
+    }
+
+    /// Replaces an entity's license password (its argon2id hash).
+    pub async fn set_password(&self, entity_id: &str, password: &str) {
+        self.dynamodb
+            .update_item()
+            .table_name(self.outputs["EntitiesTableName"].as_str().unwrap())
+            .key(
+                "entityId",
+                aws_sdk_dynamodb::types::AttributeValue::S(entity_id.into()),
+            )
+            .update_expression("SET passwordHash = :h")
+            .expression_attribute_values(
+                ":h",
+                aws_sdk_dynamodb::types::AttributeValue::S(password::hash(password)),
+            )
+            .send()
+            .await
+            .expect("set password");
+    }
+
+    /// Every item of every table of the stack, as text.
+    pub async fn all_table_items(&self) -> Vec<String> {
+        let mut items = Vec::new();
+        for (key, table) in self.outputs.as_object().unwrap() {
+            if !key.ends_with("TableName") {
+                continue;
+            }
+            let mut pages = self
+                .dynamodb
+                .scan()
+                .table_name(table.as_str().unwrap())
+                .into_paginator()
+                .items()
+                .send();
+            while let Some(item) = pages.next().await {
+                items.push(format!("{:?}", item.expect("Scan")));
+            }
+        }
+        items
+    }
+
+    /// The functions' log files, as the local executor wrote them.
+    pub fn all_function_logs(&self) -> String {
+        let dir = format!("{}/../.local/logs", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{dir}: {e}"))
+            .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+            .collect()
+    }
+}
+
 /// The statuses a request went through, from its history.
 pub fn history(request: &Value) -> Vec<String> {
     request["history"]
@@ -440,4 +537,20 @@ pub fn history(request: &Value) -> Vec<String> {
 
 pub fn status_is(status: &'static str) -> impl Fn(&Value) -> bool {
     move |r| r["status"] == status
+}
+
+/// The task tokens handed out in execution histories (the `taskToken` of task parameters).
+pub fn task_tokens_in(histories: &str) -> Vec<String> {
+    let mut tokens = std::collections::BTreeSet::new();
+    for part in histories.split("taskToken").skip(1) {
+        let token: String = part
+            .trim_start_matches(|c: char| c == '\\' || c == '"' || c == ':' || c == ' ')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_'))
+            .collect();
+        if token.len() >= 20 {
+            tokens.insert(token);
+        }
+    }
+    tokens.into_iter().collect()
 }
