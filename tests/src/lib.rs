@@ -1,6 +1,7 @@
 //! Support for the end-to-end tests: the running stack's addresses (from `.local/`), fresh
 //! customers seeded into its DynamoDB tables, and an HTTP client speaking the API contract.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use icp_domain::{password, Entity, Website, WebsiteStatus};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::Value;
@@ -87,6 +88,11 @@ impl Stack {
 
     /// A new entity with `websites` active websites, written straight into the stack's tables.
     pub async fn new_customer(&self, websites: usize) -> Customer {
+        self.new_customer_with_email(websites, "").await
+    }
+
+    /// As `new_customer`, with this contact email (empty: a unique valid one).
+    pub async fn new_customer_with_email(&self, websites: usize, email: &str) -> Customer {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let entity = Entity {
             entity_id: format!("ent-e2e-{id}"),
@@ -97,7 +103,11 @@ impl Stack {
                 "+86137{:08}",
                 u32::from_str_radix(&id[..7], 16).unwrap() % 100_000_000
             ),
-            email: format!("{id}@e2e.example.cn"),
+            email: if email.is_empty() {
+                format!("{id}@e2e.example.cn")
+            } else {
+                email.to_string()
+            },
             failed_password_attempts: 0,
             locked_until: None,
         };
@@ -494,6 +504,79 @@ impl Stack {
             .expect("set password");
     }
 
+    /// Makes the authority simulator refuse the request's next `failures` submissions.
+    pub async fn simulate_authority_outage(&self, request_id: &str, failures: u32) {
+        self.dynamodb
+            .put_item()
+            .table_name(self.outputs["AuthoritySimTableName"].as_str().unwrap())
+            .item(
+                "submissionId",
+                AttributeValue::S(format!("outage#{request_id}")),
+            )
+            .item("remaining", AttributeValue::N(failures.to_string()))
+            .send()
+            .await
+            .expect("outage item");
+    }
+
+    pub async fn authority_outage_left(&self, request_id: &str) -> u32 {
+        let item = self
+            .dynamodb
+            .get_item()
+            .table_name(self.outputs["AuthoritySimTableName"].as_str().unwrap())
+            .key(
+                "submissionId",
+                AttributeValue::S(format!("outage#{request_id}")),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("outage item")
+            .item
+            .expect("outage item exists");
+        item["remaining"].as_n().unwrap().parse().unwrap()
+    }
+
+    /// The notification log of a request (id -> item as JSON) once `done` holds, for at most 30 s.
+    pub async fn notifications_of(
+        &self,
+        request_id: &str,
+        done: impl Fn(&serde_json::Map<String, Value>) -> bool,
+    ) -> serde_json::Map<String, Value> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let items = self
+                .dynamodb
+                .scan()
+                .table_name(self.outputs["NotificationsTableName"].as_str().unwrap())
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .expect("scan notifications");
+            let log: serde_json::Map<String, Value> = items
+                .into_iter()
+                .filter_map(|item| {
+                    let id = item.get("notificationId")?.as_s().ok()?.clone();
+                    id.starts_with(request_id).then(|| {
+                        let fields = item
+                            .iter()
+                            .filter_map(|(k, v)| {
+                                v.as_s().ok().map(|s| (k.clone(), Value::from(s.clone())))
+                            })
+                            .collect::<serde_json::Map<_, _>>();
+                        (id, Value::Object(fields))
+                    })
+                })
+                .collect();
+            if done(&log) || Instant::now() > deadline {
+                return log;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// Every item of every table of the stack, as text.
     pub async fn all_table_items(&self) -> Vec<String> {
         let mut items = Vec::new();
@@ -544,7 +627,7 @@ pub fn task_tokens_in(histories: &str) -> Vec<String> {
     let mut tokens = std::collections::BTreeSet::new();
     for part in histories.split("taskToken").skip(1) {
         let token: String = part
-            .trim_start_matches(|c: char| c == '\\' || c == '"' || c == ':' || c == ' ')
+            .trim_start_matches(['\\', '"', ':', ' '])
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_'))
             .collect();

@@ -250,3 +250,88 @@ async fn bad_inputs_on_every_route_get_their_4xx_and_change_nothing() {
     }
     assert_eq!(stack.get("/websites", &bob.token).await.body, bob_before);
 }
+
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn an_authority_that_is_down_then_back_delays_the_request_but_loses_nothing() {
+    let stack = Stack::connect().await;
+    let customer = stack.new_customer(1).await;
+    let body = json!({"type": "access_cancellation", "websiteId": customer.website_ids[0], "licensePassword": PASSWORD});
+    let id = stack.submit(&customer.token, &body).await.body["requestId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    stack
+        .wait_for(&customer.token, &id, e2e::status_is("pending_first_review"))
+        .await;
+    // The authority refuses the next 3 submissions of this request with 503.
+    stack.simulate_authority_outage(&id, 3).await;
+    assert_eq!(stack.decide(&id, "approve", &[]).await.status, 200);
+    let forwarded = stack
+        .wait_for(
+            &customer.token,
+            &id,
+            e2e::status_is("forwarded_to_authority"),
+        )
+        .await;
+    assert_eq!(
+        stack.authority_outage_left(&id).await,
+        0,
+        "all 3 failures were met, then it went on"
+    );
+    stack.authority_decides(&forwarded, "approved", &[]).await;
+    let done = stack
+        .wait_for(&customer.token, &id, e2e::status_is("completed"))
+        .await;
+    let forwards = done["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["status"] == "forwarded_to_authority");
+    assert_eq!(forwards.count(), 1, "forwarded once despite the retries");
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn failing_emails_are_recorded_and_the_request_still_completes() {
+    let stack = Stack::connect().await;
+    // SES refuses this address ("Missing domain"): every email to the customer fails.
+    let customer = stack.new_customer_with_email(1, "no-domain-mailbox").await;
+    let body = json!({"type": "access_cancellation", "websiteId": customer.website_ids[0], "licensePassword": PASSWORD});
+    let id = stack.submit(&customer.token, &body).await.body["requestId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    stack
+        .wait_for(&customer.token, &id, e2e::status_is("pending_first_review"))
+        .await;
+    stack.decide(&id, "approve", &[]).await;
+    let forwarded = stack
+        .wait_for(
+            &customer.token,
+            &id,
+            e2e::status_is("forwarded_to_authority"),
+        )
+        .await;
+    stack.authority_decides(&forwarded, "approved", &[]).await;
+    stack
+        .wait_for(&customer.token, &id, e2e::status_is("completed"))
+        .await;
+    let sms = stack.sms_once(&customer.phone, |s| s.len() >= 4).await;
+    assert_eq!(sms.len(), 4, "SMS still went out: {sms:?}");
+    let log = stack.notifications_of(&id, |log| log.len() >= 8).await;
+    for event in [
+        "submitted",
+        "forwarded_to_authority",
+        "authority_approved",
+        "completed",
+    ] {
+        let email = &log[&format!("{id}#1#{event}#email")];
+        assert_eq!(email["status"], "failed", "{event}: {email}");
+        assert!(
+            email["error"].as_str().unwrap().contains("Missing domain"),
+            "{email}"
+        );
+        assert_eq!(log[&format!("{id}#1#{event}#sms")]["status"], "sent");
+    }
+}

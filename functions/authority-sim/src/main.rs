@@ -5,6 +5,9 @@
 //! - `POST /authority-sim/submissions` (signed): record a submission.
 //! - `GET /authority-sim/submissions?requestId=`: what was received.
 //! - `POST /authority-sim/submissions/{submissionId}/decision` `{"decision", "reasons"?}`.
+//!
+//! Outages, for fault tests: an item `outage#<requestId>` with a number `remaining` in the
+//! simulator's table makes that many submissions of the request fail with 503.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use icp_adapters::http::{self, ApiError};
@@ -80,6 +83,14 @@ impl App {
             field("requestId")?,
             field("callbackUrl")?,
         );
+        if self.in_outage(&request_id).await? {
+            tracing::info!(%submission_id, "simulated outage: submission refused");
+            return Err(ApiError::new(
+                503,
+                "authority_unavailable",
+                "the authority's system is down",
+            ));
+        }
         let put = self
             .dynamodb
             .put_item()
@@ -104,6 +115,34 @@ impl App {
             Err(e) => return Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
         }
         Ok((202, json!({ "submissionId": submission_id })))
+    }
+
+    /// Consumes one failure of the request's simulated outage, if one is left.
+    async fn in_outage(&self, request_id: &str) -> Result<bool, ApiError> {
+        let result = self
+            .dynamodb
+            .update_item()
+            .table_name(&self.table)
+            .key(
+                "submissionId",
+                AttributeValue::S(format!("outage#{request_id}")),
+            )
+            .update_expression("SET remaining = remaining - :one")
+            .condition_expression("remaining > :zero")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        }
     }
 
     async fn list(&self, req: &Request) -> Result<(u16, Value), ApiError> {

@@ -122,8 +122,16 @@ pub async fn submit<S: Store, W: Workflow, V: Vault, N: Notifier>(
         }
         .into());
     }
-    if let Some(open) = &website.open_request_id {
-        return Err(DomainError::RequestAlreadyOpen(open.clone()).into());
+    if website.open_request_id.is_some() {
+        return already_open(
+            store,
+            workflow,
+            notifier,
+            &scope_key,
+            &fingerprint,
+            &website,
+        )
+        .await;
     }
 
     let request = Request::submitted(
@@ -155,18 +163,42 @@ pub async fn submit<S: Store, W: Workflow, V: Vault, N: Notifier>(
             return replay(store, workflow, notifier, &previous, &fingerprint).await;
         }
         Err(CreateError::WebsiteUnavailable) => {
-            let open = store
-                .get_website(&website.website_id)
-                .await?
-                .and_then(|w| w.open_request_id)
-                .unwrap_or_default();
-            return Err(DomainError::RequestAlreadyOpen(open).into());
+            return already_open(
+                store,
+                workflow,
+                notifier,
+                &record.scope_key,
+                &fingerprint,
+                &website,
+            )
+            .await;
         }
         Err(CreateError::Store(e)) => return Err(e.into()),
     }
     workflow.start(&request.request_id, request.attempt).await?;
     notify_customer(store, notifier, Event::Submitted, &request).await?;
     Ok(request)
+}
+
+/// The website has an open request. If this very key opened it (a concurrent call with the same
+/// key and body won the write), answer as that call did; otherwise it is someone else's.
+async fn already_open<S: Store, W: Workflow, N: Notifier>(
+    store: &S,
+    workflow: &W,
+    notifier: &N,
+    scope_key: &str,
+    fingerprint: &str,
+    website: &crate::Website,
+) -> Result<Request, ServiceError> {
+    if let Some(previous) = store.get_idempotency(scope_key).await? {
+        return replay(store, workflow, notifier, &previous, fingerprint).await;
+    }
+    let open = store
+        .get_website(&website.website_id)
+        .await?
+        .and_then(|w| w.open_request_id)
+        .unwrap_or_default();
+    Err(DomainError::RequestAlreadyOpen(open).into())
 }
 
 /// The answer to a repeated Idempotency-Key. Starting the workflow again is harmless (it is
