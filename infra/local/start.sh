@@ -41,6 +41,8 @@ ln -s "$java_home" "$libs/java/21"
 rm -f "$LAMBDA_LOG_DIR"/*.log "$PID_FILE"
 : >"$LS_LOG"
 
+# ENABLE_CONFIG_UPDATES: the fault tests switch DynamoDB error injection on and off at run
+# time (POST /_localstack/config); LocalStack listens on loopback only.
 # setsid: own session and process group, so the shell's signals do not reach it; the pid file is
 # written by the process that then becomes LocalStack (setsid may fork).
 # shellcheck disable=SC2016  # $$ and $@ are for the inner sh
@@ -52,6 +54,7 @@ env ICP_LOCAL_ROOT="$ROOT" \
   TMPDIR="$LS_ROOT/tmp" \
   LAMBDA_RUNTIME_EXECUTOR="$EXECUTOR_NAME" \
   DISABLE_EVENTS=1 \
+  ENABLE_CONFIG_UPDATES=1 \
   SKIP_SSL_CERT_DOWNLOAD=1 \
   SERVICES="${SERVICES:-$DEFAULT_SERVICES}" \
   DYNAMODB_IN_MEMORY="${DYNAMODB_IN_MEMORY:-1}" \

@@ -546,14 +546,14 @@ async fn an_access_change_runs_to_completion_once_whatever_the_retries() {
         decide(&w, &r, Decision::Reject, &["late"]).await,
         Err(ServiceError::Domain(DomainError::AlreadyDecided(_)))
     ));
+    // The same reviewer retrying the same decision (its first answer was lost) resumes again.
+    decide(&w, &r, Decision::Approve, &[]).await.unwrap();
     let resumed = w.control.resumed.lock().unwrap().clone();
-    assert_eq!(
-        resumed,
-        vec![(
-            "token-review".to_string(),
-            serde_json::json!({"decision": "approve"})
-        )]
+    let approve = (
+        "token-review".to_string(),
+        serde_json::json!({"decision": "approve"}),
     );
+    assert_eq!(resumed, vec![approve.clone(), approve]);
 
     forward(&w, &r, "token-authority").await;
     forward(&w, &r, "token-authority-retry").await;

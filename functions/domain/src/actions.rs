@@ -68,9 +68,10 @@ pub fn parse_decision(raw: &str) -> Result<Decision, DomainError> {
     }
 }
 
-/// The reviewer's decision: recorded once (a second one is `already_decided`), then the waiting
-/// workflow is resumed through its stored task token. If the workflow has not stored its token
-/// yet, it finds the decision when it does.
+/// The reviewer's decision: recorded once, then the waiting workflow is resumed through its
+/// stored task token (if the workflow has not stored its token yet, it finds the decision when
+/// it does). The same reviewer repeating the same decision (a retry after a failed answer)
+/// resumes again and answers the same; any other second decision is `already_decided`.
 #[allow(clippy::too_many_arguments)]
 pub async fn decide<S: Store, V: Vault, C: WorkflowControl>(
     store: &S,
@@ -85,58 +86,65 @@ pub async fn decide<S: Store, V: Vault, C: WorkflowControl>(
     let Caller::Reviewer { reviewer_id } = caller else {
         return Err(ServiceError::Forbidden);
     };
-    let reasons = validate_reasons(decision, reasons)?;
-    let request = load(store, request_id).await?;
-    let refuse = |request: &Request| -> ServiceError {
-        let decided = request.review.is_some()
-            || matches!(
-                request.status,
-                Status::FirstReviewRejected
-                    | Status::ForwardedToAuthority
-                    | Status::AuthorityRejected
-                    | Status::Approved
-                    | Status::Completed
-            );
-        if decided {
-            DomainError::AlreadyDecided(request.request_id.clone()).into()
-        } else {
-            DomainError::InvalidTransition {
-                from: request.status,
-                to: Status::ForwardedToAuthority,
-            }
-            .into()
-        }
-    };
-    if request.status != Status::PendingFirstReview || request.review.is_some() {
-        return Err(refuse(&request));
-    }
     let review = ReviewDecision {
         decision,
-        reasons,
+        reasons: validate_reasons(decision, reasons)?,
         reviewer: reviewer_id.clone(),
         at: now,
     };
-    match store
-        .record_review(request_id, request.attempt, &review)
-        .await
-    {
-        Ok(()) => {}
-        Err(StoreError::Conflict(_)) => return Err(refuse(&load(store, request_id).await?)),
-        Err(e) => return Err(e.into()),
+    let mut request = load(store, request_id).await?;
+    if request.status == Status::PendingFirstReview && request.review.is_none() {
+        match store
+            .record_review(request_id, request.attempt, &review)
+            .await
+        {
+            Ok(()) => request.review = Some(review.clone()),
+            Err(StoreError::Conflict(_)) => request = load(store, request_id).await?,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let same = |recorded: &ReviewDecision| {
+        (&recorded.reviewer, recorded.decision, &recorded.reasons)
+            == (&review.reviewer, review.decision, &review.reasons)
+    };
+    match &request.review {
+        Some(recorded) if request.status == Status::PendingFirstReview && same(recorded) => {}
+        _ => return Err(refuse_decision(&request)),
     }
     let slot = TokenSlot::FirstReview;
     if let Some(sealed) = store.task_token(request_id, request.attempt, slot).await? {
         let token = vault
             .open(&sealed, &token_context(request_id, request.attempt, slot))
             .ok_or_else(|| StoreError::Corrupt("task token does not open".into()))?;
-        let output = resume_output(if decision == Decision::Approve {
-            "approve"
-        } else {
-            "reject"
+        let output = resume_output(match decision {
+            Decision::Approve => "approve",
+            Decision::Reject => "reject",
         });
         control.resume(&token, &output).await?;
     }
     load(store, request_id).await
+}
+
+/// Why a decision cannot be taken: someone decided already, or the request does not await one.
+fn refuse_decision(request: &Request) -> ServiceError {
+    let decided = request.review.is_some()
+        || matches!(
+            request.status,
+            Status::FirstReviewRejected
+                | Status::ForwardedToAuthority
+                | Status::AuthorityRejected
+                | Status::Approved
+                | Status::Completed
+        );
+    if decided {
+        DomainError::AlreadyDecided(request.request_id.clone()).into()
+    } else {
+        DomainError::InvalidTransition {
+            from: request.status,
+            to: Status::ForwardedToAuthority,
+        }
+        .into()
+    }
 }
 
 /// Withdraw: allowed until the request is forwarded to the authority. Stops the workflow.
@@ -149,6 +157,10 @@ pub async fn withdraw<S: Store, C: WorkflowControl>(
 ) -> Result<Request, ServiceError> {
     let request = load_own(store, caller, request_id).await?;
     if request.status == Status::Withdrawn {
+        // A retry: the first call may have failed to stop the execution.
+        control
+            .stop(request_id, request.attempt, "withdrawn by the customer")
+            .await?;
         return Ok(request);
     }
     if !request.status.can_move_to(Status::Withdrawn) {
@@ -194,6 +206,12 @@ pub async fn resubmit<S: Store, W: Workflow, C: WorkflowControl, V: Vault, N: No
 ) -> Result<Request, ServiceError> {
     validate_password(license_password)?;
     let request = load_own(store, caller, request_id).await?;
+    if request.status == Status::Submitted && request.attempt > 1 {
+        // A retry after the new attempt was recorded: make sure its workflow runs.
+        workflow.start(request_id, request.attempt).await?;
+        notify_customer(store, notifier, Event::Submitted, &request).await?;
+        return Ok(request);
+    }
     if !matches!(
         request.status,
         Status::PasswordRejected | Status::FirstReviewRejected
