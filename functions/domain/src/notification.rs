@@ -35,6 +35,25 @@ impl Event {
     }
 }
 
+impl Event {
+    /// The status this event announces; a reminder announces none of its own.
+    pub fn status(self) -> Option<crate::Status> {
+        use crate::Status;
+        match self {
+            Event::Submitted => Some(Status::Submitted),
+            Event::PasswordRejected => Some(Status::PasswordRejected),
+            Event::FirstReviewRejected => Some(Status::FirstReviewRejected),
+            Event::ForwardedToAuthority => Some(Status::ForwardedToAuthority),
+            Event::AuthorityApproved => Some(Status::Approved),
+            Event::AuthorityRejected => Some(Status::AuthorityRejected),
+            Event::Completed => Some(Status::Completed),
+            Event::ExpiryReminder => None,
+            Event::Expired => Some(Status::Expired),
+            Event::Failed => Some(Status::Failed),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub sms: String,
@@ -123,7 +142,8 @@ pub fn customer_message(
 ) -> Message {
     let (type_zh, type_en) = type_names(request.request_type);
     let (zh, en) = event_text(event, request);
-    let status = request.status.as_str();
+    // The status the event announces, even if the request has moved on since.
+    let status = event.status().unwrap_or(request.status).as_str();
     Message {
         sms: format!(
             "【备案】{type_zh} {domain}（{license}）：{zh} / [ICP] {type_en} of {domain} ({license}): {en}",

@@ -219,6 +219,9 @@ async fn replay<S: Store, W: Workflow, N: Notifier>(
         .ok_or_else(|| StoreError::Corrupt("idempotency record without request".into()))?;
     if request.status == Status::Submitted && request.attempt == 1 {
         workflow.start(&request.request_id, 1).await?;
+    }
+    if request.attempt == 1 {
+        // The first call may have stopped short of telling the customer.
         notify_customer(store, notifier, Event::Submitted, &request).await?;
     }
     Ok(request)

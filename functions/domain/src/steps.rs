@@ -166,6 +166,11 @@ pub async fn forward_to_authority<
         _ => Some("superseded"),
     };
     if let Some(decision) = settled {
+        if decision != "superseded" {
+            // The authority answered before a retry of this step got here: the forward
+            // happened, and the customer may not have been told of it yet.
+            notify_customer(store, notifier, Event::ForwardedToAuthority, &request).await?;
+        }
         control.resume(task_token, &resume_output(decision)).await?;
         return Ok(());
     }
@@ -217,7 +222,16 @@ pub async fn forward_to_authority<
     } else {
         request
     };
-    if request.status != Status::ForwardedToAuthority {
+    // The request as read back may already be past the forward (a fast authority): it was
+    // forwarded all the same, and the customer is told so.
+    let forwarded = matches!(
+        request.status,
+        Status::ForwardedToAuthority
+            | Status::Approved
+            | Status::AuthorityRejected
+            | Status::Completed
+    );
+    if request.attempt != attempt || !forwarded {
         return Ok(());
     }
     notify_customer(store, notifier, Event::ForwardedToAuthority, &request).await
