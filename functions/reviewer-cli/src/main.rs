@@ -1,0 +1,207 @@
+//! `icp-review`: first review from a terminal, for operators without a console.
+//!
+//! ```text
+//! icp-review pending
+//! icp-review approve REQUEST_ID
+//! icp-review reject REQUEST_ID --reason TEXT [--reason TEXT ...]
+//! ```
+//!
+//! The API and the reviewer's token come from `ICP_API_URL` and `ICP_REVIEWER_TOKEN`, or else
+//! from the local stack's demo file (`apiUrl`, `reviewerToken` of `ICP_DEMO_FILE`, by default
+//! `.local/demo.json`).
+
+use serde_json::{json, Value};
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: icp-review pending | approve REQUEST_ID | reject REQUEST_ID --reason TEXT [--reason TEXT ...]";
+
+enum Command {
+    Pending,
+    Decide {
+        request_id: String,
+        decision: &'static str,
+        reasons: Vec<String>,
+    },
+}
+
+fn parse(args: &[String]) -> Result<Command, String> {
+    match args {
+        [cmd] if cmd == "pending" => Ok(Command::Pending),
+        [cmd, id] if cmd == "approve" => Ok(Command::Decide {
+            request_id: id.clone(),
+            decision: "approve",
+            reasons: Vec::new(),
+        }),
+        [cmd, id, rest @ ..] if cmd == "reject" => {
+            let mut reasons = Vec::new();
+            let mut rest = rest.iter();
+            while let Some(flag) = rest.next() {
+                match (flag.as_str(), rest.next()) {
+                    ("--reason", Some(reason)) => reasons.push(reason.clone()),
+                    _ => return Err(format!("unexpected {flag:?}\n{USAGE}")),
+                }
+            }
+            if reasons.is_empty() {
+                return Err(format!("a rejection needs at least one --reason\n{USAGE}"));
+            }
+            Ok(Command::Decide {
+                request_id: id.clone(),
+                decision: "reject",
+                reasons,
+            })
+        }
+        _ => Err(USAGE.to_string()),
+    }
+}
+
+/// (API base URL, reviewer token)
+fn config() -> Result<(String, String), String> {
+    if let (Ok(api), Ok(token)) = (
+        std::env::var("ICP_API_URL"),
+        std::env::var("ICP_REVIEWER_TOKEN"),
+    ) {
+        return Ok((api, token));
+    }
+    let path = std::env::var("ICP_DEMO_FILE").unwrap_or_else(|_| ".local/demo.json".into());
+    let demo: Value = std::fs::read_to_string(&path)
+        .map_err(|e| {
+            format!("set ICP_API_URL and ICP_REVIEWER_TOKEN, or run `make up` ({path}: {e})")
+        })
+        .and_then(|text| serde_json::from_str(&text).map_err(|e| format!("{path}: {e}")))?;
+    match (demo["apiUrl"].as_str(), demo["reviewerToken"].as_str()) {
+        (Some(api), Some(token)) => Ok((api.to_string(), token.to_string())),
+        _ => Err(format!("{path} has no apiUrl or reviewerToken")),
+    }
+}
+
+/// The API's answer, or its error as `code: message`.
+async fn call(request: reqwest::RequestBuilder) -> Result<Value, String> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| format!("the API is unreachable: {e}"))?;
+    let status = response.status();
+    let body: Value = response
+        .json()
+        .await
+        .map_err(|e| format!("{status}: not JSON: {e}"))?;
+    if status.is_success() {
+        Ok(body)
+    } else {
+        Err(format!(
+            "{status}: {}: {}",
+            body["error"]["code"].as_str().unwrap_or("unknown"),
+            body["error"]["message"].as_str().unwrap_or_default()
+        ))
+    }
+}
+
+async fn run(command: Command) -> Result<String, String> {
+    let (api, token) = config()?;
+    let http = reqwest::Client::new();
+    match command {
+        Command::Pending => {
+            let body = call(
+                http.get(format!("{api}/reviews?status=pending"))
+                    .bearer_auth(&token),
+            )
+            .await?;
+            let reviews = body["reviews"].as_array().cloned().unwrap_or_default();
+            let mut out = format!("{} awaiting first review (oldest first)\n", reviews.len());
+            for r in reviews {
+                let text = |k: &str| {
+                    r[k].as_str()
+                        .map(String::from)
+                        .unwrap_or_else(|| r[k].to_string())
+                };
+                out.push_str(&format!(
+                    "{}  {:<20}  {}  attempt {}  due {}\n",
+                    text("requestId"),
+                    text("type"),
+                    text("websiteId"),
+                    text("attempt"),
+                    text("dueAt")
+                ));
+            }
+            Ok(out)
+        }
+        Command::Decide {
+            request_id,
+            decision,
+            reasons,
+        } => {
+            let body = json!({ "decision": decision, "reasons": reasons });
+            let answer = call(
+                http.post(format!("{api}/reviews/{request_id}/decision"))
+                    .bearer_auth(&token)
+                    .json(&body),
+            )
+            .await?;
+            Ok(format!(
+                "{request_id}: {decision} recorded (status {})\n",
+                answer["status"].as_str().unwrap_or("?")
+            ))
+        }
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match parse(&args) {
+        Ok(command) => run(command).await,
+        Err(usage) => Err(usage),
+    };
+    match outcome {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("icp-review: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn commands_parse_and_bad_ones_are_refused() {
+        assert!(matches!(parse(&args("pending")), Ok(Command::Pending)));
+        assert!(matches!(
+            parse(&args("approve r1")),
+            Ok(Command::Decide {
+                decision: "approve",
+                ..
+            })
+        ));
+        match parse(&args("reject r1 --reason a --reason b")) {
+            Ok(Command::Decide {
+                decision, reasons, ..
+            }) => {
+                assert_eq!(
+                    (decision, reasons),
+                    ("reject", vec!["a".to_string(), "b".to_string()])
+                )
+            }
+            _ => panic!("reject with reasons"),
+        }
+        for bad in [
+            "",
+            "approve",
+            "reject r1",
+            "reject r1 --reason",
+            "reject r1 --why x",
+            "delete r1",
+        ] {
+            assert!(parse(&args(bad)).is_err(), "{bad:?}");
+        }
+    }
+}
