@@ -141,6 +141,7 @@ def main():
                 "ApiBaseUrl": f"{lambda_endpoint}/_aws/execute-api/{{apiId}}/{args.stage}",
                 "ReviewerEmails": REVIEWER["email"],
                 "CreateSenderIdentity": "false",
+                "CreateDashboard": "false",
             },
         )
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}

@@ -49,6 +49,9 @@ impl App {
                 error,
             } => {
                 tracing::warn!(%request_id, attempt, %error, "workflow failed");
+                if error == "States.Timeout" {
+                    telemetry::count("AuthorityOverdue");
+                }
                 let cause = if error == "States.Timeout" {
                     "the communication administration did not answer in time".to_string()
                 } else {

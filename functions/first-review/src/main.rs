@@ -68,6 +68,7 @@ impl App {
                 escalated_at,
             } => {
                 tracing::info!(%request_id, attempt, "first review overdue");
+                telemetry::count("FirstReviewOverdue");
                 steps::escalate_first_review(
                     &self.store,
                     &self.notifier,
