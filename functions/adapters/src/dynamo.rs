@@ -41,6 +41,8 @@ pub const REQUESTS_BY_WEBSITE: &str = "byWebsite";
 pub const REQUESTS_BY_STATUS: &str = "byStatus";
 /// Idempotency records are kept this long (DynamoDB TTL on `expiresAt`).
 const IDEMPOTENCY_TTL_SECONDS: i64 = 7 * 24 * 3600;
+/// DynamoDB refuses a string key that is empty or longer than this many UTF-8 bytes.
+const MAX_KEY_BYTES: usize = 2048;
 
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -64,6 +66,11 @@ impl DynamoStore {
         key: &str,
         id: &str,
     ) -> Result<Option<T>, StoreError> {
+        // An id DynamoDB cannot hold as a key (a client's empty or overlong id) names no item;
+        // asking for it would be refused as a validation error, which reads as an outage.
+        if !(1..=MAX_KEY_BYTES).contains(&id.len()) {
+            return Ok(None);
+        }
         let out = self
             .client
             .get_item()

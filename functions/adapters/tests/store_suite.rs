@@ -115,6 +115,11 @@ async fn suite(store: &impl Store, seeder: &impl Seed) {
     let listed = store.list_websites(&entity.entity_id).await.unwrap();
     assert_eq!(listed, websites, "websites by entity, in domain order");
     assert_eq!(store.get_request("req-missing").await.unwrap(), None);
+    // Ids no item can have (DynamoDB keys are 1 to 2048 bytes) are simply not found.
+    for impossible in [String::new(), "w".repeat(3000)] {
+        assert_eq!(store.get_website(&impossible).await.unwrap(), None);
+        assert_eq!(store.get_request(&impossible).await.unwrap(), None);
+    }
 
     // Creating a request claims the website and records the key, all at once.
     let first = new_request(site, t0);
