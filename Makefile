@@ -7,7 +7,7 @@ SHELL := bash
 export ICP_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/icp-license
 export CARGO_TARGET_DIR ?= $(ICP_CACHE)/target
 
-.PHONY: install build up down logs status test unit-test lint demo
+.PHONY: install build up down logs status test unit-test lint demo conformance
 
 install: ## Install LocalStack, DynamoDB Local and the Lambda executor (pinned, into $ICP_CACHE)
 	infra/local/install.sh
@@ -29,6 +29,9 @@ logs: ## Follow the functions' logs (LOGS_FOLLOW=0 to print and exit)
 
 demo: ## On a running stack: each request type from submit to completed, with its SMS and emails
 	infra/local/demo.sh
+
+conformance: ## On a running stack: schemathesis holds the API to infra/openapi.yaml
+	infra/local/conformance.sh
 
 unit-test: ## Tests that need no stack
 	cargo test --workspace

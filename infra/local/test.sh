@@ -26,3 +26,8 @@ if [[ -z ${reused:-} ]]; then
   echo "test: make demo" >&2
   make --no-print-directory demo
 fi
+
+# After the demo: the conformance test submits real requests on the first demo customer's
+# websites (and withdraws them afterwards), which must not compete with the demo.
+echo "test: API conformance (schemathesis, infra/openapi.yaml)" >&2
+infra/local/conformance.sh
