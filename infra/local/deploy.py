@@ -57,8 +57,9 @@ def put_new(table, item, key):
 DEPLOY_TIMEOUT_SECONDS = 600
 
 
-def deploy_stack(cfn, name, template_body, parameters):
-    """Creates or updates the stack and waits for it; returns its description."""
+def deploy_stack(cfn, name, template_url, parameters):
+    """Creates or updates the stack from the template at `template_url` (S3: templates over
+    51,200 bytes cannot be sent inline) and waits for it; returns its description."""
     params = [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()]
     caps = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
     try:
@@ -72,10 +73,10 @@ def deploy_stack(cfn, name, template_body, parameters):
     since = time.time() - 1
     if status is None:
         print(f"deploy: creating stack {name}", file=sys.stderr)
-        cfn.create_stack(StackName=name, TemplateBody=template_body, Parameters=params, Capabilities=caps)
+        cfn.create_stack(StackName=name, TemplateURL=template_url, Parameters=params, Capabilities=caps)
         return wait(cfn, name, {"CREATE_COMPLETE"}, since)
     try:
-        cfn.update_stack(StackName=name, TemplateBody=template_body, Parameters=params, Capabilities=caps)
+        cfn.update_stack(StackName=name, TemplateURL=template_url, Parameters=params, Capabilities=caps)
     except cfn.exceptions.ClientError as e:
         if "No updates are to be performed" not in str(e):
             raise
@@ -118,7 +119,7 @@ def wait(cfn, name, success, since, gone_ok=False):
 
 def main():
     args = argparse.ArgumentParser()
-    for flag in ("--endpoint", "--region", "--stage", "--stack-name", "--template", "--stack-file", "--demo-file"):
+    for flag in ("--endpoint", "--region", "--stage", "--stack-name", "--template", "--bucket", "--stack-file", "--demo-file"):
         args.add_argument(flag, required=True)
     args = args.parse_args()
 
@@ -129,21 +130,22 @@ def main():
     # Host-mode functions reach LocalStack as we do; in Docker-based LocalStack they are in
     # containers and need its in-network name (ICP_LAMBDA_ENDPOINT).
     lambda_endpoint = os.environ.get("ICP_LAMBDA_ENDPOINT", args.endpoint)
-    with open(args.template) as f:
-        stack = deploy_stack(
-            cfn,
-            args.stack_name,
-            f.read(),
-            {
-                "Stage": args.stage,
-                "IncludeAuthoritySimulator": "true",
-                # How functions reach this API (the authority simulator and its callbacks).
-                "ApiBaseUrl": f"{lambda_endpoint}/_aws/execute-api/{{apiId}}/{args.stage}",
-                "ReviewerEmails": REVIEWER["email"],
-                "CreateSenderIdentity": "false",
-                "CreateDashboard": "false",
-            },
-        )
+    key = f"{args.stack_name}/template.yaml"
+    session.client("s3", endpoint_url=args.endpoint).upload_file(args.template, args.bucket, key)
+    stack = deploy_stack(
+        cfn,
+        args.stack_name,
+        f"{args.endpoint}/{args.bucket}/{key}",
+        {
+            "Stage": args.stage,
+            "IncludeAuthoritySimulator": "true",
+            # How functions reach this API (the authority simulator and its callbacks).
+            "ApiBaseUrl": f"{lambda_endpoint}/_aws/execute-api/{{apiId}}/{args.stage}",
+            "ReviewerEmails": REVIEWER["email"],
+            "CreateSenderIdentity": "false",
+            "CreateDashboard": "false",
+        },
+    )
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     api_url = f"{args.endpoint}/_aws/execute-api/{outputs['ApiId']}/{args.stage}"
     outputs.update(localstackUrl=args.endpoint, region=args.region, apiUrl=api_url)

@@ -39,5 +39,5 @@ aws cloudformation package --template-file "$ROOT/infra/template.yaml" --s3-buck
   --output-template-file "$STATE_DIR/packaged.yaml" >"$STATE_DIR/package.log" 2>&1 ||
   { cat "$STATE_DIR/package.log" >&2; fail "packaging failed"; }
 "$VENV/bin/python" "$LOCAL_DIR/deploy.py" --endpoint "$ENDPOINT" --region "$REGION" --stage "$STAGE" \
-  --stack-name "$STACK_NAME" --template "$STATE_DIR/packaged.yaml" \
+  --stack-name "$STACK_NAME" --template "$STATE_DIR/packaged.yaml" --bucket "$ARTIFACT_BUCKET" \
   --stack-file "$STATE_DIR/stack.json" --demo-file "$STATE_DIR/demo.json"
