@@ -5,7 +5,7 @@
 use crate::notification::Event;
 use crate::notify::notify_customer;
 use crate::ports::{Notifier, Store, TokenSlot, Workflow, WorkflowControl};
-use crate::service::{sealing_context, Caller, ServiceError, Vault};
+use crate::service::{existing_entity, sealing_context, Caller, ServiceError, Vault};
 use crate::steps::{resume_output, token_context};
 use crate::validation::{validate_password, validate_service_ips};
 use crate::{
@@ -222,10 +222,7 @@ pub async fn resubmit<S: Store, W: Workflow, C: WorkflowControl, V: Vault, N: No
         }
         .into());
     }
-    let entity = store
-        .get_entity(&request.entity_id)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("entity {} is missing", request.entity_id)))?;
+    let entity = existing_entity(store, &request.entity_id).await?;
     if let Some(until) = entity.locked_until.filter(|until| *until > now) {
         return Err(DomainError::PasswordLocked {
             retry_after_seconds: (until - now).num_seconds().max(1),

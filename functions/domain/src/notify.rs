@@ -4,8 +4,8 @@
 
 use crate::notification::{customer_message, reviewer_message, Event};
 use crate::ports::{Notifier, Store};
-use crate::service::ServiceError;
-use crate::{Request, StoreError};
+use crate::service::{existing_entity, existing_website, ServiceError};
+use crate::Request;
 
 async fn deliver<
     S: Store,
@@ -32,14 +32,8 @@ pub async fn notify_customer<S: Store, N: Notifier>(
     event: Event,
     request: &Request,
 ) -> Result<(), ServiceError> {
-    let website = store
-        .get_website(&request.website_id)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("website {} is missing", request.website_id)))?;
-    let entity = store
-        .get_entity(&request.entity_id)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("entity {} is missing", request.entity_id)))?;
+    let website = existing_website(store, &request.website_id).await?;
+    let entity = existing_entity(store, &request.entity_id).await?;
     let message = customer_message(event, request, &website, &entity);
     let key = format!(
         "{}#{}#{}",
@@ -71,10 +65,7 @@ pub async fn notify_reviewers<S: Store, N: Notifier>(
     overdue: bool,
     occasion: &str,
 ) -> Result<(), ServiceError> {
-    let website = store
-        .get_website(&request.website_id)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("website {} is missing", request.website_id)))?;
+    let website = existing_website(store, &request.website_id).await?;
     let message = reviewer_message(request, &website, overdue);
     let what = if overdue {
         "review_overdue"

@@ -112,10 +112,7 @@ pub async fn submit<S: Store, W: Workflow, V: Vault, N: Notifier>(
         return Err(ServiceError::Forbidden);
     }
     let valid = validate_submission(request_type, input.service_ips, &website)?;
-    let entity = store
-        .get_entity(entity_id)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("entity {entity_id} is missing")))?;
+    let entity = existing_entity(store, entity_id).await?;
     if let Some(until) = entity.locked_until.filter(|until| *until > now) {
         return Err(DomainError::PasswordLocked {
             retry_after_seconds: (until - now).num_seconds().max(1),
@@ -301,10 +298,7 @@ async fn check_password<S: Store, V: Vault>(
         .sealed_password(request_id, attempt)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("{request_id} has no sealed password")))?;
-    let entity = store
-        .get_entity(&request.entity_id)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("entity {} is missing", request.entity_id)))?;
+    let entity = existing_entity(store, &request.entity_id).await?;
     let matches = vault
         .open(&sealed, &sealing_context(request_id, attempt))
         .is_some_and(|candidate| password::verify(&entity.password_hash, &candidate));
@@ -471,4 +465,26 @@ pub async fn list_requests<S: Store>(
     }
     requests.sort_by(|a, b| (b.created_at, &b.request_id).cmp(&(a.created_at, &a.request_id)));
     Ok(requests)
+}
+
+/// The entity a stored record points at; its absence means the data is inconsistent.
+pub(crate) async fn existing_entity<S: Store>(
+    store: &S,
+    entity_id: &str,
+) -> Result<crate::Entity, StoreError> {
+    store
+        .get_entity(entity_id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("entity {entity_id} is missing")))
+}
+
+/// The website a stored request points at; its absence means the data is inconsistent.
+pub(crate) async fn existing_website<S: Store>(
+    store: &S,
+    website_id: &str,
+) -> Result<crate::Website, StoreError> {
+    store
+        .get_website(website_id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("website {website_id} is missing")))
 }

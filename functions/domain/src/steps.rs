@@ -5,7 +5,7 @@
 use crate::notification::Event;
 use crate::notify::{notify_customer, notify_reviewers};
 use crate::ports::{Authority, Notifier, Store, Submission, TokenSlot, WorkflowControl};
-use crate::service::{ServiceError, Vault};
+use crate::service::{existing_entity, existing_website, ServiceError, Vault};
 use crate::{Decision, DomainError, Request, RequestType, Status, StoreError, WebsiteEffect};
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -185,15 +185,8 @@ pub async fn forward_to_authority<
     let request = if request.status == Status::PendingFirstReview {
         // Submit first, so that `forwarded_to_authority` always means the authority has it; a
         // retry submits the same id again, which the authority takes as the same submission.
-        let website = store
-            .get_website(&request.website_id)
-            .await?
-            .ok_or_else(|| {
-                StoreError::Corrupt(format!("website {} is missing", request.website_id))
-            })?;
-        let entity = store.get_entity(&request.entity_id).await?.ok_or_else(|| {
-            StoreError::Corrupt(format!("entity {} is missing", request.entity_id))
-        })?;
+        let website = existing_website(store, &request.website_id).await?;
+        let entity = existing_entity(store, &request.entity_id).await?;
         authority
             .submit(&Submission {
                 submission_id: id.clone(),
