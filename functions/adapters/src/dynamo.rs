@@ -1,6 +1,6 @@
 //! The DynamoDB store. Conditional writes and transactions make every step safe to repeat.
 
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
@@ -124,6 +124,25 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Item, StoreError> {
 
 fn unavailable<E: std::error::Error + 'static>(e: E) -> StoreError {
     StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+}
+
+/// Whether a conditional write applied: `Ok(false)` when its condition did not hold.
+fn condition_held<T, E>(
+    result: Result<T, SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>>,
+) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error().and_then(|se| se.code())
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(unavailable(e)),
+    }
 }
 
 fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
@@ -447,17 +466,12 @@ impl Store for DynamoStore {
             .expression_attribute_values(":attempt", AttributeValue::N(attempt.to_string()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::Conflict(format!(
-                    "{request_id} is not awaiting a decision"
-                )))
-            }
-            Err(e) => Err(unavailable(e)),
+        if condition_held(result)? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(format!(
+                "{request_id} is not awaiting a decision"
+            )))
         }
     }
 
@@ -480,17 +494,12 @@ impl Store for DynamoStore {
             .expression_attribute_values(":attempt", AttributeValue::N(attempt.to_string()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::Conflict(format!(
-                    "{request_id} is not at attempt {attempt}"
-                )))
-            }
-            Err(e) => Err(unavailable(e)),
+        if condition_held(result)? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(format!(
+                "{request_id} is not at attempt {attempt}"
+            )))
         }
     }
 
@@ -544,16 +553,8 @@ impl Store for DynamoStore {
             .expression_attribute_values(":limit", AttributeValue::N(lock_after.to_string()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        // The condition fails for every check below the limit: nothing to lock then.
+        condition_held(result).map(|_| ())
     }
 
     async fn claim_notification(&self, id: &str) -> Result<bool, StoreError> {
@@ -567,16 +568,7 @@ impl Store for DynamoStore {
             .condition_expression("attribute_not_exists(notificationId)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        condition_held(result)
     }
 
     async fn finish_notification(&self, id: &str, error: Option<&str>) -> Result<(), StoreError> {
