@@ -6,7 +6,7 @@ use crate::notification::Event;
 use crate::notify::notify_customer;
 use crate::ports::{Notifier, Store, TokenSlot, Workflow, WorkflowControl};
 use crate::service::{existing_entity, sealing_context, Caller, ServiceError, Vault};
-use crate::steps::{resume_output, token_context};
+use crate::steps::resume_waiting;
 use crate::validation::{validate_password, validate_service_ips};
 use crate::{
     Decision, DomainError, NextAttempt, Request, RequestType, ReviewDecision, Status, StoreError,
@@ -111,17 +111,20 @@ pub async fn decide<S: Store, V: Vault, C: WorkflowControl>(
         Some(recorded) if request.status == Status::PendingFirstReview && same(recorded) => {}
         _ => return Err(refuse_decision(&request)),
     }
-    let slot = TokenSlot::FirstReview;
-    if let Some(sealed) = store.task_token(request_id, request.attempt, slot).await? {
-        let token = vault
-            .open(&sealed, &token_context(request_id, request.attempt, slot))
-            .ok_or_else(|| StoreError::Corrupt("task token does not open".into()))?;
-        let output = resume_output(match decision {
-            Decision::Approve => "approve",
-            Decision::Reject => "reject",
-        });
-        control.resume(&token, &output).await?;
-    }
+    let word = match decision {
+        Decision::Approve => "approve",
+        Decision::Reject => "reject",
+    };
+    resume_waiting(
+        store,
+        vault,
+        control,
+        request_id,
+        request.attempt,
+        TokenSlot::FirstReview,
+        word,
+    )
+    .await?;
     load(store, request_id).await
 }
 
@@ -343,12 +346,15 @@ pub async fn authority_result<S: Store, V: Vault, C: WorkflowControl, N: Notifie
         return Err(DomainError::AlreadyDecided(request_id.into()).into());
     }
     notify_customer(store, notifier, event, &request).await?;
-    let slot = TokenSlot::Authority;
-    if let Some(sealed) = store.task_token(request_id, request.attempt, slot).await? {
-        let token = vault
-            .open(&sealed, &token_context(request_id, request.attempt, slot))
-            .ok_or_else(|| StoreError::Corrupt("task token does not open".into()))?;
-        control.resume(&token, &resume_output(word)).await?;
-    }
+    resume_waiting(
+        store,
+        vault,
+        control,
+        request_id,
+        request.attempt,
+        TokenSlot::Authority,
+        word,
+    )
+    .await?;
     Ok(request)
 }

@@ -15,8 +15,43 @@ pub fn resume_output(decision: &str) -> serde_json::Value {
     json!({ "decision": decision })
 }
 
-pub fn token_context(request_id: &str, attempt: u32, slot: TokenSlot) -> String {
+fn token_context(request_id: &str, attempt: u32, slot: TokenSlot) -> String {
     format!("{request_id}#{attempt}#{}", slot.attribute())
+}
+
+/// Keeps the task token the workflow waits on in `slot`, sealed, for the request's attempt.
+async fn keep_token<S: Store, V: Vault>(
+    store: &S,
+    vault: &V,
+    request_id: &str,
+    attempt: u32,
+    slot: TokenSlot,
+    task_token: &str,
+) -> Result<(), ServiceError> {
+    let sealed = vault.seal(task_token, &token_context(request_id, attempt, slot));
+    Ok(store
+        .put_task_token(request_id, attempt, slot, &sealed)
+        .await?)
+}
+
+/// Resumes the workflow waiting in `slot` with `decision`, if it has stored its token yet (if
+/// not, the waiting step finds the decision when it does).
+pub(crate) async fn resume_waiting<S: Store, V: Vault, C: WorkflowControl>(
+    store: &S,
+    vault: &V,
+    control: &C,
+    request_id: &str,
+    attempt: u32,
+    slot: TokenSlot,
+    decision: &str,
+) -> Result<(), ServiceError> {
+    let Some(sealed) = store.task_token(request_id, attempt, slot).await? else {
+        return Ok(());
+    };
+    let token = vault
+        .open(&sealed, &token_context(request_id, attempt, slot))
+        .ok_or_else(|| StoreError::Corrupt("task token does not open".into()))?;
+    Ok(control.resume(&token, &resume_output(decision)).await?)
 }
 
 async fn load<S: Store>(store: &S, request_id: &str) -> Result<Request, ServiceError> {
@@ -65,13 +100,15 @@ pub async fn await_first_review<S: Store, V: Vault, C: WorkflowControl, N: Notif
             .await?;
         return Ok(());
     }
-    let sealed = vault.seal(
+    keep_token(
+        store,
+        vault,
+        request_id,
+        attempt,
+        TokenSlot::FirstReview,
         task_token,
-        &token_context(request_id, attempt, TokenSlot::FirstReview),
-    );
-    store
-        .put_task_token(request_id, attempt, TokenSlot::FirstReview, &sealed)
-        .await?;
+    )
+    .await?;
     // Re-read: a decision recorded before the token was stored found no token to resume.
     let request = load(store, request_id).await?;
     match review_decision(&request) {
@@ -174,13 +211,15 @@ pub async fn forward_to_authority<
         control.resume(task_token, &resume_output(decision)).await?;
         return Ok(());
     }
-    let sealed = vault.seal(
+    keep_token(
+        store,
+        vault,
+        request_id,
+        attempt,
+        TokenSlot::Authority,
         task_token,
-        &token_context(request_id, attempt, TokenSlot::Authority),
-    );
-    store
-        .put_task_token(request_id, attempt, TokenSlot::Authority, &sealed)
-        .await?;
+    )
+    .await?;
     let id = submission_id(request_id, attempt);
     let request = if request.status == Status::PendingFirstReview {
         // Submit first, so that `forwarded_to_authority` always means the authority has it; a
