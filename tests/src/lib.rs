@@ -393,26 +393,31 @@ impl Stack {
         address: &str,
         done: impl Fn(&[String]) -> bool,
     ) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let emails = self.emails_to(address).await;
-            if done(&emails) || Instant::now() > deadline {
-                return emails;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+        eventually(
+            || self.emails_to(address),
+            |emails: &Vec<String>| done(emails),
+        )
+        .await
     }
 
     /// The SMS to `phone` once `done` holds for them, for at most 30 s.
     pub async fn sms_once(&self, phone: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let sms = self.sms_to(phone).await;
-            if done(&sms) || Instant::now() > deadline {
-                return sms;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+        eventually(|| self.sms_to(phone), |sms: &Vec<String>| done(sms)).await
+    }
+}
+
+/// Reads `read` until `done` holds for what it returns, for at most 30 s; returns the last read.
+pub async fn eventually<T, F: std::future::Future<Output = T>>(
+    read: impl Fn() -> F,
+    done: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let value = read().await;
+        if done(&value) || Instant::now() > deadline {
+            return value;
         }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
@@ -543,38 +548,36 @@ impl Stack {
         request_id: &str,
         done: impl Fn(&serde_json::Map<String, Value>) -> bool,
     ) -> serde_json::Map<String, Value> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let items = self
-                .dynamodb
-                .scan()
-                .table_name(self.outputs["NotificationsTableName"].as_str().unwrap())
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .expect("scan notifications");
-            let log: serde_json::Map<String, Value> = items
-                .into_iter()
-                .filter_map(|item| {
-                    let id = item.get("notificationId")?.as_s().ok()?.clone();
-                    id.starts_with(request_id).then(|| {
-                        let fields = item
-                            .iter()
-                            .filter_map(|(k, v)| {
-                                v.as_s().ok().map(|s| (k.clone(), Value::from(s.clone())))
-                            })
-                            .collect::<serde_json::Map<_, _>>();
-                        (id, Value::Object(fields))
-                    })
+        eventually(|| self.notification_log(request_id), done).await
+    }
+
+    /// The notification log of a request: id -> the item's string attributes.
+    async fn notification_log(&self, request_id: &str) -> serde_json::Map<String, Value> {
+        let items = self
+            .dynamodb
+            .scan()
+            .table_name(self.outputs["NotificationsTableName"].as_str().unwrap())
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .expect("scan notifications");
+        items
+            .into_iter()
+            .filter_map(|item| {
+                let id = item.get("notificationId")?.as_s().ok()?.clone();
+                id.starts_with(request_id).then(|| {
+                    let fields = item
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            v.as_s().ok().map(|s| (k.clone(), Value::from(s.clone())))
+                        })
+                        .collect::<serde_json::Map<_, _>>();
+                    (id, Value::Object(fields))
                 })
-                .collect();
-            if done(&log) || Instant::now() > deadline {
-                return log;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+            })
+            .collect()
     }
 
     /// Every item of every table of the stack, as text.
