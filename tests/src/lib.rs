@@ -176,20 +176,7 @@ impl Stack {
         if let Some(body) = body {
             req = req.json(body);
         }
-        let resp = req.send().await.expect("the API answers");
-        let status = resp.status();
-        let request_id = resp
-            .headers()
-            .get("x-request-id")
-            .map(|v| v.to_str().unwrap().to_string());
-        let text = resp.text().await.unwrap();
-        let body = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("{status}: body is not JSON: {text}"));
-        Reply {
-            status,
-            body,
-            request_id,
-        }
+        reply(req.send().await.expect("the API answers")).await
     }
 
     /// A JSON POST of exact bytes with the given headers, for signed calls.
@@ -208,40 +195,16 @@ impl Stack {
         for (name, value) in headers {
             req = req.header(*name, value);
         }
-        let resp = req.send().await.expect("the API answers");
-        let status = resp.status();
-        let request_id = resp
-            .headers()
-            .get("x-request-id")
-            .map(|v| v.to_str().unwrap().to_string());
-        let text = resp.text().await.unwrap();
-        Reply {
-            status,
-            body: serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: {text}")),
-            request_id,
-        }
+        reply(req.send().await.expect("the API answers")).await
     }
 
     /// A GET with a raw Authorization header (not a bearer token).
     pub async fn get_with_authorization(&self, path: &str, authorization: &str) -> Reply {
-        let resp = self
+        let req = self
             .http
             .get(format!("{}{path}", self.api_url))
-            .header("authorization", authorization)
-            .send()
-            .await
-            .expect("the API answers");
-        let status = resp.status();
-        let request_id = resp
-            .headers()
-            .get("x-request-id")
-            .map(|v| v.to_str().unwrap().to_string());
-        let text = resp.text().await.unwrap();
-        Reply {
-            status,
-            body: serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: {text}")),
-            request_id,
-        }
+            .header("authorization", authorization);
+        reply(req.send().await.expect("the API answers")).await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
@@ -283,6 +246,23 @@ impl Stack {
             );
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
+    }
+}
+
+/// The API's answer: status, JSON body and `x-request-id`.
+async fn reply(resp: reqwest::Response) -> Reply {
+    let status = resp.status();
+    let request_id = resp
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap().to_string());
+    let text = resp.text().await.unwrap();
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("{status}: body is not JSON: {text}"));
+    Reply {
+        status,
+        body,
+        request_id,
     }
 }
 
