@@ -6,14 +6,18 @@ SHELL := bash
 # Tools, builds and caches live outside the clone, so later runs and other clones reuse them.
 export ICP_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/icp-license
 export CARGO_TARGET_DIR ?= $(ICP_CACHE)/target
+# The cargo profile `make build` compiles and `make up` deploys: dev for the test loop, release
+# for `make bench` (and what AWS gets, through `make deploy`).
+PROFILE ?= dev
+export CARGO_PROFILE_DIR := $(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
 
-.PHONY: install build up down logs status test unit-test lint demo conformance
+.PHONY: install build up down logs status test unit-test lint demo conformance bench deploy
 
 install: ## Install LocalStack, DynamoDB Local and the Lambda executor (pinned, into $ICP_CACHE)
 	infra/local/install.sh
 
-build: ## Build every function (dev profile: fast to build, argon2 optimised)
-	cargo build --workspace --bins
+build: ## Build every function (PROFILE=dev: fast to build, argon2 optimised; PROFILE=release)
+	cargo build --workspace --bins --profile $(PROFILE)
 
 up: install build ## Start LocalStack, deploy the stack, seed the demo data
 	infra/local/up.sh
@@ -42,3 +46,9 @@ test: ## Unit tests, then the stack's tests (starts the stack if it is not runni
 lint: ## rustfmt, clippy, the template (cfn-lint, checkov) and the state machine (asl-validator)
 	infra/local/install.sh lint
 	infra/local/lint.sh
+
+bench: ## Release build, a fresh stack, then cold starts, latencies, load, sizes vs a hello-world baseline
+	bench/run.sh
+
+deploy: ## Build with cargo lambda and deploy to AWS with SAM (settings: see infra/deploy.sh)
+	infra/deploy.sh

@@ -139,6 +139,7 @@ def main():
         {
             "Stage": args.stage,
             "IncludeAuthoritySimulator": "true",
+            "IncludeBenchBaseline": "true",
             # How functions reach this API (the authority simulator and its callbacks).
             "ApiBaseUrl": f"{lambda_endpoint}/_aws/execute-api/{{apiId}}/{args.stage}",
             "ReviewerEmails": REVIEWER["email"],

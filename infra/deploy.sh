@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# `make deploy`: builds every function in infra/template.yaml with `cargo lambda build` for
+# provided.al2023 (zig links against the image's glibc), validates the template and deploys it
+# with `sam deploy`. Nothing account-specific lives in the repo: the account and region come from
+# the standard AWS environment (AWS_PROFILE, AWS_REGION, ...), the rest from the settings below.
+#
+# Settings (environment variables):
+#   SENDER_EMAIL, REVIEWER_EMAILS   required: the SES sender; the reviewers' addresses (comma-separated)
+#   AUTHORITY_URL                   required: the authority's submission intake (https://...)
+#   STAGE=prod  STACK_NAME=icp-filing-$STAGE  ARCH=arm64 (or x86_64)
+#   ALARM_EMAIL  FIRST_REVIEW_DEADLINE_SECONDS  AUTHORITY_DEADLINE_SECONDS  REJECTED_EXPIRY_SECONDS
+#   LOG_RETENTION_DAYS  FUNCTION_RESERVED_CONCURRENCY       optional template parameters
+#   CARGO_PROFILE=release           the cargo profile the artifacts are built with
+#   DEPLOY_PACKAGE_ONLY=1           stop after `sam package` to ARTIFACT_BUCKET (what `make test`
+#                                   runs against LocalStack's S3: everything but the deploy itself)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/local/common.sh"
+
+STAGE=${STAGE:-prod}
+STACK_NAME=${STACK_NAME:-icp-filing-$STAGE}
+ARCH=${ARCH:-arm64}
+CARGO_PROFILE=${CARGO_PROFILE:-release}
+PACKAGE_ONLY=${DEPLOY_PACKAGE_ONLY:-0}
+CARGO_LAMBDA_VENV="$ICP_CACHE/cargo-lambda-venv"
+SAM_VENV="$ICP_CACHE/sam-venv"
+TEMPLATE="$ROOT/infra/template.yaml"
+OUT_DIR="$ROOT/target/deploy"
+
+fail() { echo "deploy.sh: $*" >&2; exit 1; }
+case $ARCH in
+  arm64) arch_flag=--arm64 ;;
+  x86_64) arch_flag=--x86-64 ;;
+  *) fail "ARCH must be arm64 or x86_64, not '$ARCH'" ;;
+esac
+if [[ $PACKAGE_ONLY == 1 ]]; then
+  [[ -n ${ARTIFACT_BUCKET:-} ]] || fail "DEPLOY_PACKAGE_ONLY=1 needs ARTIFACT_BUCKET"
+else
+  for setting in SENDER_EMAIL REVIEWER_EMAILS AUTHORITY_URL; do
+    [[ -n ${!setting:-} ]] || fail "$setting is required (see the top of infra/deploy.sh or README.md)"
+  done
+  [[ $AUTHORITY_URL == https://* ]] || fail "AUTHORITY_URL must be an https:// URL"
+fi
+
+"$ROOT/infra/local/install.sh" deploy
+
+# The functions are the template's code directories (CodeUri ../target/lambda/<name>/); cargo
+# lambda writes each binary there as `bootstrap`, which is what SAM zips.
+mapfile -t functions < <(grep -o 'target/lambda/[a-z0-9-]*' "$TEMPLATE" | sort -u | cut -d/ -f3)
+packages=()
+for fn in "${functions[@]}"; do packages+=(--package "$fn"); done
+echo "deploy: building ${#functions[@]} functions for provided.al2023 ($ARCH, $CARGO_PROFILE)" >&2
+PATH="$CARGO_LAMBDA_VENV/bin:$PATH" cargo lambda build "$arch_flag" --profile "$CARGO_PROFILE" \
+  --lambda-dir "$ROOT/target/lambda" "${packages[@]}"
+for fn in "${functions[@]}"; do
+  [[ -x $ROOT/target/lambda/$fn/bootstrap ]] || fail "cargo lambda built no target/lambda/$fn/bootstrap"
+done
+
+sam() { "$SAM_VENV/bin/sam" "$@"; }
+export SAM_CLI_TELEMETRY=0
+echo "deploy: validating the template" >&2
+sam validate --lint --template-file "$TEMPLATE" --region "${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}"
+
+mkdir -p "$OUT_DIR"
+if [[ $PACKAGE_ONLY == 1 ]]; then
+  echo "deploy: packaging to s3://$ARTIFACT_BUCKET" >&2
+  sam package --template-file "$TEMPLATE" --s3-bucket "$ARTIFACT_BUCKET" --s3-prefix "$STACK_NAME" \
+    --output-template-file "$OUT_DIR/packaged.yaml"
+  exit 0
+fi
+
+overrides=(
+  "Stage=$STAGE" "Architecture=$ARCH" "SenderEmail=$SENDER_EMAIL" "ReviewerEmails=$REVIEWER_EMAILS"
+  "AuthorityUrl=$AUTHORITY_URL"
+)
+optional() { [[ -z ${!1:-} ]] || overrides+=("$2=${!1}"); }
+optional ALARM_EMAIL AlarmEmail
+optional FIRST_REVIEW_DEADLINE_SECONDS FirstReviewDeadlineSeconds
+optional AUTHORITY_DEADLINE_SECONDS AuthorityDeadlineSeconds
+optional REJECTED_EXPIRY_SECONDS RejectedExpirySeconds
+optional LOG_RETENTION_DAYS LogRetentionDays
+optional FUNCTION_RESERVED_CONCURRENCY FunctionReservedConcurrency
+
+echo "deploy: deploying stack $STACK_NAME" >&2
+sam deploy --template-file "$TEMPLATE" --stack-name "$STACK_NAME" --resolve-s3 \
+  --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
+  --parameter-overrides "${overrides[@]}"
