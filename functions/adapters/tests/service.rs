@@ -10,7 +10,7 @@ use icp_domain::ports::{
     WorkflowError,
 };
 use icp_domain::service::{self, Caller, LockPolicy, ServiceError, SubmitInput, VerifyOutcome};
-use icp_domain::steps;
+use icp_domain::steps::{self, WaitingTask};
 use icp_domain::*;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -441,7 +441,13 @@ async fn verify(w: &World, r: &Request, attempt: u32) -> VerifyOutcome {
     .unwrap()
 }
 
-async fn await_review(w: &World, r: &Request, attempt: u32, token: &str) {
+/// Now, as Step Functions gives a wait's start (`$$.State.EnteredTime`): later waits sort later.
+fn entered_now() -> String {
+    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+async fn await_review_issued(w: &World, r: &Request, attempt: u32, token: &str, issued_at: &str) {
+    let task = WaitingTask { token, issued_at };
     steps::await_first_review(
         &w.store,
         &w.vault,
@@ -450,10 +456,14 @@ async fn await_review(w: &World, r: &Request, attempt: u32, token: &str) {
         &reviewers(),
         &r.request_id,
         attempt,
-        token,
+        &task,
     )
     .await
     .unwrap()
+}
+
+async fn await_review(w: &World, r: &Request, attempt: u32, token: &str) {
+    await_review_issued(w, r, attempt, token, &entered_now()).await
 }
 
 async fn decide(
@@ -485,7 +495,10 @@ async fn forward(w: &World, r: &Request, token: &str) {
         &w.authority,
         &r.request_id,
         r.attempt,
-        token,
+        &WaitingTask {
+            token,
+            issued_at: &entered_now(),
+        },
         Utc::now(),
     )
     .await
@@ -889,4 +902,23 @@ async fn five_wrong_passwords_in_a_row_lock_the_entity_and_a_right_one_resets_th
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_stale_wait_claimed_late_never_replaces_the_live_one() {
+    let w = world();
+    let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    verify(&w, &r, 1).await;
+    let stale_issued_at = entered_now();
+    await_review(&w, &r, 1, "live-token").await;
+    // The activity task of a wait that timed out, handed to a worker only now.
+    await_review_issued(&w, &r, 1, "stale-token", &stale_issued_at).await;
+    decide(&w, &r, Decision::Approve, &[]).await.unwrap();
+    assert_eq!(
+        w.control.resumed.lock().unwrap().clone(),
+        vec![(
+            "live-token".to_string(),
+            serde_json::json!({"decision": "approve"})
+        )]
+    );
 }

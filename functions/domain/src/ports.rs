@@ -83,14 +83,18 @@ pub trait Store: Send + Sync {
         review: &ReviewDecision,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Keeps the (sealed) task token the workflow waits on, for the request's `attempt`.
+    /// Keeps the (sealed) task token the workflow waits on, for the request's `attempt`,
+    /// unless the token of a later wait (`issued_at`: when its wait began, RFC 3339) is kept
+    /// already: `Ok(false)` then. A stale token (a wait that timed out or was retried) must
+    /// never replace the live one.
     fn put_task_token(
         &self,
         request_id: &str,
         attempt: u32,
         slot: TokenSlot,
         sealed_token: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        issued_at: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     fn task_token(
         &self,

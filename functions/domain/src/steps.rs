@@ -19,18 +19,26 @@ fn token_context(request_id: &str, attempt: u32, slot: TokenSlot) -> String {
     format!("{request_id}#{attempt}#{}", slot.attribute())
 }
 
-/// Keeps the task token the workflow waits on in `slot`, sealed, for the request's attempt.
+/// A wait of the workflow (for the reviewer, for the authority): the task token that ends it
+/// and when it began (RFC 3339), which orders the waits of one attempt.
+pub struct WaitingTask<'a> {
+    pub token: &'a str,
+    pub issued_at: &'a str,
+}
+
+/// Keeps the task token the workflow waits on in `slot`, sealed, for the request's attempt;
+/// false if a later wait's token is kept already (this one is stale: leave it alone).
 async fn keep_token<S: Store, V: Vault>(
     store: &S,
     vault: &V,
     request_id: &str,
     attempt: u32,
     slot: TokenSlot,
-    task_token: &str,
-) -> Result<(), ServiceError> {
-    let sealed = vault.seal(task_token, &token_context(request_id, attempt, slot));
+    task: &WaitingTask<'_>,
+) -> Result<bool, ServiceError> {
+    let sealed = vault.seal(task.token, &token_context(request_id, attempt, slot));
     Ok(store
-        .put_task_token(request_id, attempt, slot, &sealed)
+        .put_task_token(request_id, attempt, slot, &sealed, task.issued_at)
         .await?)
 }
 
@@ -91,28 +99,23 @@ pub async fn await_first_review<S: Store, V: Vault, C: WorkflowControl, N: Notif
     reviewers: &[String],
     request_id: &str,
     attempt: u32,
-    task_token: &str,
+    task: &WaitingTask<'_>,
 ) -> Result<(), ServiceError> {
     let request = load(store, request_id).await?;
     if request.attempt != attempt || request.status != Status::PendingFirstReview {
         control
-            .resume(task_token, &resume_output("superseded"))
+            .resume(task.token, &resume_output("superseded"))
             .await?;
         return Ok(());
     }
-    keep_token(
-        store,
-        vault,
-        request_id,
-        attempt,
-        TokenSlot::FirstReview,
-        task_token,
-    )
-    .await?;
+    let slot = TokenSlot::FirstReview;
+    if !keep_token(store, vault, request_id, attempt, slot, task).await? {
+        return Ok(());
+    }
     // Re-read: a decision recorded before the token was stored found no token to resume.
     let request = load(store, request_id).await?;
     match review_decision(&request) {
-        Some(decision) => control.resume(task_token, &resume_output(decision)).await?,
+        Some(decision) => control.resume(task.token, &resume_output(decision)).await?,
         None => notify_reviewers(store, notifier, reviewers, &request, false, "waiting").await?,
     }
     Ok(())
@@ -189,7 +192,7 @@ pub async fn forward_to_authority<
     authority: &A,
     request_id: &str,
     attempt: u32,
-    task_token: &str,
+    task: &WaitingTask<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
     let request = load(store, request_id).await?;
@@ -208,18 +211,12 @@ pub async fn forward_to_authority<
             // happened, and the customer may not have been told of it yet.
             notify_customer(store, notifier, Event::ForwardedToAuthority, &request).await?;
         }
-        control.resume(task_token, &resume_output(decision)).await?;
+        control.resume(task.token, &resume_output(decision)).await?;
         return Ok(());
     }
-    keep_token(
-        store,
-        vault,
-        request_id,
-        attempt,
-        TokenSlot::Authority,
-        task_token,
-    )
-    .await?;
+    if !keep_token(store, vault, request_id, attempt, TokenSlot::Authority, task).await? {
+        return Ok(());
+    }
     let id = submission_id(request_id, attempt);
     let request = if request.status == Status::PendingFirstReview {
         // Submit first, so that `forwarded_to_authority` always means the authority has it; a
