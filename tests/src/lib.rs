@@ -492,8 +492,9 @@ impl Stack {
             .expect("set password");
     }
 
-    /// Makes the authority simulator refuse the request's next `failures` submissions.
-    pub async fn simulate_authority_outage(&self, request_id: &str, failures: u32) {
+    /// Makes the authority simulator refuse the request's next `failures` submissions, each
+    /// after `hang_seconds` of silence.
+    pub async fn simulate_authority_outage(&self, request_id: &str, failures: u32, hang_seconds: u32) {
         self.dynamodb
             .put_item()
             .table_name(self.outputs["AuthoritySimTableName"].as_str().unwrap())
@@ -502,9 +503,33 @@ impl Stack {
                 AttributeValue::S(format!("outage#{request_id}")),
             )
             .item("remaining", AttributeValue::N(failures.to_string()))
+            .item("hangSeconds", AttributeValue::N(hang_seconds.to_string()))
             .send()
             .await
             .expect("outage item");
+    }
+
+    /// Kills (SIGKILL) every running process of this stack's function `name` (e.g.
+    /// `forward-to-authority`): a crash mid-step, as Lambda meets one. Returns how many.
+    pub fn kill_function(&self, name: &str) -> usize {
+        let state_machine = self.outputs["StateMachineArn"].as_str().unwrap();
+        let stack_name = state_machine.rsplit(':').next().unwrap().trim_end_matches("-request");
+        let function = format!("AWS_LAMBDA_FUNCTION_NAME={stack_name}-{name}");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let ours = format!("ICP_LOCAL_ROOT={}", root.display());
+        let mut killed = 0;
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+                continue;
+            };
+            let vars: Vec<&[u8]> = environ.split(|b| *b == 0).collect();
+            if vars.contains(&function.as_bytes()) && vars.contains(&ours.as_bytes()) {
+                let pid = entry.file_name().into_string().unwrap();
+                let status = std::process::Command::new("kill").args(["-9", &pid]).status();
+                killed += usize::from(status.is_ok_and(|s| s.success()));
+            }
+        }
+        killed
     }
 
     pub async fn authority_outage_left(&self, request_id: &str) -> u32 {

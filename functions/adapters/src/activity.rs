@@ -2,11 +2,14 @@
 //! tasks rather than `.waitForTaskToken` Lambda tasks: an activity's token is handed only to the
 //! worker that polls for it, so it never appears in the execution history.
 //!
-//! Beside each wait the state machine runs a worker Lambda that takes one waiting task of the
-//! activity — any execution's, since activity tasks are not addressed — and serves it for the
-//! request named in the task's input. Each wait starts one worker, so every task is served.
-//! If serving fails, the failure goes back to the task's own execution (`SendTaskFailure`, with
-//! the error's name), which retries or fails exactly as if its own Lambda had failed.
+//! Beside each wait the state machine runs a worker Lambda: it does its own request's step
+//! (tell the reviewers; submit to the authority), retried by Step Functions like any step, then
+//! claims one waiting task of the activity — any execution's, since activity tasks are not
+//! addressed — and keeps its token for the request named in the task's input. Each wait starts
+//! one worker, so every task is claimed; a task nobody waits on any more (stale) is passed over
+//! for the next. Doing the step before the claim means a retried worker never claims twice.
+//! A failure to keep a claimed token goes back to that task's execution (`SendTaskFailure`,
+//! error `ClaimFailed`), which the state machine retries.
 
 use crate::step::{StepError, RETRYABLE};
 use aws_sdk_sfn::config::timeout::TimeoutConfig;
@@ -21,7 +24,7 @@ const POLL_READ_TIMEOUT: Duration = Duration::from_secs(70);
 const POLL_BUDGET: Duration = Duration::from_secs(90);
 
 /// What the state machine puts in a waiting task (the activity state's `Parameters`).
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskInput {
     pub request_id: String,
@@ -53,18 +56,19 @@ impl ActivityWorker {
         })
     }
 
-    /// Takes one waiting task and serves it with `serve(input, token)`; polls again while the
-    /// invocation (ending at `deadline`) has time for it. Errors of `serve` go to the task's
-    /// execution; the invocation itself fails only if Step Functions cannot be reached.
-    pub async fn serve_one<F, Fut>(
+    /// Claims waiting tasks until one belongs to a live wait, and keeps its token with
+    /// `keep(input, token)` (true: the wait was live; false: stale, claim the next), retrying a
+    /// failed keep a few times before handing the failure to the task's execution. Polls only
+    /// while the invocation, ending at `deadline`, has time for a full poll.
+    pub async fn claim<F, Fut>(
         &self,
         worker_name: &str,
         deadline: SystemTime,
-        serve: F,
+        keep: F,
     ) -> Result<(), StepError>
     where
-        F: FnOnce(TaskInput, String) -> Fut,
-        Fut: Future<Output = Result<(), StepError>>,
+        F: Fn(TaskInput, String) -> Fut,
+        Fut: Future<Output = Result<bool, StepError>>,
     {
         while deadline
             .duration_since(SystemTime::now())
@@ -82,33 +86,29 @@ impl ActivityWorker {
                 continue; // nothing came within the long poll
             };
             let input = task.input.unwrap_or_default();
-            let outcome = match serde_json::from_str::<TaskInput>(&input) {
-                Ok(input) => {
-                    tracing::info!(request_id = %input.request_id, attempt = input.attempt, "serving a waiting task");
-                    serve(input, token.clone()).await
+            match keep_with_retries(&keep, &input, &token).await {
+                Ok(true) => return Ok(()),
+                Ok(false) => tracing::info!("passed over a stale task"),
+                Err(error) => {
+                    tracing::warn!(error = %error.message, "handing the failure to the task's execution");
+                    return self.fail(&token, &error).await;
                 }
-                Err(e) => Err(StepError {
-                    kind: "Corrupt",
-                    message: format!("activity task input: {e}"),
-                }),
-            };
-            if let Err(error) = outcome {
-                tracing::warn!(error = %error.message, kind = error.kind, "handing the failure back to its execution");
-                self.fail(&token, &error).await?;
             }
-            return Ok(());
         }
-        tracing::warn!("no waiting task came: its token was claimed by a worker that failed");
+        tracing::warn!("no waiting task came: a worker failed after claiming one");
         crate::telemetry::count("ActivityTaskMissing");
         Ok(())
     }
 
     async fn fail(&self, token: &str, error: &StepError) -> Result<(), StepError> {
+        // Retryable failures get a name of their own, so that the state machine retries the
+        // whole wait for them only, never for its worker's own failures (see request.asl.json).
+        let name = if error.kind == RETRYABLE { CLAIM_FAILED } else { error.kind };
         let result = self
             .client
             .send_task_failure()
             .task_token(token)
-            .error(error.kind)
+            .error(name)
             .cause(&error.message)
             .send()
             .await;
@@ -123,6 +123,36 @@ impl ActivityWorker {
                 Ok(())
             }
             Err(e) => Err(unavailable("SendTaskFailure", e)),
+        }
+    }
+}
+
+const CLAIM_FAILED: &str = "ClaimFailed";
+const KEEP_ATTEMPTS: u32 = 4;
+
+/// A claimed token lives only in this process until it is kept: retry a failed keep here
+/// (backoff 0.2, 0.4, 0.8 s) before giving up on it.
+async fn keep_with_retries<F, Fut>(keep: &F, input: &str, token: &str) -> Result<bool, StepError>
+where
+    F: Fn(TaskInput, String) -> Fut,
+    Fut: Future<Output = Result<bool, StepError>>,
+{
+    let task = serde_json::from_str::<TaskInput>(input).map_err(|e| StepError {
+        kind: "Corrupt",
+        message: format!("activity task input: {e}"),
+    })?;
+    tracing::info!(request_id = %task.request_id, attempt = task.attempt, "keeping a claimed task's token");
+    let mut delay = Duration::from_millis(200);
+    let mut tries = 1;
+    loop {
+        match keep(task.clone(), token.to_string()).await {
+            Err(e) if e.kind == RETRYABLE && tries < KEEP_ATTEMPTS => {
+                tracing::warn!(error = %e.message, "keeping the token failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                tries += 1;
+            }
+            outcome => return outcome,
         }
     }
 }

@@ -162,14 +162,14 @@ pub trait Notifier: Send + Sync {
 
 /// Resumes or stops a waiting workflow.
 pub trait WorkflowControl: Send + Sync {
-    /// Completes the task the token belongs to with `output`. A token that is no longer
-    /// waited on (timed out, already completed) is not an error: the caller's state is what
-    /// counts.
+    /// Completes the task the token belongs to with `output`: true if it was waited on. A
+    /// token that is no longer waited on (timed out, already completed, its execution ended)
+    /// is not an error (false): the caller's state is what counts.
     fn resume(
         &self,
         task_token: &str,
         output: &serde_json::Value,
-    ) -> impl Future<Output = Result<(), WorkflowError>> + Send;
+    ) -> impl Future<Output = Result<bool, WorkflowError>> + Send;
 
     /// Stops the attempt's execution if it still runs.
     fn stop(

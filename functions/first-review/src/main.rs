@@ -1,6 +1,7 @@
 //! The provider's first review, in three moments the state machine calls it for:
-//! `claim` (beside the wait for the reviewer's decision: take a waiting review task, keep its
-//! token sealed, tell the reviewers, resume at once if already decided; see `activity`),
+//! `claim` (beside the wait for the reviewer's decision: tell the reviewers, then claim a
+//! waiting review task and keep its token sealed, or resume it at once if already decided; see
+//! `icp_adapters::activity`),
 //! `overdue` (the 1-working-day deadline passed: escalate to the reviewers) and `conclude` (a
 //! rejection: record it with its reasons and tell the customer).
 
@@ -18,8 +19,7 @@ use serde::Deserialize;
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", tag = "action")]
 enum StepInput {
-    /// Identifies the execution the worker runs beside (for the logs); the task it serves
-    /// may be another request's.
+    /// The request whose review begins; the task claimed afterwards may be another request's.
     #[serde(rename_all = "camelCase")]
     Claim { request_id: String, attempt: u32 },
     #[serde(rename_all = "camelCase")]
@@ -49,20 +49,26 @@ impl App {
                 request_id,
                 attempt,
             } => {
-                tracing::info!(%request_id, attempt, "claiming a waiting first review");
+                tracing::info!(%request_id, attempt, "first review begins");
+                steps::announce_first_review(
+                    &self.store,
+                    &self.notifier,
+                    &self.reviewers,
+                    &request_id,
+                    attempt,
+                )
+                .await?;
                 let deadline = event.context.deadline();
                 self.review_tasks
-                    .serve_one(&event.context.request_id, deadline, |task, token| async move {
+                    .claim(&event.context.request_id, deadline, |task, token| async move {
                         let wait = WaitingTask {
                             token: &token,
                             issued_at: &task.issued_at,
                         };
-                        steps::await_first_review(
+                        steps::keep_review_token(
                             &self.store,
                             &self.vault,
                             &self.control,
-                            &self.notifier,
-                            &self.reviewers,
                             &task.request_id,
                             task.attempt,
                             &wait,

@@ -1,6 +1,6 @@
-//! Approved at first review: beside the wait for the authority's result (which arrives by
-//! callback), take a waiting authority task, keep its token sealed and submit its request to the
-//! authority's system over signed HTTP (see `activity`).
+//! Approved at first review, beside the wait for the authority's result (which arrives by
+//! callback): submit the request to the authority's system over signed HTTP, then claim a
+//! waiting authority task and keep its token sealed (see `icp_adapters::activity`).
 
 use icp_adapters::activity::ActivityWorker;
 use icp_adapters::authority::HttpAuthority;
@@ -14,8 +14,7 @@ use icp_domain::steps::{self, WaitingTask};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde::Deserialize;
 
-/// Identifies the execution the worker runs beside (for the logs); the task it serves may be
-/// another request's.
+/// The approved request; the task claimed afterwards may be another request's.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct StepInput {
@@ -38,24 +37,30 @@ impl App {
             request_id,
             attempt,
         } = event.payload;
-        tracing::info!(%request_id, attempt, "claiming a waiting forward to the authority");
+        tracing::info!(%request_id, attempt, "forwarding to the authority");
+        steps::forward_to_authority(
+            &self.store,
+            &self.notifier,
+            &self.authority,
+            &request_id,
+            attempt,
+            chrono::Utc::now(),
+        )
+        .await?;
         let deadline = event.context.deadline();
         self.authority_tasks
-            .serve_one(&event.context.request_id, deadline, |task, token| async move {
+            .claim(&event.context.request_id, deadline, |task, token| async move {
                 let wait = WaitingTask {
                     token: &token,
                     issued_at: &task.issued_at,
                 };
-                steps::forward_to_authority(
+                steps::keep_authority_token(
                     &self.store,
                     &self.vault,
                     &self.control,
-                    &self.notifier,
-                    &self.authority,
                     &task.request_id,
                     task.attempt,
                     &wait,
-                    chrono::Utc::now(),
                 )
                 .await
                 .map_err(StepError::from)
