@@ -15,6 +15,7 @@ pub struct Stack {
     outputs: Value,
     http: Client,
     jwt_secret: String,
+    vault_secret: String,
     dynamodb: aws_sdk_dynamodb::Client,
     sfn: aws_sdk_sfn::Client,
 }
@@ -56,14 +57,15 @@ impl Stack {
             ))
             .load()
             .await;
-        let jwt_secret = aws_sdk_secretsmanager::Client::new(&config)
-            .get_secret_value()
-            .secret_id(outputs["JwtSecretArn"].as_str().unwrap())
-            .send()
-            .await
-            .expect("JWT secret")
-            .secret_string
-            .unwrap();
+        let secrets = aws_sdk_secretsmanager::Client::new(&config);
+        let secret = |output: &'static str| {
+            let request = secrets
+                .get_secret_value()
+                .secret_id(outputs[output].as_str().unwrap());
+            async move { request.send().await.expect(output).secret_string.unwrap() }
+        };
+        let jwt_secret = secret("JwtSecretArn").await;
+        let vault_secret = secret("VaultSecretArn").await;
         Stack {
             api_url: outputs["apiUrl"].as_str().unwrap().to_string(),
             demo,
@@ -73,6 +75,7 @@ impl Stack {
                 .build()
                 .unwrap(),
             jwt_secret,
+            vault_secret,
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             sfn: aws_sdk_sfn::Client::new(&config),
         }
@@ -489,8 +492,9 @@ impl Stack {
             .expect("set password");
     }
 
-    /// Makes the authority simulator refuse the request's next `failures` submissions.
-    pub async fn simulate_authority_outage(&self, request_id: &str, failures: u32) {
+    /// Makes the authority simulator refuse the request's next `failures` submissions, each
+    /// after `hang_seconds` of silence.
+    pub async fn simulate_authority_outage(&self, request_id: &str, failures: u32, hang_seconds: u32) {
         self.dynamodb
             .put_item()
             .table_name(self.outputs["AuthoritySimTableName"].as_str().unwrap())
@@ -499,9 +503,33 @@ impl Stack {
                 AttributeValue::S(format!("outage#{request_id}")),
             )
             .item("remaining", AttributeValue::N(failures.to_string()))
+            .item("hangSeconds", AttributeValue::N(hang_seconds.to_string()))
             .send()
             .await
             .expect("outage item");
+    }
+
+    /// Kills (SIGKILL) every running process of this stack's function `name` (e.g.
+    /// `forward-to-authority`): a crash mid-step, as Lambda meets one. Returns how many.
+    pub fn kill_function(&self, name: &str) -> usize {
+        let state_machine = self.outputs["StateMachineArn"].as_str().unwrap();
+        let stack_name = state_machine.rsplit(':').next().unwrap().trim_end_matches("-request");
+        let function = format!("AWS_LAMBDA_FUNCTION_NAME={stack_name}-{name}");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let ours = format!("ICP_LOCAL_ROOT={}", root.display());
+        let mut killed = 0;
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+                continue;
+            };
+            let vars: Vec<&[u8]> = environ.split(|b| *b == 0).collect();
+            if vars.contains(&function.as_bytes()) && vars.contains(&ours.as_bytes()) {
+                let pid = entry.file_name().into_string().unwrap();
+                let status = std::process::Command::new("kill").args(["-9", &pid]).status();
+                killed += usize::from(status.is_ok_and(|s| s.success()));
+            }
+        }
+        killed
     }
 
     pub async fn authority_outage_left(&self, request_id: &str) -> u32 {
@@ -581,6 +609,31 @@ impl Stack {
         items
     }
 
+    /// The task tokens the request's workflow waited on at `attempt` (review, authority), as
+    /// the functions keep them: sealed in its item, opened here with the stack's vault key.
+    pub async fn task_tokens(&self, request_id: &str, attempt: u32) -> Vec<String> {
+        use icp_domain::service::Vault;
+        let item = self
+            .dynamodb
+            .get_item()
+            .table_name(self.outputs["RequestsTableName"].as_str().unwrap())
+            .key("requestId", AttributeValue::S(request_id.into()))
+            .send()
+            .await
+            .expect("GetItem")
+            .item
+            .unwrap_or_default();
+        let vault = icp_adapters::vault::AesVault::from_secret(&self.vault_secret);
+        ["reviewTaskToken", "authorityTaskToken"]
+            .into_iter()
+            .filter_map(|slot| {
+                let sealed = item.get(slot)?.as_s().ok()?;
+                let token = vault.open(sealed, &format!("{request_id}#{attempt}#{slot}"));
+                Some(token.unwrap_or_else(|| panic!("{slot} does not open")))
+            })
+            .collect()
+    }
+
     /// The functions' log files, as the local executor wrote them.
     pub fn all_function_logs(&self) -> String {
         let dir = format!("{}/../.local/logs", env!("CARGO_MANIFEST_DIR"));
@@ -605,18 +658,4 @@ pub fn status_is(status: &'static str) -> impl Fn(&Value) -> bool {
     move |r| r["status"] == status
 }
 
-/// The task tokens handed out in execution histories (the `taskToken` of task parameters).
-pub fn task_tokens_in(histories: &str) -> Vec<String> {
-    let mut tokens = std::collections::BTreeSet::new();
-    for part in histories.split("taskToken").skip(1) {
-        let token: String = part
-            .trim_start_matches(['\\', '"', ':', ' '])
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_'))
-            .collect();
-        if token.len() >= 20 {
-            tokens.insert(token);
-        }
-    }
-    tokens.into_iter().collect()
-}
+

@@ -265,7 +265,7 @@ async fn an_authority_that_is_down_then_back_delays_the_request_but_loses_nothin
         .wait_for(&customer.token, &id, e2e::status_is("pending_first_review"))
         .await;
     // The authority refuses the next 3 submissions of this request with 503.
-    stack.simulate_authority_outage(&id, 3).await;
+    stack.simulate_authority_outage(&id, 3, 0).await;
     assert_eq!(stack.decide(&id, "approve", &[]).await.status, 200);
     let forwarded = stack
         .wait_for(
@@ -334,4 +334,54 @@ async fn failing_emails_are_recorded_and_the_request_still_completes() {
         );
         assert_eq!(log[&format!("{id}#1#{event}#sms")]["status"], "sent");
     }
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn a_function_killed_mid_step_is_run_again_and_nothing_is_lost_or_doubled() {
+    let stack = Stack::connect().await;
+    let customer = stack.new_customer(1).await;
+    let body = json!({"type": "website_cancellation", "websiteId": customer.website_ids[0], "licensePassword": PASSWORD});
+    let id = stack.submit(&customer.token, &body).await.body["requestId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    stack
+        .wait_for(&customer.token, &id, e2e::status_is("pending_first_review"))
+        .await;
+    // The authority holds the first submission 8 s (then refuses it): forward-to-authority is
+    // mid-step, waiting on it, when its process is killed.
+    stack.simulate_authority_outage(&id, 1, 8).await;
+    assert_eq!(stack.decide(&id, "approve", &[]).await.status, 200);
+    let left = e2e::eventually(|| stack.authority_outage_left(&id), |left| *left == 0).await;
+    assert_eq!(left, 0, "the authority got the submission");
+    assert!(
+        stack.kill_function("forward-to-authority") >= 1,
+        "forward-to-authority was running"
+    );
+    let forwarded = stack
+        .wait_for(
+            &customer.token,
+            &id,
+            e2e::status_is("forwarded_to_authority"),
+        )
+        .await;
+    stack.authority_decides(&forwarded, "approved", &[]).await;
+    let done = stack
+        .wait_for(&customer.token, &id, e2e::status_is("completed"))
+        .await;
+    assert_eq!(
+        e2e::history(&done),
+        [
+            "submitted",
+            "pending_first_review",
+            "forwarded_to_authority",
+            "approved",
+            "completed"
+        ],
+        "each step once despite the crash"
+    );
+    let sms = stack.sms_once(&customer.phone, |sms| sms.len() >= 4).await;
+    let forwarded_sms = sms.iter().filter(|m| m.contains("已提交至通信管理局")).count();
+    assert_eq!(forwarded_sms, 1, "one forwarded SMS: {sms:?}");
 }

@@ -7,7 +7,8 @@
 //! - `POST /authority-sim/submissions/{submissionId}/decision` `{"decision", "reasons"?}`.
 //!
 //! Outages, for fault tests: an item `outage#<requestId>` with a number `remaining` in the
-//! simulator's table makes that many submissions of the request fail with 503.
+//! simulator's table makes that many submissions of the request fail with 503, each after
+//! `hangSeconds` (optional) of silence, as a slow authority would.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use icp_adapters::http::{self, ApiError};
@@ -131,10 +132,21 @@ impl App {
             .condition_expression("remaining > :zero")
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(true),
+            Ok(out) => {
+                let hang = out
+                    .attributes
+                    .as_ref()
+                    .and_then(|item| item.get("hangSeconds"))
+                    .and_then(|n| n.as_n().ok())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                tokio::time::sleep(std::time::Duration::from_secs(hang)).await;
+                Ok(true)
+            }
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
