@@ -21,13 +21,29 @@ fi
 echo "test: stack tests against LocalStack at $ENDPOINT" >&2
 cargo test --workspace -- --ignored
 
-# The demo needs the fresh demo websites of a stack this run brought up.
+# The demo and the README's walkthrough need the fresh demo websites of a stack this run
+# brought up (the walkthrough takes one the demo leaves free).
 if [[ -z ${reused:-} ]]; then
   echo "test: make demo" >&2
   make --no-print-directory demo
+  echo "test: the README's walkthrough" >&2
+  infra/local/readme_check.sh
 fi
 
 # After the demo: the conformance test submits real requests on the first demo customer's
 # websites (and withdraws them afterwards), which must not compete with the demo.
 echo "test: API conformance (schemathesis, infra/openapi.yaml)" >&2
 infra/local/conformance.sh
+
+# What `make deploy` does short of reaching AWS: cargo lambda builds each function for
+# provided.al2023, SAM validates the template and packages every artifact into LocalStack's S3.
+# x86_64 here: this machine's Rust toolchain has no aarch64 standard library (`rustup target
+# add` needs the internet); the dev profile keeps the build short, `make deploy` uses release.
+echo "test: deploy packaging (cargo lambda build, sam validate, sam package to LocalStack's S3)" >&2
+bucket=icp-deploy-check
+AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_ENDPOINT_URL=$ENDPOINT \
+  "$VENV/bin/aws" s3 mb "s3://$bucket" >/dev/null 2>&1 || true
+AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_ENDPOINT_URL=$ENDPOINT \
+  ARCH=x86_64 CARGO_PROFILE=dev DEPLOY_PACKAGE_ONLY=1 ARTIFACT_BUCKET=$bucket STACK_NAME=icp-deploy-check \
+  infra/deploy.sh
+"$VENV/bin/python" "$LOCAL_DIR/check_package.py" "$ROOT/target/deploy/packaged.yaml" "$ENDPOINT" x86_64

@@ -494,7 +494,12 @@ impl Stack {
 
     /// Makes the authority simulator refuse the request's next `failures` submissions, each
     /// after `hang_seconds` of silence.
-    pub async fn simulate_authority_outage(&self, request_id: &str, failures: u32, hang_seconds: u32) {
+    pub async fn simulate_authority_outage(
+        &self,
+        request_id: &str,
+        failures: u32,
+        hang_seconds: u32,
+    ) {
         self.dynamodb
             .put_item()
             .table_name(self.outputs["AuthoritySimTableName"].as_str().unwrap())
@@ -513,9 +518,15 @@ impl Stack {
     /// `forward-to-authority`): a crash mid-step, as Lambda meets one. Returns how many.
     pub fn kill_function(&self, name: &str) -> usize {
         let state_machine = self.outputs["StateMachineArn"].as_str().unwrap();
-        let stack_name = state_machine.rsplit(':').next().unwrap().trim_end_matches("-request");
+        let stack_name = state_machine
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .trim_end_matches("-request");
         let function = format!("AWS_LAMBDA_FUNCTION_NAME={stack_name}-{name}");
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap();
         let ours = format!("ICP_LOCAL_ROOT={}", root.display());
         let mut killed = 0;
         for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -525,7 +536,9 @@ impl Stack {
             let vars: Vec<&[u8]> = environ.split(|b| *b == 0).collect();
             if vars.contains(&function.as_bytes()) && vars.contains(&ours.as_bytes()) {
                 let pid = entry.file_name().into_string().unwrap();
-                let status = std::process::Command::new("kill").args(["-9", &pid]).status();
+                let status = std::process::Command::new("kill")
+                    .args(["-9", &pid])
+                    .status();
                 killed += usize::from(status.is_ok_and(|s| s.success()));
             }
         }
@@ -657,5 +670,3 @@ pub fn history(request: &Value) -> Vec<String> {
 pub fn status_is(status: &'static str) -> impl Fn(&Value) -> bool {
     move |r| r["status"] == status
 }
-
-

@@ -382,6 +382,9 @@ async fn a_function_killed_mid_step_is_run_again_and_nothing_is_lost_or_doubled(
         "each step once despite the crash"
     );
     let sms = stack.sms_once(&customer.phone, |sms| sms.len() >= 4).await;
-    let forwarded_sms = sms.iter().filter(|m| m.contains("已提交至通信管理局")).count();
+    let forwarded_sms = sms
+        .iter()
+        .filter(|m| m.contains("已提交至通信管理局"))
+        .count();
     assert_eq!(forwarded_sms, 1, "one forwarded SMS: {sms:?}");
 }

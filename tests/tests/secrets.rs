@@ -76,7 +76,11 @@ async fn license_passwords_and_task_tokens_appear_nowhere() {
 
     // The tokens the waits used, opened from where the functions keep them sealed.
     let tokens = stack.task_tokens(&id, 2).await;
-    assert_eq!(tokens.len(), 2, "the review and authority waits kept a token each");
+    assert_eq!(
+        tokens.len(),
+        2,
+        "the review and authority waits kept a token each"
+    );
     let histories = stack.all_execution_histories().await.join("\n");
     let logs = stack.all_function_logs();
     let items = stack.all_table_items().await.join("\n");

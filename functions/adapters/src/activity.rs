@@ -103,7 +103,11 @@ impl ActivityWorker {
     async fn fail(&self, token: &str, error: &StepError) -> Result<(), StepError> {
         // Retryable failures get a name of their own, so that the state machine retries the
         // whole wait for them only, never for its worker's own failures (see request.asl.json).
-        let name = if error.kind == RETRYABLE { CLAIM_FAILED } else { error.kind };
+        let name = if error.kind == RETRYABLE {
+            CLAIM_FAILED
+        } else {
+            error.kind
+        };
         let result = self
             .client
             .send_task_failure()

@@ -459,9 +459,16 @@ async fn await_review_issued(
         .await
         .unwrap();
     let task = WaitingTask { token, issued_at };
-    steps::keep_review_token(&w.store, &w.vault, &w.control, &r.request_id, attempt, &task)
-        .await
-        .unwrap()
+    steps::keep_review_token(
+        &w.store,
+        &w.vault,
+        &w.control,
+        &r.request_id,
+        attempt,
+        &task,
+    )
+    .await
+    .unwrap()
 }
 
 async fn await_review(w: &World, r: &Request, attempt: u32, token: &str) -> bool {
@@ -506,9 +513,16 @@ async fn forward(w: &World, r: &Request, token: &str) {
         token,
         issued_at: &issued_at,
     };
-    steps::keep_authority_token(&w.store, &w.vault, &w.control, &r.request_id, r.attempt, &task)
-        .await
-        .unwrap();
+    steps::keep_authority_token(
+        &w.store,
+        &w.vault,
+        &w.control,
+        &r.request_id,
+        r.attempt,
+        &task,
+    )
+    .await
+    .unwrap();
 }
 
 async fn authority(

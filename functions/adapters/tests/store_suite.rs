@@ -302,7 +302,13 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
 
     let issued = "2026-11-23T10:00:00.000Z";
     assert!(store
-        .put_task_token(&r.request_id, 1, TokenSlot::FirstReview, "sealed-token", issued)
+        .put_task_token(
+            &r.request_id,
+            1,
+            TokenSlot::FirstReview,
+            "sealed-token",
+            issued
+        )
         .await
         .unwrap());
     // The token of an earlier wait (a timed-out or retried one) never replaces a later one's.

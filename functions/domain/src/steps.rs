@@ -89,10 +89,11 @@ fn review_decision(request: &Request) -> Option<&'static str> {
     })
 }
 
-/// Keeps the token of a wait in `slot` unless its decision is known already (`decided`, read
-/// from the request), in which case the wait is ended with it at once. Returns whether the
-/// wait was live: false for a stale task (a later wait's token is kept, or nobody waits on
-/// it any more), whose worker should claim another.
+/// Keeps the token of a wait in `slot`, then, if its decision is known already (`decided`,
+/// read from the request after the keep, so a decision recorded meanwhile is not missed), ends
+/// the wait with it. Returns whether the wait was live: false for a stale task (a later wait's
+/// token is kept, or nobody waits on it any more), whose worker should claim another.
+#[allow(clippy::too_many_arguments)]
 async fn keep_or_end<S: Store, V: Vault, C: WorkflowControl>(
     store: &S,
     vault: &V,
@@ -103,13 +104,13 @@ async fn keep_or_end<S: Store, V: Vault, C: WorkflowControl>(
     task: &WaitingTask<'_>,
     decided: impl Fn(&Request) -> Option<&'static str>,
 ) -> Result<bool, ServiceError> {
-    if let Some(decision) = decided(&load(store, request_id).await?) {
-        return Ok(control.resume(task.token, &resume_output(decision)).await?);
+    match keep_token(store, vault, request_id, attempt, slot, task).await {
+        Ok(true) => {}
+        Ok(false) => return Ok(false),
+        // Another attempt runs: nothing to keep; `decided` ends this wait as superseded.
+        Err(ServiceError::Store(StoreError::Conflict(_))) => {}
+        Err(e) => return Err(e),
     }
-    if !keep_token(store, vault, request_id, attempt, slot, task).await? {
-        return Ok(false);
-    }
-    // Re-read: a decision recorded before the token was kept found no token to resume.
     match decided(&load(store, request_id).await?) {
         Some(decision) => Ok(control.resume(task.token, &resume_output(decision)).await?),
         None => Ok(true),
@@ -134,7 +135,10 @@ pub async fn keep_review_token<S: Store, V: Vault, C: WorkflowControl>(
         }
     };
     let slot = TokenSlot::FirstReview;
-    keep_or_end(store, vault, control, request_id, attempt, slot, task, decided).await
+    keep_or_end(
+        store, vault, control, request_id, attempt, slot, task, decided,
+    )
+    .await
 }
 
 /// First review begins (or resumes after an escalation): tell the reviewers, once.
@@ -228,7 +232,10 @@ pub async fn keep_authority_token<S: Store, V: Vault, C: WorkflowControl>(
         _ => Some("superseded"),
     };
     let slot = TokenSlot::Authority;
-    keep_or_end(store, vault, control, request_id, attempt, slot, task, decided).await
+    keep_or_end(
+        store, vault, control, request_id, attempt, slot, task, decided,
+    )
+    .await
 }
 
 /// Approved at first review: submit to the authority, record the forward and tell the

@@ -49,22 +49,26 @@ impl App {
         .await?;
         let deadline = event.context.deadline();
         self.authority_tasks
-            .claim(&event.context.request_id, deadline, |task, token| async move {
-                let wait = WaitingTask {
-                    token: &token,
-                    issued_at: &task.issued_at,
-                };
-                steps::keep_authority_token(
-                    &self.store,
-                    &self.vault,
-                    &self.control,
-                    &task.request_id,
-                    task.attempt,
-                    &wait,
-                )
-                .await
-                .map_err(StepError::from)
-            })
+            .claim(
+                &event.context.request_id,
+                deadline,
+                |task, token| async move {
+                    let wait = WaitingTask {
+                        token: &token,
+                        issued_at: &task.issued_at,
+                    };
+                    steps::keep_authority_token(
+                        &self.store,
+                        &self.vault,
+                        &self.control,
+                        &task.request_id,
+                        task.attempt,
+                        &wait,
+                    )
+                    .await
+                    .map_err(StepError::from)
+                },
+            )
             .await
     }
 }
