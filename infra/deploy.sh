@@ -58,12 +58,14 @@ done
 sam() { "$SAM_VENV/bin/sam" "$@"; }
 export SAM_CLI_TELEMETRY=0
 echo "deploy: validating the template" >&2
-sam validate --lint --template-file "$TEMPLATE" --region "${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}"
+region=${AWS_REGION:-${AWS_DEFAULT_REGION:-}}
+region_flag=(${region:+--region "$region"})
+sam validate --lint --template-file "$TEMPLATE" --region "${region:-us-east-1}"
 
 mkdir -p "$OUT_DIR"
 if [[ $PACKAGE_ONLY == 1 ]]; then
   echo "deploy: packaging to s3://$ARTIFACT_BUCKET" >&2
-  sam package --template-file "$TEMPLATE" --s3-bucket "$ARTIFACT_BUCKET" --s3-prefix "$STACK_NAME" \
+  sam package "${region_flag[@]}" --template-file "$TEMPLATE" --s3-bucket "$ARTIFACT_BUCKET" --s3-prefix "$STACK_NAME" \
     --output-template-file "$OUT_DIR/packaged.yaml"
   exit 0
 fi
@@ -81,6 +83,6 @@ optional LOG_RETENTION_DAYS LogRetentionDays
 optional FUNCTION_RESERVED_CONCURRENCY FunctionReservedConcurrency
 
 echo "deploy: deploying stack $STACK_NAME" >&2
-sam deploy --template-file "$TEMPLATE" --stack-name "$STACK_NAME" --resolve-s3 \
+sam deploy "${region_flag[@]}" --template-file "$TEMPLATE" --stack-name "$STACK_NAME" --resolve-s3 \
   --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
   --parameter-overrides "${overrides[@]}"
