@@ -18,8 +18,8 @@ from argon2 import PasswordHasher
 from argon2.low_level import Type
 
 TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600
-# The parameters the functions verify with (OWASP's argon2id recommendation).
-HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, type=Type.ID)
+# The parameters the functions hash with (functions/domain/src/password.rs).
+HASHER = PasswordHasher(time_cost=3, memory_cost=12 * 1024, parallelism=1, type=Type.ID)
 
 CUSTOMERS = [
     {

@@ -164,7 +164,7 @@ fn reviewer(caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let config = aws::load_config().await;

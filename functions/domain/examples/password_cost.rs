@@ -1,5 +1,5 @@
 //! What one license-password check costs with the parameters verify-password uses (argon2id,
-//! OWASP's m=19 MiB, t=2, p=1): `make bench` runs it in release and reports the median.
+//! m=12 MiB, t=3, p=1): `make bench` runs it in release and reports the median.
 //! Prints `{"hashMs": …, "verifyMs": …}`.
 
 use icp_domain::password;

@@ -4,9 +4,12 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, PasswordVerifier, Version};
 use rand::rngs::OsRng;
 
-/// OWASP's argon2id recommendation: 19 MiB, 2 passes, 1 lane.
+/// One of OWASP's equivalent argon2id settings: 12 MiB, 3 passes, 1 lane. Chosen over its
+/// 19 MiB / 2 passes by measurement (`make bench`): the same cost in time, and verify-password
+/// stays under 32 MB of memory. Hashes made with other parameters still verify (a PHC string
+/// carries its own).
 fn hasher() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).expect("constant argon2 parameters are valid");
+    let params = Params::new(12 * 1024, 3, 1, None).expect("constant argon2 parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
@@ -34,7 +37,7 @@ mod tests {
     #[test]
     fn a_hash_verifies_its_password_only() {
         let h = super::hash("correct horse");
-        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(h.starts_with("$argon2id$v=19$m=12288,t=3,p=1$"));
         assert!(super::verify(&h, "correct horse"));
         assert!(!super::verify(&h, "correct horse "));
         assert!(!super::verify("not a hash", "correct horse"));

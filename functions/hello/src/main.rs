@@ -4,7 +4,7 @@
 
 use lambda_http::{service_fn, Body, Error, Request, Response};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_http::run(service_fn(|_: Request| async {
         let hello = Response::builder()

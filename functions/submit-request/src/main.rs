@@ -75,7 +75,7 @@ impl<S: Store, W: Workflow, V: Vault, N: Notifier> App<S, W, V, N> {
     }
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let config = aws::load_config().await;
