@@ -168,13 +168,18 @@ fn reviewer(caller: &Caller) -> Result<(), ApiError> {
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let config = aws::load_config().await;
+    // Both secrets in one round trip's time: this is cold-start latency.
+    let (vault_secret, jwt_secret) = tokio::try_join!(
+        aws::secret(&config, "VAULT_SECRET_ID"),
+        aws::secret(&config, "JWT_SECRET_ID")
+    )?;
     let app = App {
         store: DynamoStore::from_env(&config)?,
-        vault: AesVault::from_secret(&aws::secret(&config, "VAULT_SECRET_ID").await?),
+        vault: AesVault::from_secret(&vault_secret),
         workflow: StepFunctionsWorkflow::from_env(&config)?,
         control: StepFunctionsControl::from_env(&config)?,
         notifier: SnsSesNotifier::from_env(&config)?,
-        auth: Authenticator::new(&aws::secret(&config, "JWT_SECRET_ID").await?),
+        auth: Authenticator::new(&jwt_secret),
     };
     let app = &app;
     lambda_http::run(service_fn(move |req| async move {

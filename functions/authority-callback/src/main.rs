@@ -92,12 +92,17 @@ impl App {
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let config = aws::load_config().await;
+    // Both secrets in one round trip's time: this is cold-start latency.
+    let (vault_secret, authority_secret) = tokio::try_join!(
+        aws::secret(&config, "VAULT_SECRET_ID"),
+        aws::secret(&config, "AUTHORITY_SECRET_ID")
+    )?;
     let app = App {
         store: DynamoStore::from_env(&config)?,
-        vault: AesVault::from_secret(&aws::secret(&config, "VAULT_SECRET_ID").await?),
+        vault: AesVault::from_secret(&vault_secret),
         control: StepFunctionsControl::from_env(&config)?,
         notifier: SnsSesNotifier::from_env(&config)?,
-        secret: aws::secret(&config, "AUTHORITY_SECRET_ID").await?,
+        secret: authority_secret,
     };
     let app = &app;
     lambda_http::run(service_fn(move |req| async move {

@@ -77,13 +77,18 @@ impl App {
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let config = aws::load_config().await;
+    // Both secrets in one round trip's time: this is cold-start latency.
+    let (vault_secret, authority_secret) = tokio::try_join!(
+        aws::secret(&config, "VAULT_SECRET_ID"),
+        aws::secret(&config, "AUTHORITY_SECRET_ID")
+    )?;
     let app = App {
         authority_tasks: ActivityWorker::from_env(&config, "AUTHORITY_ACTIVITY_ARN")?,
         store: DynamoStore::from_env(&config)?,
-        vault: AesVault::from_secret(&aws::secret(&config, "VAULT_SECRET_ID").await?),
+        vault: AesVault::from_secret(&vault_secret),
         control: StepFunctionsControl::from_env(&config)?,
         notifier: SnsSesNotifier::from_env(&config)?,
-        authority: HttpAuthority::from_env(aws::secret(&config, "AUTHORITY_SECRET_ID").await?)?,
+        authority: HttpAuthority::from_env(authority_secret)?,
     };
     let app = &app;
     lambda_runtime::run(service_fn(
