@@ -16,12 +16,26 @@ use icp_domain::steps::{self, WaitingTask};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde::Deserialize;
 
+/// What the state machine sends: an `action` with its fields, or — beside the review wait,
+/// where the function is invoked with the workflow's state as it is — that state (`claim`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StepEvent {
+    Action(StepInput),
+    Claim(WorkflowState),
+}
+
+/// The request whose review begins; the task claimed afterwards may be another request's.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WorkflowState {
+    request_id: String,
+    attempt: u32,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", tag = "action")]
 enum StepInput {
-    /// The request whose review begins; the task claimed afterwards may be another request's.
-    #[serde(rename_all = "camelCase")]
-    Claim { request_id: String, attempt: u32 },
     #[serde(rename_all = "camelCase")]
     Overdue {
         request_id: String,
@@ -43,12 +57,13 @@ struct App {
 }
 
 impl App {
-    async fn handle(&self, event: LambdaEvent<StepInput>) -> Result<(), StepError> {
-        match event.payload {
-            StepInput::Claim {
+    async fn handle(&self, event: LambdaEvent<StepEvent>) -> Result<(), StepError> {
+        let action = match event.payload {
+            StepEvent::Action(action) => action,
+            StepEvent::Claim(WorkflowState {
                 request_id,
                 attempt,
-            } => {
+            }) => {
                 tracing::info!(%request_id, attempt, "first review begins");
                 steps::announce_first_review(
                     &self.store,
@@ -80,8 +95,11 @@ impl App {
                             .map_err(StepError::from)
                         },
                     )
-                    .await?
+                    .await?;
+                return Ok(());
             }
+        };
+        match action {
             StepInput::Overdue {
                 request_id,
                 attempt,
