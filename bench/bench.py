@@ -428,7 +428,7 @@ def main():
     warm_result = warm(stack, warm_sites, read_request)
     log("state transitions of one request on the happy path")
     transitions_result = transitions(stack, *happy_site)
-    log(f"load: {LOAD_SUBMITS} concurrent submits")
+    log(f"load: {LOAD_SUBMITS} submits, {LOAD_IN_FLIGHT} in flight")
     load_result = load(stack, load_sites)
     log("password check cost, zip sizes, peak memory")
     results = {
