@@ -185,9 +185,10 @@ class Stack:
         tokens = {entity: self.token(entity, "customer") for _, entity in seeded}
         return [(website_id, tokens[entity]) for website_id, entity in seeded]
 
-    def submit(self, website_id, token):
+    def submit(self, website_id, token, idempotency_key=None):
         body = {"type": "website_cancellation", "websiteId": website_id, "licensePassword": PASSWORD}
-        return self.call("POST", "/requests", token, body, {"Idempotency-Key": str(uuid.uuid4())})
+        key = idempotency_key or str(uuid.uuid4())
+        return self.call("POST", "/requests", token, body, {"Idempotency-Key": key})
 
     def request(self, request_id, token):
         status, body, _ = self.call("GET", f"/requests/{request_id}", token)
@@ -303,15 +304,14 @@ def load(stack, websites):
     should (same Idempotency-Key, backoff) on 429 and 5xx; then every request must reach review.
     Errors are the submits that never got their 202."""
     def one(site):
-        website_id, token = site
-        body = {"type": "website_cancellation", "websiteId": website_id, "licensePassword": PASSWORD}
         key = str(uuid.uuid4())
         began = time.perf_counter()
         for retry in range(LOAD_RETRIES + 1):
-            status, answer, _ = stack.call("POST", "/requests", token, body, {"Idempotency-Key": key})
+            if retry:
+                time.sleep(2 ** (retry - 1))  # 1, 2, 4 s between the attempts
+            status, answer, _ = stack.submit(*site, idempotency_key=key)
             if status != 429 and status < 500:
                 break
-            time.sleep(2 ** retry)
         return status, answer, time.perf_counter() - began
 
     began = time.perf_counter()

@@ -41,9 +41,8 @@ infra/local/conformance.sh
 # add` needs the internet); the dev profile keeps the build short, `make deploy` uses release.
 echo "test: deploy packaging (cargo lambda build, sam validate, sam package to LocalStack's S3)" >&2
 bucket=icp-deploy-check
-AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_ENDPOINT_URL=$ENDPOINT \
-  "$VENV/bin/aws" s3 mb "s3://$bucket" >/dev/null 2>&1 || true
-AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_ENDPOINT_URL=$ENDPOINT \
-  ARCH=x86_64 CARGO_PROFILE=dev DEPLOY_PACKAGE_ONLY=1 ARTIFACT_BUCKET=$bucket STACK_NAME=icp-deploy-check \
+localstack_env=(AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_ENDPOINT_URL="$ENDPOINT")
+env "${localstack_env[@]}" "$VENV/bin/aws" s3 mb "s3://$bucket" >/dev/null 2>&1 || true
+env "${localstack_env[@]}" ARCH=x86_64 CARGO_PROFILE=dev DEPLOY_PACKAGE_ONLY=1 ARTIFACT_BUCKET=$bucket STACK_NAME=icp-deploy-check \
   infra/deploy.sh
 "$VENV/bin/python" "$LOCAL_DIR/check_package.py" "$ROOT/target/deploy/packaged.yaml" "$ENDPOINT" x86_64

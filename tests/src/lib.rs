@@ -224,6 +224,17 @@ impl Stack {
         .await
     }
 
+    /// Submits `body` (which must be accepted) and waits until the request awaits first
+    /// review; returns its id.
+    pub async fn submit_to_first_review(&self, token: &str, body: &Value) -> String {
+        let reply = self.submit(token, body).await;
+        assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+        let id = reply.body["requestId"].as_str().unwrap().to_string();
+        self.wait_for(token, &id, status_is("pending_first_review"))
+            .await;
+        id
+    }
+
     /// Polls `GET /requests/{id}` until `done` holds (the workflow runs asynchronously), for at
     /// most 60 s; returns the last body seen.
     pub async fn wait_for(

@@ -257,13 +257,7 @@ async fn an_authority_that_is_down_then_back_delays_the_request_but_loses_nothin
     let stack = Stack::connect().await;
     let customer = stack.new_customer(1).await;
     let body = json!({"type": "access_cancellation", "websiteId": customer.website_ids[0], "licensePassword": PASSWORD});
-    let id = stack.submit(&customer.token, &body).await.body["requestId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    stack
-        .wait_for(&customer.token, &id, e2e::status_is("pending_first_review"))
-        .await;
+    let id = stack.submit_to_first_review(&customer.token, &body).await;
     // The authority refuses the next 3 submissions of this request with 503.
     stack.simulate_authority_outage(&id, 3, 0).await;
     assert_eq!(stack.decide(&id, "approve", &[]).await.status, 200);
@@ -298,13 +292,7 @@ async fn failing_emails_are_recorded_and_the_request_still_completes() {
     // SES refuses this address ("Missing domain"): every email to the customer fails.
     let customer = stack.new_customer_with_email(1, "no-domain-mailbox").await;
     let body = json!({"type": "access_cancellation", "websiteId": customer.website_ids[0], "licensePassword": PASSWORD});
-    let id = stack.submit(&customer.token, &body).await.body["requestId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    stack
-        .wait_for(&customer.token, &id, e2e::status_is("pending_first_review"))
-        .await;
+    let id = stack.submit_to_first_review(&customer.token, &body).await;
     stack.decide(&id, "approve", &[]).await;
     let forwarded = stack
         .wait_for(
@@ -342,13 +330,7 @@ async fn a_function_killed_mid_step_is_run_again_and_nothing_is_lost_or_doubled(
     let stack = Stack::connect().await;
     let customer = stack.new_customer(1).await;
     let body = json!({"type": "website_cancellation", "websiteId": customer.website_ids[0], "licensePassword": PASSWORD});
-    let id = stack.submit(&customer.token, &body).await.body["requestId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    stack
-        .wait_for(&customer.token, &id, e2e::status_is("pending_first_review"))
-        .await;
+    let id = stack.submit_to_first_review(&customer.token, &body).await;
     // The authority holds the first submission 8 s (then refuses it): forward-to-authority is
     // mid-step, waiting on it, when its process is killed.
     stack.simulate_authority_outage(&id, 1, 8).await;

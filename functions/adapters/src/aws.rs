@@ -14,8 +14,29 @@ pub fn env(name: &str) -> Result<String, Error> {
 
 /// The string value of the secret named by the environment variable `env_name`.
 pub async fn secret(config: &SdkConfig, env_name: &str) -> Result<String, Error> {
+    fetch_secret(&aws_sdk_secretsmanager::Client::new(config), env_name).await
+}
+
+/// Two secrets, as `secret` reads one, fetched together by one client: at cold start their
+/// round trips overlap.
+pub async fn secret_pair(
+    config: &SdkConfig,
+    first_env_name: &str,
+    second_env_name: &str,
+) -> Result<(String, String), Error> {
+    let client = aws_sdk_secretsmanager::Client::new(config);
+    tokio::try_join!(
+        fetch_secret(&client, first_env_name),
+        fetch_secret(&client, second_env_name)
+    )
+}
+
+async fn fetch_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    env_name: &str,
+) -> Result<String, Error> {
     let secret_id = env(env_name)?;
-    let out = aws_sdk_secretsmanager::Client::new(config)
+    let out = client
         .get_secret_value()
         .secret_id(&secret_id)
         .send()

@@ -92,11 +92,8 @@ impl App {
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let config = aws::load_config().await;
-    // Both secrets in one round trip's time: this is cold-start latency.
-    let (vault_secret, authority_secret) = tokio::try_join!(
-        aws::secret(&config, "VAULT_SECRET_ID"),
-        aws::secret(&config, "AUTHORITY_SECRET_ID")
-    )?;
+    let (vault_secret, authority_secret) =
+        aws::secret_pair(&config, "VAULT_SECRET_ID", "AUTHORITY_SECRET_ID").await?;
     let app = App {
         store: DynamoStore::from_env(&config)?,
         vault: AesVault::from_secret(&vault_secret),

@@ -79,11 +79,8 @@ impl<S: Store, W: Workflow, V: Vault, N: Notifier> App<S, W, V, N> {
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let config = aws::load_config().await;
-    // Both secrets in one round trip's time: this is cold-start latency.
-    let (vault_secret, jwt_secret) = tokio::try_join!(
-        aws::secret(&config, "VAULT_SECRET_ID"),
-        aws::secret(&config, "JWT_SECRET_ID")
-    )?;
+    let (vault_secret, jwt_secret) =
+        aws::secret_pair(&config, "VAULT_SECRET_ID", "JWT_SECRET_ID").await?;
     let app = App {
         store: DynamoStore::from_env(&config)?,
         workflow: StepFunctionsWorkflow::from_env(&config)?,
