@@ -307,7 +307,13 @@ async fn failing_emails_are_recorded_and_the_request_still_completes() {
         .await;
     let sms = stack.sms_once(&customer.phone, |s| s.len() >= 4).await;
     assert_eq!(sms.len(), 4, "SMS still went out: {sms:?}");
-    let log = stack.notifications_of(&id, |log| log.len() >= 8).await;
+    // The status turns `completed` before that step's email has run out of retries: wait until
+    // every one of the 8 notifications is settled, not merely claimed ("sending").
+    let log = stack
+        .notifications_of(&id, |log| {
+            log.len() >= 8 && log.values().all(|n| n["status"] != "sending")
+        })
+        .await;
     for event in [
         "submitted",
         "forwarded_to_authority",
