@@ -1,6 +1,8 @@
-//! Approved at first review: submit the request to the authority's system over signed HTTP
-//! and wait (`.waitForTaskToken`) for its result, which arrives by callback.
+//! Approved at first review, beside the wait for the authority's result (which arrives by
+//! callback): submit the request to the authority's system over signed HTTP, then claim a
+//! waiting authority task and keep its token sealed (see `icp_adapters::activity`).
 
+use icp_adapters::activity::ActivityWorker;
 use icp_adapters::authority::HttpAuthority;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
@@ -8,19 +10,20 @@ use icp_adapters::step::StepError;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsControl;
 use icp_adapters::{aws, telemetry};
-use icp_domain::steps;
+use icp_domain::steps::{self, WaitingTask};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde::Deserialize;
 
+/// The approved request; the task claimed afterwards may be another request's.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct StepInput {
     request_id: String,
     attempt: u32,
-    task_token: String,
 }
 
 struct App {
+    authority_tasks: ActivityWorker,
     store: DynamoStore,
     vault: AesVault,
     control: StepFunctionsControl,
@@ -33,22 +36,40 @@ impl App {
         let StepInput {
             request_id,
             attempt,
-            task_token,
         } = event.payload;
         tracing::info!(%request_id, attempt, "forwarding to the authority");
         steps::forward_to_authority(
             &self.store,
-            &self.vault,
-            &self.control,
             &self.notifier,
             &self.authority,
             &request_id,
             attempt,
-            &task_token,
             chrono::Utc::now(),
         )
         .await?;
-        Ok(())
+        let deadline = event.context.deadline();
+        self.authority_tasks
+            .claim(
+                &event.context.request_id,
+                deadline,
+                |task, token| async move {
+                    let wait = WaitingTask {
+                        token: &token,
+                        issued_at: &task.issued_at,
+                    };
+                    steps::keep_authority_token(
+                        &self.store,
+                        &self.vault,
+                        &self.control,
+                        &task.request_id,
+                        task.attempt,
+                        &wait,
+                    )
+                    .await
+                    .map_err(StepError::from)
+                },
+            )
+            .await
     }
 }
 
@@ -59,6 +80,7 @@ async fn main() -> Result<(), Error> {
     let (vault_secret, authority_secret) =
         aws::secret_pair(&config, "VAULT_SECRET_ID", "AUTHORITY_SECRET_ID").await?;
     let app = App {
+        authority_tasks: ActivityWorker::from_env(&config, "AUTHORITY_ACTIVITY_ARN")?,
         store: DynamoStore::from_env(&config)?,
         vault: AesVault::from_secret(&vault_secret),
         control: StepFunctionsControl::from_env(&config)?,

@@ -1,0 +1,172 @@
+//! The workflow waits for people (the reviewer, the authority) on Step Functions activity
+//! tasks rather than `.waitForTaskToken` Lambda tasks: an activity's token is handed only to the
+//! worker that polls for it, so it never appears in the execution history.
+//!
+//! Beside each wait the state machine runs a worker Lambda: it does its own request's step
+//! (tell the reviewers; submit to the authority), retried by Step Functions like any step, then
+//! claims one waiting task of the activity — any execution's, since activity tasks are not
+//! addressed — and keeps its token for the request named in the task's input. Each wait starts
+//! one worker, so every task is claimed; a task nobody waits on any more (stale) is passed over
+//! for the next. Doing the step before the claim means a retried worker never claims twice.
+//! A failure to keep a claimed token goes back to that task's execution (`SendTaskFailure`,
+//! error `ClaimFailed`), which the state machine retries.
+
+use crate::step::{StepError, RETRYABLE};
+use aws_sdk_sfn::config::timeout::TimeoutConfig;
+use aws_sdk_sfn::Client;
+use serde::Deserialize;
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+/// GetActivityTask holds the request up to 60 s; AWS asks workers to wait at least 65 s.
+const POLL_READ_TIMEOUT: Duration = Duration::from_secs(70);
+/// A poll is started only with this much of the invocation left: a full poll plus the serving.
+const POLL_BUDGET: Duration = Duration::from_secs(90);
+
+/// What the state machine puts in a waiting task (the activity state's `Parameters`).
+#[derive(Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskInput {
+    pub request_id: String,
+    pub attempt: u32,
+    /// When the wait began (`$$.State.EnteredTime`): orders the waits of one attempt.
+    pub issued_at: String,
+}
+
+pub struct ActivityWorker {
+    client: Client,
+    activity_arn: String,
+}
+
+impl ActivityWorker {
+    /// The worker for the activity whose ARN is in the environment variable `env_name`.
+    pub fn from_env(
+        config: &aws_config::SdkConfig,
+        env_name: &str,
+    ) -> Result<ActivityWorker, lambda_runtime::Error> {
+        let timeouts = TimeoutConfig::builder()
+            .read_timeout(POLL_READ_TIMEOUT)
+            .build();
+        let sfn_config = aws_sdk_sfn::config::Builder::from(config)
+            .timeout_config(timeouts)
+            .build();
+        Ok(ActivityWorker {
+            client: Client::from_conf(sfn_config),
+            activity_arn: crate::aws::env(env_name)?,
+        })
+    }
+
+    /// Claims waiting tasks until one belongs to a live wait, and keeps its token with
+    /// `keep(input, token)` (true: the wait was live; false: stale, claim the next), retrying a
+    /// failed keep a few times before handing the failure to the task's execution. Polls only
+    /// while the invocation, ending at `deadline`, has time for a full poll.
+    pub async fn claim<F, Fut>(
+        &self,
+        worker_name: &str,
+        deadline: SystemTime,
+        keep: F,
+    ) -> Result<(), StepError>
+    where
+        F: Fn(TaskInput, String) -> Fut,
+        Fut: Future<Output = Result<bool, StepError>>,
+    {
+        while deadline
+            .duration_since(SystemTime::now())
+            .is_ok_and(|left| left > POLL_BUDGET)
+        {
+            let task = self
+                .client
+                .get_activity_task()
+                .activity_arn(&self.activity_arn)
+                .worker_name(worker_name)
+                .send()
+                .await
+                .map_err(|e| unavailable("GetActivityTask", e))?;
+            let Some(token) = task.task_token.filter(|t| !t.is_empty()) else {
+                continue; // nothing came within the long poll
+            };
+            let input = task.input.unwrap_or_default();
+            match keep_with_retries(&keep, &input, &token).await {
+                Ok(true) => return Ok(()),
+                Ok(false) => tracing::info!("passed over a stale task"),
+                Err(error) => {
+                    tracing::warn!(error = %error.message, "handing the failure to the task's execution");
+                    return self.fail(&token, &error).await;
+                }
+            }
+        }
+        tracing::warn!("no waiting task came: a worker failed after claiming one");
+        crate::telemetry::count("ActivityTaskMissing");
+        Ok(())
+    }
+
+    async fn fail(&self, token: &str, error: &StepError) -> Result<(), StepError> {
+        // Retryable failures get a name of their own, so that the state machine retries the
+        // whole wait for them only, never for its worker's own failures (see request.asl.json).
+        let name = if error.kind == RETRYABLE {
+            CLAIM_FAILED
+        } else {
+            error.kind
+        };
+        let result = self
+            .client
+            .send_task_failure()
+            .task_token(token)
+            .error(name)
+            .cause(&error.message)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // The wait ended meanwhile (timed out, execution stopped): nobody to tell.
+            Err(e)
+                if e.as_service_error().is_some_and(|se| {
+                    se.is_task_timed_out() || se.is_invalid_token() || se.is_task_does_not_exist()
+                }) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(unavailable("SendTaskFailure", e)),
+        }
+    }
+}
+
+const CLAIM_FAILED: &str = "ClaimFailed";
+const KEEP_ATTEMPTS: u32 = 4;
+
+/// A claimed token lives only in this process until it is kept: retry a failed keep here
+/// (backoff 0.2, 0.4, 0.8 s) before giving up on it.
+async fn keep_with_retries<F, Fut>(keep: &F, input: &str, token: &str) -> Result<bool, StepError>
+where
+    F: Fn(TaskInput, String) -> Fut,
+    Fut: Future<Output = Result<bool, StepError>>,
+{
+    let task = serde_json::from_str::<TaskInput>(input).map_err(|e| StepError {
+        kind: "Corrupt",
+        message: format!("activity task input: {e}"),
+    })?;
+    tracing::info!(request_id = %task.request_id, attempt = task.attempt, "keeping a claimed task's token");
+    let mut delay = Duration::from_millis(200);
+    let mut tries = 1;
+    loop {
+        match keep(task.clone(), token.to_string()).await {
+            Err(e) if e.kind == RETRYABLE && tries < KEEP_ATTEMPTS => {
+                tracing::warn!(error = %e.message, "keeping the token failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                tries += 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+fn unavailable(operation: &str, e: impl std::error::Error + Send + Sync + 'static) -> StepError {
+    StepError {
+        kind: RETRYABLE,
+        message: format!(
+            "{operation}: {}",
+            aws_sdk_sfn::error::DisplayErrorContext(e)
+        ),
+    }
+}
