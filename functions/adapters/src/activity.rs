@@ -14,6 +14,9 @@
 use crate::step::{StepError, RETRYABLE};
 use aws_sdk_sfn::config::timeout::TimeoutConfig;
 use aws_sdk_sfn::Client;
+use icp_domain::ports::{Store, TokenSlot, WorkflowControl};
+use icp_domain::service::Vault;
+use icp_domain::steps::{self, WaitingTask};
 use serde::Deserialize;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
@@ -56,20 +59,36 @@ impl ActivityWorker {
         })
     }
 
-    /// Claims waiting tasks until one belongs to a live wait, and keeps its token with
-    /// `keep(input, token)` (true: the wait was live; false: stale, claim the next), retrying a
+    /// Claims waiting tasks until one belongs to a live wait and keeps its token in `slot`
+    /// (`steps::keep_claimed_token`; false: the wait was stale, claim the next), retrying a
     /// failed keep a few times before handing the failure to the task's execution. Polls only
     /// while the invocation, ending at `deadline`, has time for a full poll.
-    pub async fn claim<F, Fut>(
+    pub async fn claim<S: Store, V: Vault, C: WorkflowControl>(
         &self,
         worker_name: &str,
         deadline: SystemTime,
-        keep: F,
-    ) -> Result<(), StepError>
-    where
-        F: Fn(TaskInput, String) -> Fut,
-        Fut: Future<Output = Result<bool, StepError>>,
-    {
+        slot: TokenSlot,
+        store: &S,
+        vault: &V,
+        control: &C,
+    ) -> Result<(), StepError> {
+        let keep = |task: TaskInput, token: String| async move {
+            let wait = WaitingTask {
+                token: &token,
+                issued_at: &task.issued_at,
+            };
+            steps::keep_claimed_token(
+                slot,
+                store,
+                vault,
+                control,
+                &task.request_id,
+                task.attempt,
+                &wait,
+            )
+            .await
+            .map_err(StepError::from)
+        };
         while deadline
             .duration_since(SystemTime::now())
             .is_ok_and(|left| left > POLL_BUDGET)

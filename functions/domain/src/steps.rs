@@ -141,6 +141,27 @@ pub async fn keep_review_token<S: Store, V: Vault, C: WorkflowControl>(
     .await
 }
 
+/// A worker claimed the task of the wait whose token goes in `slot`: keep its token, or end
+/// the wait (see `keep_review_token` and `keep_authority_token`).
+pub async fn keep_claimed_token<S: Store, V: Vault, C: WorkflowControl>(
+    slot: TokenSlot,
+    store: &S,
+    vault: &V,
+    control: &C,
+    request_id: &str,
+    attempt: u32,
+    task: &WaitingTask<'_>,
+) -> Result<bool, ServiceError> {
+    match slot {
+        TokenSlot::FirstReview => {
+            keep_review_token(store, vault, control, request_id, attempt, task).await
+        }
+        TokenSlot::Authority => {
+            keep_authority_token(store, vault, control, request_id, attempt, task).await
+        }
+    }
+}
+
 /// First review begins (or resumes after an escalation): tell the reviewers, once.
 pub async fn announce_first_review<S: Store, N: Notifier>(
     store: &S,

@@ -12,7 +12,8 @@ use icp_adapters::step::StepError;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsControl;
 use icp_adapters::{aws, telemetry};
-use icp_domain::steps::{self, WaitingTask};
+use icp_domain::ports::TokenSlot;
+use icp_domain::steps;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde::Deserialize;
 
@@ -78,22 +79,10 @@ impl App {
                     .claim(
                         &event.context.request_id,
                         deadline,
-                        |task, token| async move {
-                            let wait = WaitingTask {
-                                token: &token,
-                                issued_at: &task.issued_at,
-                            };
-                            steps::keep_review_token(
-                                &self.store,
-                                &self.vault,
-                                &self.control,
-                                &task.request_id,
-                                task.attempt,
-                                &wait,
-                            )
-                            .await
-                            .map_err(StepError::from)
-                        },
+                        TokenSlot::FirstReview,
+                        &self.store,
+                        &self.vault,
+                        &self.control,
                     )
                     .await?;
                 return Ok(());

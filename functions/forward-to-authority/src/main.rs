@@ -10,7 +10,8 @@ use icp_adapters::step::StepError;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsControl;
 use icp_adapters::{aws, telemetry};
-use icp_domain::steps::{self, WaitingTask};
+use icp_domain::ports::TokenSlot;
+use icp_domain::steps;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde::Deserialize;
 
@@ -52,22 +53,10 @@ impl App {
             .claim(
                 &event.context.request_id,
                 deadline,
-                |task, token| async move {
-                    let wait = WaitingTask {
-                        token: &token,
-                        issued_at: &task.issued_at,
-                    };
-                    steps::keep_authority_token(
-                        &self.store,
-                        &self.vault,
-                        &self.control,
-                        &task.request_id,
-                        task.attempt,
-                        &wait,
-                    )
-                    .await
-                    .map_err(StepError::from)
-                },
+                TokenSlot::Authority,
+                &self.store,
+                &self.vault,
+                &self.control,
             )
             .await
     }
