@@ -335,6 +335,17 @@ impl Stack {
         .await
     }
 
+    /// Once `request_id` is forwarded, the authority approves it; returns the request once
+    /// `completed`.
+    pub async fn authority_approves_once_forwarded(&self, token: &str, request_id: &str) -> Value {
+        let forwarded = self
+            .wait_for(token, request_id, status_is("forwarded_to_authority"))
+            .await;
+        self.authority_decides(&forwarded, "approved", &[]).await;
+        self.wait_for(token, request_id, status_is("completed"))
+            .await
+    }
+
     async fn localstack(&self, path: &str) -> Value {
         let url = format!("{}{path}", self.outputs["localstackUrl"].as_str().unwrap());
         self.http

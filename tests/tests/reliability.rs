@@ -294,16 +294,8 @@ async fn failing_emails_are_recorded_and_the_request_still_completes() {
     let body = json!({"type": "access_cancellation", "websiteId": customer.website_ids[0], "licensePassword": PASSWORD});
     let id = stack.submit_to_first_review(&customer.token, &body).await;
     stack.decide(&id, "approve", &[]).await;
-    let forwarded = stack
-        .wait_for(
-            &customer.token,
-            &id,
-            e2e::status_is("forwarded_to_authority"),
-        )
-        .await;
-    stack.authority_decides(&forwarded, "approved", &[]).await;
     stack
-        .wait_for(&customer.token, &id, e2e::status_is("completed"))
+        .authority_approves_once_forwarded(&customer.token, &id)
         .await;
     let sms = stack.sms_once(&customer.phone, |s| s.len() >= 4).await;
     assert_eq!(sms.len(), 4, "SMS still went out: {sms:?}");
@@ -347,16 +339,8 @@ async fn a_function_killed_mid_step_is_run_again_and_nothing_is_lost_or_doubled(
         stack.kill_function("forward-to-authority") >= 1,
         "forward-to-authority was running"
     );
-    let forwarded = stack
-        .wait_for(
-            &customer.token,
-            &id,
-            e2e::status_is("forwarded_to_authority"),
-        )
-        .await;
-    stack.authority_decides(&forwarded, "approved", &[]).await;
     let done = stack
-        .wait_for(&customer.token, &id, e2e::status_is("completed"))
+        .authority_approves_once_forwarded(&customer.token, &id)
         .await;
     assert_eq!(
         e2e::history(&done),
