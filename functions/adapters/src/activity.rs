@@ -9,7 +9,7 @@
 //! one worker, so every task is claimed; a task nobody waits on any more (stale) is passed over
 //! for the next. Doing the step before the claim means a retried worker never claims twice.
 //! A failure to keep a claimed token goes back to that task's execution (`SendTaskFailure`,
-//! error `ClaimFailed`), which the state machine retries.
+//! error `ClaimFailed`), which the state machine answers by waiting again.
 
 use crate::step::{StepError, RETRYABLE};
 use aws_sdk_sfn::config::timeout::TimeoutConfig;
@@ -120,8 +120,8 @@ impl ActivityWorker {
     }
 
     async fn fail(&self, token: &str, error: &StepError) -> Result<(), StepError> {
-        // Retryable failures get a name of their own, so that the state machine retries the
-        // whole wait for them only, never for its worker's own failures (see request.asl.json).
+        // Retryable failures get a name of their own, so that the state machine waits again
+        // for them only; any other ends the wait as failed (see request.asl.json).
         let name = if error.kind == RETRYABLE {
             CLAIM_FAILED
         } else {
