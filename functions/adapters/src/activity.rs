@@ -2,12 +2,12 @@
 //! tasks rather than `.waitForTaskToken` Lambda tasks: an activity's token is handed only to the
 //! worker that polls for it, so it never appears in the execution history.
 //!
-//! Beside each wait the state machine runs a worker Lambda: it does its own request's step
-//! (tell the reviewers; submit to the authority), retried by Step Functions like any step, then
-//! claims one waiting task of the activity — any execution's, since activity tasks are not
-//! addressed — and keeps its token for the request named in the task's input. Each wait starts
-//! one worker, so every task is claimed; a task nobody waits on any more (stale) is passed over
-//! for the next. Doing the step before the claim means a retried worker never claims twice.
+//! As each wait begins the state machine starts a worker Lambda without waiting for it (an
+//! `Event` invocation, so a worker long-polling for a task never holds a wait up): it claims
+//! one waiting task of the activity — any execution's, since activity tasks are not addressed —
+//! and keeps its token for the request named in the task's input. Each wait starts one worker,
+//! so every task is claimed; a task nobody waits on any more (stale) is passed over for the
+//! next. The review's worker tells the reviewers first, so a retried worker never claims twice.
 //! A failure to keep a claimed token goes back to that task's execution (`SendTaskFailure`,
 //! error `ClaimFailed`), which the state machine answers by waiting again.
 

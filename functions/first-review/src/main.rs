@@ -1,7 +1,7 @@
 //! The provider's first review, in three moments the state machine calls it for:
-//! `claim` (beside the wait for the reviewer's decision: tell the reviewers, then claim a
-//! waiting review task and keep its token sealed, or resume it at once if already decided; see
-//! `icp_adapters::activity`),
+//! `claim` (started, not waited for, as the wait for the reviewer's decision begins: tell the
+//! reviewers, then claim a waiting review task and keep its token sealed, or resume it at once
+//! if already decided; see `icp_adapters::activity`),
 //! `overdue` (the 1-working-day deadline passed: escalate to the reviewers) and `conclude` (a
 //! rejection: record it with its reasons and tell the customer).
 
@@ -17,8 +17,8 @@ use icp_domain::steps;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde::Deserialize;
 
-/// What the state machine sends: an `action` with its fields, or — beside the review wait,
-/// where the function is invoked with the workflow's state as it is — that state (`claim`).
+/// What the state machine sends: an `action` with its fields, or — as the review wait begins —
+/// the request and attempt alone (`claim`).
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum StepEvent {

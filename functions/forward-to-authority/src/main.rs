@@ -1,6 +1,7 @@
-//! Approved at first review, beside the wait for the authority's result (which arrives by
-//! callback): submit the request to the authority's system over signed HTTP, then claim a
-//! waiting authority task and keep its token sealed (see `icp_adapters::activity`).
+//! Approved at first review: submit the request to the authority's system over signed HTTP
+//! (the state machine's input as it is); then, started apart without being waited for
+//! (`action: claim`), claim a waiting authority task and keep its token sealed (see
+//! `icp_adapters::activity`). The result arrives by callback.
 
 use icp_adapters::activity::ActivityWorker;
 use icp_adapters::authority::HttpAuthority;
@@ -15,7 +16,23 @@ use icp_domain::steps;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde::Deserialize;
 
-/// The approved request; the task claimed afterwards may be another request's.
+/// What the state machine sends: the claim for the authority wait, or its whole state (forward).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StepEvent {
+    Claim(ClaimInput),
+    Forward(StepInput),
+}
+
+/// The request whose wait begins; the task claimed may be another request's.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", tag = "action")]
+enum ClaimInput {
+    #[serde(rename_all = "camelCase")]
+    Claim { request_id: String, attempt: u32 },
+}
+
+/// The approved request.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct StepInput {
@@ -33,32 +50,41 @@ struct App {
 }
 
 impl App {
-    async fn handle(&self, event: LambdaEvent<StepInput>) -> Result<(), StepError> {
-        let StepInput {
-            request_id,
-            attempt,
-        } = event.payload;
-        tracing::info!(%request_id, attempt, "forwarding to the authority");
-        steps::forward_to_authority(
-            &self.store,
-            &self.notifier,
-            &self.authority,
-            &request_id,
-            attempt,
-            chrono::Utc::now(),
-        )
-        .await?;
-        let deadline = event.context.deadline();
-        self.authority_tasks
-            .claim(
-                &event.context.request_id,
-                deadline,
-                TokenSlot::Authority,
-                &self.store,
-                &self.vault,
-                &self.control,
-            )
-            .await
+    async fn handle(&self, event: LambdaEvent<StepEvent>) -> Result<(), StepError> {
+        match event.payload {
+            StepEvent::Forward(StepInput {
+                request_id,
+                attempt,
+            }) => {
+                tracing::info!(%request_id, attempt, "forwarding to the authority");
+                steps::forward_to_authority(
+                    &self.store,
+                    &self.notifier,
+                    &self.authority,
+                    &request_id,
+                    attempt,
+                    chrono::Utc::now(),
+                )
+                .await?;
+                Ok(())
+            }
+            StepEvent::Claim(ClaimInput::Claim {
+                request_id,
+                attempt,
+            }) => {
+                tracing::info!(%request_id, attempt, "the authority wait begins: claiming");
+                self.authority_tasks
+                    .claim(
+                        &event.context.request_id,
+                        event.context.deadline(),
+                        TokenSlot::Authority,
+                        &self.store,
+                        &self.vault,
+                        &self.control,
+                    )
+                    .await
+            }
+        }
     }
 }
 
