@@ -481,37 +481,25 @@ impl Store for DynamoStore {
         attempt: u32,
         slot: TokenSlot,
         sealed_token: &str,
-        issued_at: &str,
-    ) -> Result<bool, StoreError> {
-        let issued_attribute = format!("{}IssuedAt", slot.attribute());
+    ) -> Result<(), StoreError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.tables.requests)
             .key("requestId", s(request_id))
-            .update_expression("SET #token = :token, #issued = :issued")
-            .condition_expression(
-                "attempt = :attempt AND (attribute_not_exists(#issued) OR #issued <= :issued)",
-            )
+            .update_expression("SET #token = :token")
+            .condition_expression("attempt = :attempt")
             .expression_attribute_names("#token", slot.attribute())
-            .expression_attribute_names("#issued", &issued_attribute)
             .expression_attribute_values(":token", s(sealed_token))
-            .expression_attribute_values(":issued", s(issued_at))
             .expression_attribute_values(":attempt", AttributeValue::N(attempt.to_string()))
             .send()
             .await;
         if condition_held(result)? {
-            return Ok(true);
-        }
-        // Refused: either another attempt runs, or a later wait's token is kept.
-        match self
-            .attribute_at_attempt(request_id, attempt, &issued_attribute)
-            .await?
-        {
-            Some(_) => Ok(false),
-            None => Err(StoreError::Conflict(format!(
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(format!(
                 "{request_id} is not at attempt {attempt}"
-            ))),
+            )))
         }
     }
 

@@ -10,7 +10,7 @@ use icp_domain::ports::{
     WorkflowError,
 };
 use icp_domain::service::{self, Caller, LockPolicy, ServiceError, SubmitInput, VerifyOutcome};
-use icp_domain::steps::{self, WaitingTask};
+use icp_domain::steps;
 use icp_domain::*;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -58,12 +58,12 @@ struct RecordingControl {
 }
 
 impl WorkflowControl for RecordingControl {
-    async fn resume(&self, token: &str, output: &serde_json::Value) -> Result<bool, WorkflowError> {
+    async fn resume(&self, token: &str, output: &serde_json::Value) -> Result<(), WorkflowError> {
         self.resumed
             .lock()
             .unwrap()
             .push((token.into(), output.clone()));
-        Ok(true)
+        Ok(())
     }
     async fn stop(
         &self,
@@ -441,38 +441,19 @@ async fn verify(w: &World, r: &Request, attempt: u32) -> VerifyOutcome {
     .unwrap()
 }
 
-/// Now, as Step Functions gives a wait's start (`$$.State.EnteredTime`): later waits sort later.
-fn entered_now() -> String {
-    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
-}
-
-/// The first-review worker: its own step (tell the reviewers), then the claimed task's token
-/// (here always this request's). Returns whether the claimed wait was live.
-async fn await_review_issued(
-    w: &World,
-    r: &Request,
-    attempt: u32,
-    token: &str,
-    issued_at: &str,
-) -> bool {
-    steps::announce_first_review(&w.store, &w.notifier, &reviewers(), &r.request_id, attempt)
-        .await
-        .unwrap();
-    let task = WaitingTask { token, issued_at };
-    steps::keep_review_token(
+async fn await_review(w: &World, r: &Request, attempt: u32, token: &str) {
+    steps::await_first_review(
         &w.store,
         &w.vault,
         &w.control,
+        &w.notifier,
+        &reviewers(),
         &r.request_id,
         attempt,
-        &task,
+        token,
     )
     .await
     .unwrap()
-}
-
-async fn await_review(w: &World, r: &Request, attempt: u32, token: &str) -> bool {
-    await_review_issued(w, r, attempt, token, &entered_now()).await
 }
 
 async fn decide(
@@ -495,34 +476,20 @@ async fn decide(
     .await
 }
 
-/// The authority worker: its own step (submit, record the forward), then the claimed task's
-/// token (here always this request's).
 async fn forward(w: &World, r: &Request, token: &str) {
     steps::forward_to_authority(
         &w.store,
+        &w.vault,
+        &w.control,
         &w.notifier,
         &w.authority,
         &r.request_id,
         r.attempt,
+        token,
         Utc::now(),
     )
     .await
-    .unwrap();
-    let issued_at = entered_now();
-    let task = WaitingTask {
-        token,
-        issued_at: &issued_at,
-    };
-    steps::keep_authority_token(
-        &w.store,
-        &w.vault,
-        &w.control,
-        &r.request_id,
-        r.attempt,
-        &task,
-    )
-    .await
-    .unwrap();
+    .unwrap()
 }
 
 async fn authority(
@@ -922,23 +889,4 @@ async fn five_wrong_passwords_in_a_row_lock_the_entity_and_a_right_one_resets_th
         }
         other => panic!("{other:?}"),
     }
-}
-
-#[tokio::test]
-async fn a_stale_wait_claimed_late_never_replaces_the_live_one() {
-    let w = world();
-    let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
-    verify(&w, &r, 1).await;
-    let stale_issued_at = entered_now();
-    assert!(await_review(&w, &r, 1, "live-token").await);
-    // The activity task of a wait that timed out, handed to a worker only now: passed over.
-    assert!(!await_review_issued(&w, &r, 1, "stale-token", &stale_issued_at).await);
-    decide(&w, &r, Decision::Approve, &[]).await.unwrap();
-    assert_eq!(
-        w.control.resumed.lock().unwrap().clone(),
-        vec![(
-            "live-token".to_string(),
-            serde_json::json!({"decision": "approve"})
-        )]
-    );
 }
