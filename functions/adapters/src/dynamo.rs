@@ -206,6 +206,11 @@ impl DynamoStore {
     }
 }
 
+/// The attribute beside a kept task token saying when its wait began.
+fn issued_attribute(slot: TokenSlot) -> String {
+    format!("{}IssuedAt", slot.attribute())
+}
+
 impl Store for DynamoStore {
     async fn get_entity(&self, entity_id: &str) -> Result<Option<Entity>, StoreError> {
         self.get(&self.tables.entities, "entityId", entity_id).await
@@ -481,25 +486,37 @@ impl Store for DynamoStore {
         attempt: u32,
         slot: TokenSlot,
         sealed_token: &str,
-    ) -> Result<(), StoreError> {
+        issued_at: &str,
+    ) -> Result<bool, StoreError> {
+        let issued_attribute = issued_attribute(slot);
         let result = self
             .client
             .update_item()
             .table_name(&self.tables.requests)
             .key("requestId", s(request_id))
-            .update_expression("SET #token = :token")
-            .condition_expression("attempt = :attempt")
+            .update_expression("SET #token = :token, #issued = :issued")
+            .condition_expression(
+                "attempt = :attempt AND (attribute_not_exists(#issued) OR #issued <= :issued)",
+            )
             .expression_attribute_names("#token", slot.attribute())
+            .expression_attribute_names("#issued", &issued_attribute)
             .expression_attribute_values(":token", s(sealed_token))
+            .expression_attribute_values(":issued", s(issued_at))
             .expression_attribute_values(":attempt", AttributeValue::N(attempt.to_string()))
             .send()
             .await;
         if condition_held(result)? {
-            Ok(())
-        } else {
-            Err(StoreError::Conflict(format!(
+            return Ok(true);
+        }
+        // Refused: either another attempt runs, or a later wait's token is kept.
+        match self
+            .attribute_at_attempt(request_id, attempt, &issued_attribute)
+            .await?
+        {
+            Some(_) => Ok(false),
+            None => Err(StoreError::Conflict(format!(
                 "{request_id} is not at attempt {attempt}"
-            )))
+            ))),
         }
     }
 
@@ -510,6 +527,16 @@ impl Store for DynamoStore {
         slot: TokenSlot,
     ) -> Result<Option<String>, StoreError> {
         self.attribute_at_attempt(request_id, attempt, slot.attribute())
+            .await
+    }
+
+    async fn task_token_issued_at(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        slot: TokenSlot,
+    ) -> Result<Option<String>, StoreError> {
+        self.attribute_at_attempt(request_id, attempt, &issued_attribute(slot))
             .await
     }
 

@@ -300,10 +300,23 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
         Some(review.clone())
     );
 
-    store
-        .put_task_token(&r.request_id, 1, TokenSlot::FirstReview, "sealed-token")
+    let issued = "2026-11-23T10:00:00.000Z";
+    assert!(store
+        .put_task_token(
+            &r.request_id,
+            1,
+            TokenSlot::FirstReview,
+            "sealed-token",
+            issued
+        )
         .await
-        .unwrap();
+        .unwrap());
+    // The token of an earlier wait (a timed-out or retried one) never replaces a later one's.
+    let earlier = "2026-11-23T09:59:59.999Z";
+    assert!(!store
+        .put_task_token(&r.request_id, 1, TokenSlot::FirstReview, "stale", earlier)
+        .await
+        .unwrap());
     assert_eq!(
         store
             .task_token(&r.request_id, 1, TokenSlot::FirstReview)
@@ -314,6 +327,14 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
     );
     assert_eq!(
         store
+            .task_token_issued_at(&r.request_id, 1, TokenSlot::FirstReview)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(issued)
+    );
+    assert_eq!(
+        store
             .task_token(&r.request_id, 1, TokenSlot::Authority)
             .await
             .unwrap(),
@@ -321,7 +342,7 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
     );
     assert!(matches!(
         store
-            .put_task_token(&r.request_id, 2, TokenSlot::FirstReview, "x")
+            .put_task_token(&r.request_id, 2, TokenSlot::FirstReview, "x", issued)
             .await,
         Err(StoreError::Conflict(_))
     ));

@@ -1,27 +1,35 @@
 //! The provider's first review, in three moments the state machine calls it for:
-//! `await` (with `.waitForTaskToken`: keep the token, tell the reviewers, resume at once if
-//! already decided), `overdue` (the 1-working-day deadline passed: escalate to the reviewers)
-//! and `conclude` (a rejection: record it with its reasons and tell the customer).
+//! `claim` (started, not waited for, as the wait for the reviewer's decision begins: tell the
+//! reviewers, then claim a waiting review task and keep its token sealed, or resume it at once
+//! if already decided; see `icp_adapters::activity`),
+//! `overdue` (the 1-working-day deadline passed: escalate to the reviewers) and `conclude` (a
+//! rejection: record it with its reasons and tell the customer).
 
+use icp_adapters::activity::{self, ActivityWorker, OwnWait};
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::{reviewer_emails, SnsSesNotifier};
 use icp_adapters::step::StepError;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsControl;
 use icp_adapters::{aws, telemetry};
+use icp_domain::ports::TokenSlot;
 use icp_domain::steps;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde::Deserialize;
 
+/// What the state machine sends: an `action` with its fields, or — as the review wait begins —
+/// the request and attempt alone (`claim`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StepEvent {
+    Action(StepInput),
+    /// The review wait that begins; the tasks claimed afterwards may be other requests'.
+    Claim(OwnWait),
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", tag = "action")]
 enum StepInput {
-    #[serde(rename_all = "camelCase")]
-    Await {
-        request_id: String,
-        attempt: u32,
-        task_token: String,
-    },
     #[serde(rename_all = "camelCase")]
     Overdue {
         request_id: String,
@@ -34,6 +42,7 @@ enum StepInput {
 }
 
 struct App {
+    review_tasks: ActivityWorker,
     store: DynamoStore,
     vault: AesVault,
     control: StepFunctionsControl,
@@ -42,26 +51,35 @@ struct App {
 }
 
 impl App {
-    async fn handle(&self, event: LambdaEvent<StepInput>) -> Result<(), StepError> {
-        match event.payload {
-            StepInput::Await {
-                request_id,
-                attempt,
-                task_token,
-            } => {
-                tracing::info!(%request_id, attempt, "awaiting first review");
-                steps::await_first_review(
+    async fn handle(&self, event: LambdaEvent<StepEvent>) -> Result<(), StepError> {
+        let action = match event.payload {
+            StepEvent::Action(action) => action,
+            StepEvent::Claim(own) => {
+                tracing::info!(request_id = %own.request_id, attempt = own.attempt, "first review begins");
+                steps::announce_first_review(
+                    &self.store,
+                    &self.notifier,
+                    &self.reviewers,
+                    &own.request_id,
+                    own.attempt,
+                )
+                .await?;
+                let deadline = event.context.deadline();
+                activity::claim(
+                    &self.review_tasks,
+                    &event.context.request_id,
+                    deadline,
+                    TokenSlot::FirstReview,
+                    &own,
                     &self.store,
                     &self.vault,
                     &self.control,
-                    &self.notifier,
-                    &self.reviewers,
-                    &request_id,
-                    attempt,
-                    &task_token,
                 )
-                .await?
+                .await?;
+                return Ok(());
             }
+        };
+        match action {
             StepInput::Overdue {
                 request_id,
                 attempt,
@@ -103,6 +121,7 @@ async fn main() -> Result<(), Error> {
     telemetry::init();
     let config = aws::load_config().await;
     let app = App {
+        review_tasks: ActivityWorker::from_env(&config, "FIRST_REVIEW_ACTIVITY_ARN")?,
         store: DynamoStore::from_env(&config)?,
         vault: AesVault::from_secret(&aws::secret(&config, "VAULT_SECRET_ID").await?),
         control: StepFunctionsControl::from_env(&config)?,
