@@ -11,11 +11,12 @@
 //! (`steps::wait_unclaimed`). Every live wait thus has a worker polling until it is claimed;
 //! a worker that stopped at one task would leave the newest wait unclaimed whenever another
 //! worker had taken its task, until some later wait's worker came by.
-//! The review's worker tells the reviewers first, so a retried worker never tells them twice.
+//! The review's worker also tells the reviewers (once: each notification has its own id).
 //! A failure to keep a claimed token goes back to that task's execution (`SendTaskFailure`,
 //! error `ClaimFailed`), which the state machine answers by waiting again.
 
 use crate::step::{StepError, RETRYABLE};
+use aws_sdk_sfn::config::retry::RetryConfig;
 use aws_sdk_sfn::config::timeout::TimeoutConfig;
 use aws_sdk_sfn::Client;
 use icp_domain::ports::{Store, TokenSlot, WorkflowControl};
@@ -88,8 +89,11 @@ impl ActivityWorker {
         let timeouts = TimeoutConfig::builder()
             .read_timeout(POLL_READ_TIMEOUT)
             .build();
+        // No SDK retries: a poll retried after a read timeout could be handed a task just as the
+        // invocation ends, and lose it. `claim` retries, counting the time it has left.
         let sfn_config = aws_sdk_sfn::config::Builder::from(config)
             .timeout_config(timeouts)
+            .retry_config(RetryConfig::disabled())
             .build();
         Ok(ActivityWorker {
             client: Client::from_conf(sfn_config),
@@ -173,35 +177,88 @@ pub async fn claim<T: ActivityTasks, S: Store, V: Vault, C: WorkflowControl>(
         .await
         .map_err(StepError::from)
     };
-    while steps::wait_unclaimed(store, slot, &own.request_id, own.attempt, &own.began_at).await? {
-        let time_left = deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or_default();
-        if time_left <= POLL_BUDGET {
-            tracing::warn!("out of time before this wait's task was claimed");
-            crate::telemetry::count("ActivityTaskMissing");
-            return Ok(());
-        }
-        let Some(task) = tasks.poll(worker_name).await? else {
-            continue; // nothing came within the long poll
-        };
-        match keep_with_retries(&keep, &task.input, &task.token).await {
-            Ok(true) => {}
-            Ok(false) => tracing::info!("passed over a stale task"),
-            Err(error) => {
-                tracing::warn!(error = %error.message, "handing the failure to the task's execution");
-                // Retryable failures get a name of their own, so that the state machine waits
-                // again for them only; any other ends the wait as failed (see request.asl.json).
-                let name = if error.kind == RETRYABLE {
-                    CLAIM_FAILED
-                } else {
-                    error.kind
-                };
-                tasks.fail(&task.token, name, &error.message).await?;
+    loop {
+        let progress = async {
+            if !steps::wait_unclaimed(store, slot, &own.request_id, own.attempt, &own.began_at)
+                .await?
+            {
+                return Ok(Progress::OwnWaitClaimed);
             }
+            let time_left = deadline
+                .duration_since(SystemTime::now())
+                .unwrap_or_default();
+            if time_left <= POLL_BUDGET {
+                return Ok(Progress::OutOfTime);
+            }
+            let Some(task) = tasks.poll(worker_name).await? else {
+                return Ok(Progress::Polled); // nothing came within the long poll
+            };
+            match keep_with_retries(&keep, &task.input, &task.token).await {
+                Ok(true) => {}
+                Ok(false) => tracing::info!("passed over a stale task"),
+                Err(error) => {
+                    tracing::warn!(error = %error.message, "handing the failure to the task's execution");
+                    hand_back(tasks, &task.token, &error).await?;
+                }
+            }
+            Ok::<_, StepError>(Progress::Polled)
+        }
+        .await;
+        match progress {
+            Ok(Progress::Polled) => {}
+            Ok(Progress::OwnWaitClaimed) => return Ok(()),
+            Ok(Progress::OutOfTime) => {
+                tracing::warn!("out of time before this wait's task was claimed");
+                crate::telemetry::count("ActivityTaskMissing");
+                return Ok(());
+            }
+            // This worker may be the only one polling for its wait: a passing store or Step
+            // Functions failure must not end it while it has time.
+            Err(error) if error.kind == RETRYABLE => {
+                tracing::warn!(error = %error.message, "claiming failed; trying again");
+                tokio::time::sleep(RETRY_PAUSE).await;
+            }
+            Err(error) => return Err(error),
         }
     }
-    Ok(())
+}
+
+enum Progress {
+    Polled,
+    OwnWaitClaimed,
+    OutOfTime,
+}
+
+/// Pause after a retryable failure of the claim loop.
+const RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+/// Ends a claimed task's wait with the failure to keep its token, retrying as a keep is
+/// retried: a token given up on lies unclaimed until its wait's deadline. Retryable failures
+/// get a name of their own, so that the state machine waits again for them only; any other
+/// ends the wait as failed (see request.asl.json).
+async fn hand_back<T: ActivityTasks>(
+    tasks: &T,
+    token: &str,
+    error: &StepError,
+) -> Result<(), StepError> {
+    let name = if error.kind == RETRYABLE {
+        CLAIM_FAILED
+    } else {
+        error.kind
+    };
+    let mut delay = Duration::from_millis(200);
+    let mut tries = 1;
+    loop {
+        match tasks.fail(token, name, &error.message).await {
+            Err(e) if e.kind == RETRYABLE && tries < KEEP_ATTEMPTS => {
+                tracing::warn!(error = %e.message, "handing back failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                tries += 1;
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
 const CLAIM_FAILED: &str = "ClaimFailed";

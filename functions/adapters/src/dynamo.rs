@@ -206,11 +206,6 @@ impl DynamoStore {
     }
 }
 
-/// The attribute beside a kept task token saying when its wait began.
-fn issued_attribute(slot: TokenSlot) -> String {
-    format!("{}IssuedAt", slot.attribute())
-}
-
 impl Store for DynamoStore {
     async fn get_entity(&self, entity_id: &str) -> Result<Option<Entity>, StoreError> {
         self.get(&self.tables.entities, "entityId", entity_id).await
@@ -376,6 +371,8 @@ impl Store for DynamoStore {
                     "submissionId",
                     TokenSlot::FirstReview.attribute(),
                     TokenSlot::Authority.attribute(),
+                    TokenSlot::FirstReview.issued_at_attribute(),
+                    TokenSlot::Authority.issued_at_attribute(),
                 ]);
             }
             // The sealed password is erased by the first move after it was checked.
@@ -488,7 +485,7 @@ impl Store for DynamoStore {
         sealed_token: &str,
         issued_at: &str,
     ) -> Result<bool, StoreError> {
-        let issued_attribute = issued_attribute(slot);
+        let issued_attribute = slot.issued_at_attribute();
         let result = self
             .client
             .update_item()
@@ -499,7 +496,7 @@ impl Store for DynamoStore {
                 "attempt = :attempt AND (attribute_not_exists(#issued) OR #issued <= :issued)",
             )
             .expression_attribute_names("#token", slot.attribute())
-            .expression_attribute_names("#issued", &issued_attribute)
+            .expression_attribute_names("#issued", issued_attribute)
             .expression_attribute_values(":token", s(sealed_token))
             .expression_attribute_values(":issued", s(issued_at))
             .expression_attribute_values(":attempt", AttributeValue::N(attempt.to_string()))
@@ -510,7 +507,7 @@ impl Store for DynamoStore {
         }
         // Refused: either another attempt runs, or a later wait's token is kept.
         match self
-            .attribute_at_attempt(request_id, attempt, &issued_attribute)
+            .attribute_at_attempt(request_id, attempt, issued_attribute)
             .await?
         {
             Some(_) => Ok(false),
@@ -536,7 +533,7 @@ impl Store for DynamoStore {
         attempt: u32,
         slot: TokenSlot,
     ) -> Result<Option<String>, StoreError> {
-        self.attribute_at_attempt(request_id, attempt, &issued_attribute(slot))
+        self.attribute_at_attempt(request_id, attempt, slot.issued_at_attribute())
             .await
     }
 

@@ -1017,6 +1017,8 @@ async fn a_worker_claims_until_its_own_wait_is_kept_whoever_keeps_it() {
 #[derive(Default)]
 struct TaskQueue {
     waiting: Mutex<VecDeque<ClaimedTask>>,
+    /// Tokens handed back to their executions, with the error.
+    handed_back: Mutex<Vec<(String, String)>>,
 }
 
 impl TaskQueue {
@@ -1026,6 +1028,10 @@ impl TaskQueue {
             "attempt": r.attempt,
             "issuedAt": entered_now(),
         });
+        self.push(token, &input.to_string());
+    }
+
+    fn push(&self, token: &str, input: &str) {
         self.waiting.lock().unwrap().push_back(ClaimedTask {
             token: token.to_string(),
             input: input.to_string(),
@@ -1044,7 +1050,11 @@ impl ActivityTasks for TaskQueue {
     }
 
     async fn fail(&self, token: &str, name: &str, _cause: &str) -> Result<(), StepError> {
-        panic!("{token} handed back with {name}");
+        self.handed_back
+            .lock()
+            .unwrap()
+            .push((token.to_string(), name.to_string()));
+        Ok(())
     }
 }
 
@@ -1083,6 +1093,7 @@ async fn a_worker_that_takes_another_waits_task_claims_on_until_its_own_is_kept(
     .unwrap();
 
     assert!(queue.waiting.lock().unwrap().is_empty());
+    assert!(queue.handed_back.lock().unwrap().is_empty());
     for r in [&orphan, &own] {
         assert!(
             w.store
@@ -1111,4 +1122,45 @@ async fn a_worker_that_takes_another_waits_task_claims_on_until_its_own_is_kept(
             ),
         ]
     );
+}
+
+#[tokio::test]
+async fn a_task_whose_token_cannot_be_kept_goes_back_to_its_execution_and_the_worker_goes_on() {
+    let w = world();
+    let own = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    verify(&w, &own, 1).await;
+    let queue = TaskQueue::default();
+    queue.push("garbled-token", "{\"requestId\": 7}");
+    let began_at = entered_now();
+    queue.wait_begins(&own, "own-token");
+    let wait = OwnWait {
+        request_id: own.request_id.clone(),
+        attempt: 1,
+        began_at,
+    };
+    let deadline =
+        std::time::SystemTime::now() + activity::POLL_BUDGET + std::time::Duration::from_secs(2);
+    activity::claim(
+        &queue,
+        "worker-1",
+        deadline,
+        TokenSlot::FirstReview,
+        &wait,
+        &w.store,
+        &w.vault,
+        &w.control,
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(
+        queue.handed_back.lock().unwrap().clone(),
+        vec![("garbled-token".to_string(), "Corrupt".to_string())]
+    );
+    assert!(w
+        .store
+        .task_token(&own.request_id, 1, TokenSlot::FirstReview)
+        .await
+        .unwrap()
+        .is_some());
 }

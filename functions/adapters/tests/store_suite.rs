@@ -432,6 +432,13 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
             .unwrap(),
         None
     );
+    assert_eq!(
+        store
+            .task_token_issued_at(&r.request_id, 2, TokenSlot::FirstReview)
+            .await
+            .unwrap(),
+        None
+    );
 
     // Completion applies its effect to the website with the release.
     complete(store, again, WebsiteEffect::Clear).await;

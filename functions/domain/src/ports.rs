@@ -148,6 +148,14 @@ impl TokenSlot {
             TokenSlot::Authority => "authorityTaskToken",
         }
     }
+
+    /// The attribute beside the token saying when its wait began.
+    pub fn issued_at_attribute(self) -> &'static str {
+        match self {
+            TokenSlot::FirstReview => "reviewTaskTokenIssuedAt",
+            TokenSlot::Authority => "authorityTaskTokenIssuedAt",
+        }
+    }
 }
 
 #[derive(Debug, Error)]

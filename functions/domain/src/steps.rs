@@ -92,7 +92,7 @@ fn review_decision(request: &Request) -> Option<&'static str> {
 /// Keeps the token of a wait in `slot`, then, if its decision is known already (`decided`,
 /// read from the request after the keep, so a decision recorded meanwhile is not missed), ends
 /// the wait with it. Returns whether the wait was live: false for a stale task (a later wait's
-/// token is kept, or nobody waits on it any more), whose worker should claim another.
+/// token is kept, or nobody waits on it any more).
 #[allow(clippy::too_many_arguments)]
 async fn keep_or_end<S: Store, V: Vault, C: WorkflowControl>(
     store: &S,
@@ -180,10 +180,7 @@ pub async fn wait_unclaimed<S: Store>(
             // The authority's answer may be recorded before its wait's token is kept.
             TokenSlot::Authority => matches!(
                 request.status,
-                Status::PendingFirstReview
-                    | Status::ForwardedToAuthority
-                    | Status::Approved
-                    | Status::AuthorityRejected
+                Status::ForwardedToAuthority | Status::Approved | Status::AuthorityRejected
             ),
         };
     if !waiting {
@@ -192,19 +189,20 @@ pub async fn wait_unclaimed<S: Store>(
     let kept = store
         .task_token_issued_at(request_id, attempt, slot)
         .await?;
-    Ok(!kept.is_some_and(|issued_at| not_before(&issued_at, began_at)))
+    match kept {
+        Some(issued_at) => Ok(!not_before(&issued_at, began_at)?),
+        None => Ok(true),
+    }
 }
 
 /// `a >= b` for RFC 3339 times, which Step Functions does not always write with the same
 /// number of fractional digits (so they do not always compare as strings).
-fn not_before(a: &str, b: &str) -> bool {
-    match (
-        DateTime::parse_from_rfc3339(a),
-        DateTime::parse_from_rfc3339(b),
-    ) {
-        (Ok(a), Ok(b)) => a >= b,
-        _ => a >= b,
-    }
+fn not_before(a: &str, b: &str) -> Result<bool, ServiceError> {
+    let time = |t: &str| {
+        DateTime::parse_from_rfc3339(t)
+            .map_err(|e| StoreError::Corrupt(format!("wait start {t:?}: {e}")))
+    };
+    Ok(time(a)? >= time(b)?)
 }
 
 /// First review begins (or resumes after an escalation): tell the reviewers, once.

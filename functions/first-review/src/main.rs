@@ -1,7 +1,7 @@
 //! The provider's first review, in three moments the state machine calls it for:
-//! `claim` (started, not waited for, as the wait for the reviewer's decision begins: tell the
-//! reviewers, then claim a waiting review task and keep its token sealed, or resume it at once
-//! if already decided; see `icp_adapters::activity`),
+//! the review wait begins (started, not waited for: tell the reviewers, then claim waiting
+//! review tasks, keeping each token sealed or resuming its wait at once if decided, until this
+//! wait's is kept; see `icp_adapters::activity`),
 //! `overdue` (the 1-working-day deadline passed: escalate to the reviewers) and `conclude` (a
 //! rejection: record it with its reasons and tell the customer).
 
@@ -18,7 +18,7 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde::Deserialize;
 
 /// What the state machine sends: an `action` with its fields, or — as the review wait begins —
-/// the request and attempt alone (`claim`).
+/// that wait, with no `action`.
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum StepEvent {
@@ -56,14 +56,17 @@ impl App {
             StepEvent::Action(action) => action,
             StepEvent::Claim(own) => {
                 tracing::info!(request_id = %own.request_id, attempt = own.attempt, "first review begins");
-                steps::announce_first_review(
+                // Claim even if telling the reviewers failed, as this worker may be the only one
+                // polling for its wait; the failure is returned after, so that Lambda runs the
+                // worker again (which tells them once: each notification has its own id).
+                let announced = steps::announce_first_review(
                     &self.store,
                     &self.notifier,
                     &self.reviewers,
                     &own.request_id,
                     own.attempt,
                 )
-                .await?;
+                .await;
                 let deadline = event.context.deadline();
                 activity::claim(
                     &self.review_tasks,
@@ -76,6 +79,7 @@ impl App {
                     &self.control,
                 )
                 .await?;
+                announced?;
                 return Ok(());
             }
         };

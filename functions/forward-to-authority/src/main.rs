@@ -1,7 +1,8 @@
 //! Approved at first review: submit the request to the authority's system over signed HTTP
-//! (the state machine's input as it is); then, started apart without being waited for
-//! (`action: claim`), claim a waiting authority task and keep its token sealed (see
-//! `icp_adapters::activity`). The result arrives by callback.
+//! (the state machine's input as it is). Then, started apart without being waited for
+//! (`action: claim`) as the wait for the authority's result begins: claim waiting authority
+//! tasks, keeping each token sealed, until this wait's is kept (see `icp_adapters::activity`).
+//! The result arrives by callback.
 
 use icp_adapters::activity::{self, ActivityWorker, OwnWait};
 use icp_adapters::authority::HttpAuthority;
