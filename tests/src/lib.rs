@@ -15,7 +15,6 @@ pub struct Stack {
     outputs: Value,
     http: Client,
     jwt_secret: String,
-    vault_secret: String,
     dynamodb: aws_sdk_dynamodb::Client,
     sfn: aws_sdk_sfn::Client,
 }
@@ -57,15 +56,14 @@ impl Stack {
             ))
             .load()
             .await;
-        let secrets = aws_sdk_secretsmanager::Client::new(&config);
-        let secret = |output: &'static str| {
-            let request = secrets
-                .get_secret_value()
-                .secret_id(outputs[output].as_str().unwrap());
-            async move { request.send().await.expect(output).secret_string.unwrap() }
-        };
-        let jwt_secret = secret("JwtSecretArn").await;
-        let vault_secret = secret("VaultSecretArn").await;
+        let jwt_secret = aws_sdk_secretsmanager::Client::new(&config)
+            .get_secret_value()
+            .secret_id(outputs["JwtSecretArn"].as_str().unwrap())
+            .send()
+            .await
+            .expect("JWT secret")
+            .secret_string
+            .unwrap();
         Stack {
             api_url: outputs["apiUrl"].as_str().unwrap().to_string(),
             demo,
@@ -75,7 +73,6 @@ impl Stack {
                 .build()
                 .unwrap(),
             jwt_secret,
-            vault_secret,
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             sfn: aws_sdk_sfn::Client::new(&config),
         }
@@ -644,31 +641,6 @@ impl Stack {
         items
     }
 
-    /// The task tokens the request's workflow waited on at `attempt` (review, authority), as
-    /// the functions keep them: sealed in its item, opened here with the stack's vault key.
-    pub async fn task_tokens(&self, request_id: &str, attempt: u32) -> Vec<String> {
-        use icp_domain::service::Vault;
-        let item = self
-            .dynamodb
-            .get_item()
-            .table_name(self.outputs["RequestsTableName"].as_str().unwrap())
-            .key("requestId", AttributeValue::S(request_id.into()))
-            .send()
-            .await
-            .expect("GetItem")
-            .item
-            .unwrap_or_default();
-        let vault = icp_adapters::vault::AesVault::from_secret(&self.vault_secret);
-        ["reviewTaskToken", "authorityTaskToken"]
-            .into_iter()
-            .filter_map(|slot| {
-                let sealed = item.get(slot)?.as_s().ok()?;
-                let token = vault.open(sealed, &format!("{request_id}#{attempt}#{slot}"));
-                Some(token.unwrap_or_else(|| panic!("{slot} does not open")))
-            })
-            .collect()
-    }
-
     /// The functions' log files, as the local executor wrote them.
     pub fn all_function_logs(&self) -> String {
         let dir = format!("{}/../.local/logs", env!("CARGO_MANIFEST_DIR"));
@@ -691,4 +663,20 @@ pub fn history(request: &Value) -> Vec<String> {
 
 pub fn status_is(status: &'static str) -> impl Fn(&Value) -> bool {
     move |r| r["status"] == status
+}
+
+/// The task tokens handed out in execution histories (the `taskToken` of task parameters).
+pub fn task_tokens_in(histories: &str) -> Vec<String> {
+    let mut tokens = std::collections::BTreeSet::new();
+    for part in histories.split("taskToken").skip(1) {
+        let token: String = part
+            .trim_start_matches(['\\', '"', ':', ' '])
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_'))
+            .collect();
+        if token.len() >= 20 {
+            tokens.insert(token);
+        }
+    }
+    tokens.into_iter().collect()
 }

@@ -371,8 +371,6 @@ impl Store for DynamoStore {
                     "submissionId",
                     TokenSlot::FirstReview.attribute(),
                     TokenSlot::Authority.attribute(),
-                    TokenSlot::FirstReview.issued_at_attribute(),
-                    TokenSlot::Authority.issued_at_attribute(),
                 ]);
             }
             // The sealed password is erased by the first move after it was checked.
@@ -483,37 +481,25 @@ impl Store for DynamoStore {
         attempt: u32,
         slot: TokenSlot,
         sealed_token: &str,
-        issued_at: &str,
-    ) -> Result<bool, StoreError> {
-        let issued_attribute = slot.issued_at_attribute();
+    ) -> Result<(), StoreError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.tables.requests)
             .key("requestId", s(request_id))
-            .update_expression("SET #token = :token, #issued = :issued")
-            .condition_expression(
-                "attempt = :attempt AND (attribute_not_exists(#issued) OR #issued <= :issued)",
-            )
+            .update_expression("SET #token = :token")
+            .condition_expression("attempt = :attempt")
             .expression_attribute_names("#token", slot.attribute())
-            .expression_attribute_names("#issued", issued_attribute)
             .expression_attribute_values(":token", s(sealed_token))
-            .expression_attribute_values(":issued", s(issued_at))
             .expression_attribute_values(":attempt", AttributeValue::N(attempt.to_string()))
             .send()
             .await;
         if condition_held(result)? {
-            return Ok(true);
-        }
-        // Refused: either another attempt runs, or a later wait's token is kept.
-        match self
-            .attribute_at_attempt(request_id, attempt, issued_attribute)
-            .await?
-        {
-            Some(_) => Ok(false),
-            None => Err(StoreError::Conflict(format!(
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(format!(
                 "{request_id} is not at attempt {attempt}"
-            ))),
+            )))
         }
     }
 
@@ -524,16 +510,6 @@ impl Store for DynamoStore {
         slot: TokenSlot,
     ) -> Result<Option<String>, StoreError> {
         self.attribute_at_attempt(request_id, attempt, slot.attribute())
-            .await
-    }
-
-    async fn task_token_issued_at(
-        &self,
-        request_id: &str,
-        attempt: u32,
-        slot: TokenSlot,
-    ) -> Result<Option<String>, StoreError> {
-        self.attribute_at_attempt(request_id, attempt, slot.issued_at_attribute())
             .await
     }
 

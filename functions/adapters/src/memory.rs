@@ -20,8 +20,7 @@ struct State {
     websites: HashMap<String, Website>,
     requests: HashMap<String, (Request, Option<String>)>,
     idempotency: HashMap<String, IdempotencyRecord>,
-    /// (sealed token, when its wait began)
-    tokens: HashMap<(String, u32, TokenSlot), (String, String)>,
+    tokens: HashMap<(String, u32, TokenSlot), String>,
     /// Notification id -> `None` while sending, `Some(Ok)` sent, `Some(Err)` failed.
     notifications: HashMap<String, Option<Result<(), String>>>,
 }
@@ -227,8 +226,7 @@ impl Store for MemoryStore {
         attempt: u32,
         slot: TokenSlot,
         sealed_token: &str,
-        issued_at: &str,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<(), StoreError> {
         let mut state = self.lock();
         if state
             .requests
@@ -239,18 +237,11 @@ impl Store for MemoryStore {
                 "{request_id} is not at attempt {attempt}"
             )));
         }
-        let key = (request_id.to_string(), attempt, slot);
-        if state
-            .tokens
-            .get(&key)
-            .is_some_and(|(_, kept_issued_at)| kept_issued_at.as_str() > issued_at)
-        {
-            return Ok(false);
-        }
-        state
-            .tokens
-            .insert(key, (sealed_token.to_string(), issued_at.to_string()));
-        Ok(true)
+        state.tokens.insert(
+            (request_id.to_string(), attempt, slot),
+            sealed_token.to_string(),
+        );
+        Ok(())
     }
 
     async fn task_token(
@@ -263,20 +254,7 @@ impl Store for MemoryStore {
             .lock()
             .tokens
             .get(&(request_id.to_string(), attempt, slot))
-            .map(|(sealed, _)| sealed.clone()))
-    }
-
-    async fn task_token_issued_at(
-        &self,
-        request_id: &str,
-        attempt: u32,
-        slot: TokenSlot,
-    ) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .lock()
-            .tokens
-            .get(&(request_id.to_string(), attempt, slot))
-            .map(|(_, issued_at)| issued_at.clone()))
+            .cloned())
     }
 
     async fn record_password_check(

@@ -90,7 +90,7 @@ impl WorkflowControl for StepFunctionsControl {
         &self,
         task_token: &str,
         output: &serde_json::Value,
-    ) -> Result<bool, WorkflowError> {
+    ) -> Result<(), WorkflowError> {
         let result = self
             .client
             .send_task_success()
@@ -99,7 +99,7 @@ impl WorkflowControl for StepFunctionsControl {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(true),
+            Ok(_) => Ok(()),
             // The task already ended (completed by the other party, timed out, or stopped).
             Err(e)
                 if e.as_service_error().is_some_and(|se| {
@@ -107,7 +107,7 @@ impl WorkflowControl for StepFunctionsControl {
                 }) =>
             {
                 tracing::info!("task token no longer waited on");
-                Ok(false)
+                Ok(())
             }
             Err(e) => Err(WorkflowError::Unavailable(
                 aws_sdk_sfn::error::DisplayErrorContext(e).to_string(),

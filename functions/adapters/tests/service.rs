@@ -2,19 +2,17 @@
 //! vault.
 
 use chrono::{Duration, Utc};
-use icp_adapters::activity::{self, ActivityTasks, ClaimedTask, OwnWait};
 use icp_adapters::memory::MemoryStore;
-use icp_adapters::step::StepError;
 use icp_adapters::vault::AesVault;
 use icp_domain::actions::{self, AuthorityDecision};
 use icp_domain::ports::{
-    Authority, AuthorityError, Notifier, NotifyError, Store, Submission, TokenSlot, Workflow,
-    WorkflowControl, WorkflowError,
+    Authority, AuthorityError, Notifier, NotifyError, Store, Submission, Workflow, WorkflowControl,
+    WorkflowError,
 };
 use icp_domain::service::{self, Caller, LockPolicy, ServiceError, SubmitInput, VerifyOutcome};
-use icp_domain::steps::{self, WaitingTask};
+use icp_domain::steps;
 use icp_domain::*;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 #[derive(Default)]
@@ -60,12 +58,12 @@ struct RecordingControl {
 }
 
 impl WorkflowControl for RecordingControl {
-    async fn resume(&self, token: &str, output: &serde_json::Value) -> Result<bool, WorkflowError> {
+    async fn resume(&self, token: &str, output: &serde_json::Value) -> Result<(), WorkflowError> {
         self.resumed
             .lock()
             .unwrap()
             .push((token.into(), output.clone()));
-        Ok(true)
+        Ok(())
     }
     async fn stop(
         &self,
@@ -443,38 +441,19 @@ async fn verify(w: &World, r: &Request, attempt: u32) -> VerifyOutcome {
     .unwrap()
 }
 
-/// Now, as Step Functions gives a wait's start (`$$.State.EnteredTime`): later waits sort later.
-fn entered_now() -> String {
-    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
-}
-
-/// The first-review worker: its own step (tell the reviewers), then the claimed task's token
-/// (here always this request's). Returns whether the claimed wait was live.
-async fn await_review_issued(
-    w: &World,
-    r: &Request,
-    attempt: u32,
-    token: &str,
-    issued_at: &str,
-) -> bool {
-    steps::announce_first_review(&w.store, &w.notifier, &reviewers(), &r.request_id, attempt)
-        .await
-        .unwrap();
-    let task = WaitingTask { token, issued_at };
-    steps::keep_review_token(
+async fn await_review(w: &World, r: &Request, attempt: u32, token: &str) {
+    steps::await_first_review(
         &w.store,
         &w.vault,
         &w.control,
+        &w.notifier,
+        &reviewers(),
         &r.request_id,
         attempt,
-        &task,
+        token,
     )
     .await
     .unwrap()
-}
-
-async fn await_review(w: &World, r: &Request, attempt: u32, token: &str) -> bool {
-    await_review_issued(w, r, attempt, token, &entered_now()).await
 }
 
 async fn decide(
@@ -497,34 +476,20 @@ async fn decide(
     .await
 }
 
-/// The authority worker: its own step (submit, record the forward), then the claimed task's
-/// token (here always this request's).
 async fn forward(w: &World, r: &Request, token: &str) {
     steps::forward_to_authority(
         &w.store,
+        &w.vault,
+        &w.control,
         &w.notifier,
         &w.authority,
         &r.request_id,
         r.attempt,
+        token,
         Utc::now(),
     )
     .await
-    .unwrap();
-    let issued_at = entered_now();
-    let task = WaitingTask {
-        token,
-        issued_at: &issued_at,
-    };
-    steps::keep_authority_token(
-        &w.store,
-        &w.vault,
-        &w.control,
-        &r.request_id,
-        r.attempt,
-        &task,
-    )
-    .await
-    .unwrap();
+    .unwrap()
 }
 
 async fn authority(
@@ -924,243 +889,4 @@ async fn five_wrong_passwords_in_a_row_lock_the_entity_and_a_right_one_resets_th
         }
         other => panic!("{other:?}"),
     }
-}
-
-#[tokio::test]
-async fn a_stale_wait_claimed_late_never_replaces_the_live_one() {
-    let w = world();
-    let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
-    verify(&w, &r, 1).await;
-    let stale_issued_at = entered_now();
-    assert!(await_review(&w, &r, 1, "live-token").await);
-    // The activity task of a wait that timed out, handed to a worker only now: passed over.
-    assert!(!await_review_issued(&w, &r, 1, "stale-token", &stale_issued_at).await);
-    decide(&w, &r, Decision::Approve, &[]).await.unwrap();
-    assert_eq!(
-        w.control.resumed.lock().unwrap().clone(),
-        vec![(
-            "live-token".to_string(),
-            serde_json::json!({"decision": "approve"})
-        )]
-    );
-}
-
-async fn wait_unclaimed(w: &World, slot: TokenSlot, r: &Request, began_at: &str) -> bool {
-    steps::wait_unclaimed(&w.store, slot, &r.request_id, r.attempt, began_at)
-        .await
-        .unwrap()
-}
-
-#[tokio::test]
-async fn a_worker_claims_until_its_own_wait_is_kept_whoever_keeps_it() {
-    let w = world();
-    let first = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
-    let second = submit(&w, &w.customer, "k2", "w2", PASSWORD).await.unwrap();
-    verify(&w, &first, 1).await;
-    verify(&w, &second, 1).await;
-    let review = TokenSlot::FirstReview;
-    let first_began = entered_now();
-    let second_began = entered_now();
-    assert!(wait_unclaimed(&w, review, &first, &first_began).await);
-
-    // The first request's worker took the second's task: the second's wait is claimed, the
-    // first's is not, so the first's worker goes on polling.
-    assert!(await_review(&w, &second, 1, "second-token").await);
-    assert!(!wait_unclaimed(&w, review, &second, &second_began).await);
-    assert!(wait_unclaimed(&w, review, &first, &first_began).await);
-    assert!(await_review(&w, &first, 1, "first-token").await);
-    assert!(!wait_unclaimed(&w, review, &first, &first_began).await);
-
-    // A later wait of the same review (after an escalation) needs its own claim.
-    let again = entered_now();
-    assert!(wait_unclaimed(&w, review, &first, &again).await);
-
-    // Decided, the review wait still needs its claim (which ends it); forwarded, it is over.
-    // The authority's wait is open until kept, even once the authority has answered.
-    decide(&w, &first, Decision::Approve, &[]).await.unwrap();
-    assert!(wait_unclaimed(&w, review, &first, &again).await);
-    steps::forward_to_authority(
-        &w.store,
-        &w.notifier,
-        &w.authority,
-        &first.request_id,
-        1,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
-    assert!(!wait_unclaimed(&w, review, &first, &again).await);
-    let authority_began = entered_now();
-    assert!(wait_unclaimed(&w, TokenSlot::Authority, &first, &authority_began).await);
-    authority(&w, &first, AuthorityDecision::Approved)
-        .await
-        .unwrap();
-    assert!(wait_unclaimed(&w, TokenSlot::Authority, &first, &authority_began).await);
-    forward(&w, &first, "authority-token").await;
-    assert!(!wait_unclaimed(&w, TokenSlot::Authority, &first, &authority_began).await);
-
-    // Withdrawn: nothing waits any more.
-    actions::withdraw(
-        &w.store,
-        &w.control,
-        &w.customer,
-        &second.request_id,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
-    let second = current(&w, &second).await;
-    assert!(!wait_unclaimed(&w, review, &second, &entered_now()).await);
-}
-
-/// Activity tasks as Step Functions hands them out: the oldest first, to whichever worker polls.
-#[derive(Default)]
-struct TaskQueue {
-    waiting: Mutex<VecDeque<ClaimedTask>>,
-    /// Tokens handed back to their executions, with the error.
-    handed_back: Mutex<Vec<(String, String)>>,
-}
-
-impl TaskQueue {
-    fn wait_begins(&self, r: &Request, token: &str) {
-        let input = serde_json::json!({
-            "requestId": r.request_id,
-            "attempt": r.attempt,
-            "issuedAt": entered_now(),
-        });
-        self.push(token, &input.to_string());
-    }
-
-    fn push(&self, token: &str, input: &str) {
-        self.waiting.lock().unwrap().push_back(ClaimedTask {
-            token: token.to_string(),
-            input: input.to_string(),
-        });
-    }
-}
-
-impl ActivityTasks for TaskQueue {
-    async fn poll(&self, _worker_name: &str) -> Result<Option<ClaimedTask>, StepError> {
-        let task = self.waiting.lock().unwrap().pop_front();
-        if task.is_none() {
-            // The long poll, shortened.
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        Ok(task)
-    }
-
-    async fn fail(&self, token: &str, name: &str, _cause: &str) -> Result<(), StepError> {
-        self.handed_back
-            .lock()
-            .unwrap()
-            .push((token.to_string(), name.to_string()));
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn a_worker_that_takes_another_waits_task_claims_on_until_its_own_is_kept() {
-    let w = world();
-    let orphan = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
-    let own = submit(&w, &w.customer, "k2", "w2", PASSWORD).await.unwrap();
-    verify(&w, &orphan, 1).await;
-    verify(&w, &own, 1).await;
-    // The first wait's worker died before it polled: its task waits, oldest in the queue.
-    let queue = TaskQueue::default();
-    queue.wait_begins(&orphan, "orphan-token");
-    let began_at = entered_now();
-    queue.wait_begins(&own, "own-token");
-
-    let wait = OwnWait {
-        request_id: own.request_id.clone(),
-        attempt: 1,
-        began_at,
-    };
-    // Time for a poll and a little more: a worker that never found its own task ends soon.
-    let deadline =
-        std::time::SystemTime::now() + activity::POLL_BUDGET + std::time::Duration::from_secs(2);
-    activity::claim(
-        &queue,
-        "worker-1",
-        deadline,
-        TokenSlot::FirstReview,
-        &wait,
-        &w.store,
-        &w.vault,
-        &w.control,
-    )
-    .await
-    .unwrap();
-
-    assert!(queue.waiting.lock().unwrap().is_empty());
-    assert!(queue.handed_back.lock().unwrap().is_empty());
-    for r in [&orphan, &own] {
-        assert!(
-            w.store
-                .task_token(&r.request_id, 1, TokenSlot::FirstReview)
-                .await
-                .unwrap()
-                .is_some(),
-            "{} kept",
-            r.request_id
-        );
-    }
-    decide(&w, &own, Decision::Approve, &[]).await.unwrap();
-    decide(&w, &orphan, Decision::Reject, &["Incomplete"])
-        .await
-        .unwrap();
-    assert_eq!(
-        w.control.resumed.lock().unwrap().clone(),
-        vec![
-            (
-                "own-token".to_string(),
-                serde_json::json!({"decision": "approve"})
-            ),
-            (
-                "orphan-token".to_string(),
-                serde_json::json!({"decision": "reject"})
-            ),
-        ]
-    );
-}
-
-#[tokio::test]
-async fn a_task_whose_token_cannot_be_kept_goes_back_to_its_execution_and_the_worker_goes_on() {
-    let w = world();
-    let own = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
-    verify(&w, &own, 1).await;
-    let queue = TaskQueue::default();
-    queue.push("garbled-token", "{\"requestId\": 7}");
-    let began_at = entered_now();
-    queue.wait_begins(&own, "own-token");
-    let wait = OwnWait {
-        request_id: own.request_id.clone(),
-        attempt: 1,
-        began_at,
-    };
-    let deadline =
-        std::time::SystemTime::now() + activity::POLL_BUDGET + std::time::Duration::from_secs(2);
-    activity::claim(
-        &queue,
-        "worker-1",
-        deadline,
-        TokenSlot::FirstReview,
-        &wait,
-        &w.store,
-        &w.vault,
-        &w.control,
-    )
-    .await
-    .unwrap();
-
-    assert_eq!(
-        queue.handed_back.lock().unwrap().clone(),
-        vec![("garbled-token".to_string(), "Corrupt".to_string())]
-    );
-    assert!(w
-        .store
-        .task_token(&own.request_id, 1, TokenSlot::FirstReview)
-        .await
-        .unwrap()
-        .is_some());
 }

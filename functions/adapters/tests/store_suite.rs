@@ -300,23 +300,10 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
         Some(review.clone())
     );
 
-    let issued = "2026-11-23T10:00:00.000Z";
-    assert!(store
-        .put_task_token(
-            &r.request_id,
-            1,
-            TokenSlot::FirstReview,
-            "sealed-token",
-            issued
-        )
+    store
+        .put_task_token(&r.request_id, 1, TokenSlot::FirstReview, "sealed-token")
         .await
-        .unwrap());
-    // The token of an earlier wait (a timed-out or retried one) never replaces a later one's.
-    let earlier = "2026-11-23T09:59:59.999Z";
-    assert!(!store
-        .put_task_token(&r.request_id, 1, TokenSlot::FirstReview, "stale", earlier)
-        .await
-        .unwrap());
+        .unwrap();
     assert_eq!(
         store
             .task_token(&r.request_id, 1, TokenSlot::FirstReview)
@@ -327,14 +314,6 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
     );
     assert_eq!(
         store
-            .task_token_issued_at(&r.request_id, 1, TokenSlot::FirstReview)
-            .await
-            .unwrap()
-            .as_deref(),
-        Some(issued)
-    );
-    assert_eq!(
-        store
             .task_token(&r.request_id, 1, TokenSlot::Authority)
             .await
             .unwrap(),
@@ -342,7 +321,7 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
     );
     assert!(matches!(
         store
-            .put_task_token(&r.request_id, 2, TokenSlot::FirstReview, "x", issued)
+            .put_task_token(&r.request_id, 2, TokenSlot::FirstReview, "x")
             .await,
         Err(StoreError::Conflict(_))
     ));
@@ -428,13 +407,6 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
     assert_eq!(
         store
             .task_token(&r.request_id, 2, TokenSlot::FirstReview)
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        store
-            .task_token_issued_at(&r.request_id, 2, TokenSlot::FirstReview)
             .await
             .unwrap(),
         None

@@ -83,29 +83,16 @@ pub trait Store: Send + Sync {
         review: &ReviewDecision,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Keeps the (sealed) task token the workflow waits on, for the request's `attempt`,
-    /// unless the token of a later wait (`issued_at`: when its wait began, RFC 3339) is kept
-    /// already: `Ok(false)` then. A stale token (a wait that timed out or was retried) must
-    /// never replace the live one.
+    /// Keeps the (sealed) task token the workflow waits on, for the request's `attempt`.
     fn put_task_token(
         &self,
         request_id: &str,
         attempt: u32,
         slot: TokenSlot,
         sealed_token: &str,
-        issued_at: &str,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn task_token(
-        &self,
-        request_id: &str,
-        attempt: u32,
-        slot: TokenSlot,
-    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
-
-    /// When the wait whose token is kept in `slot` for the request's `attempt` began (the
-    /// `issued_at` it was kept with), if one is kept.
-    fn task_token_issued_at(
         &self,
         request_id: &str,
         attempt: u32,
@@ -148,14 +135,6 @@ impl TokenSlot {
             TokenSlot::Authority => "authorityTaskToken",
         }
     }
-
-    /// The attribute beside the token saying when its wait began.
-    pub fn issued_at_attribute(self) -> &'static str {
-        match self {
-            TokenSlot::FirstReview => "reviewTaskTokenIssuedAt",
-            TokenSlot::Authority => "authorityTaskTokenIssuedAt",
-        }
-    }
 }
 
 #[derive(Debug, Error)]
@@ -179,14 +158,14 @@ pub trait Notifier: Send + Sync {
 
 /// Resumes or stops a waiting workflow.
 pub trait WorkflowControl: Send + Sync {
-    /// Completes the task the token belongs to with `output`: true if it was waited on. A
-    /// token that is no longer waited on (timed out, already completed, its execution ended)
-    /// is not an error (false): the caller's state is what counts.
+    /// Completes the task the token belongs to with `output`. A token that is no longer
+    /// waited on (timed out, already completed) is not an error: the caller's state is what
+    /// counts.
     fn resume(
         &self,
         task_token: &str,
         output: &serde_json::Value,
-    ) -> impl Future<Output = Result<bool, WorkflowError>> + Send;
+    ) -> impl Future<Output = Result<(), WorkflowError>> + Send;
 
     /// Stops the attempt's execution if it still runs.
     fn stop(

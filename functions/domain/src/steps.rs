@@ -19,26 +19,18 @@ fn token_context(request_id: &str, attempt: u32, slot: TokenSlot) -> String {
     format!("{request_id}#{attempt}#{}", slot.attribute())
 }
 
-/// A wait of the workflow (for the reviewer, for the authority): the task token that ends it
-/// and when it began (RFC 3339), which orders the waits of one attempt.
-pub struct WaitingTask<'a> {
-    pub token: &'a str,
-    pub issued_at: &'a str,
-}
-
-/// Keeps the task token the workflow waits on in `slot`, sealed, for the request's attempt;
-/// false if a later wait's token is kept already (this one is stale: leave it alone).
+/// Keeps the task token the workflow waits on in `slot`, sealed, for the request's attempt.
 async fn keep_token<S: Store, V: Vault>(
     store: &S,
     vault: &V,
     request_id: &str,
     attempt: u32,
     slot: TokenSlot,
-    task: &WaitingTask<'_>,
-) -> Result<bool, ServiceError> {
-    let sealed = vault.seal(task.token, &token_context(request_id, attempt, slot));
+    task_token: &str,
+) -> Result<(), ServiceError> {
+    let sealed = vault.seal(task_token, &token_context(request_id, attempt, slot));
     Ok(store
-        .put_task_token(request_id, attempt, slot, &sealed, task.issued_at)
+        .put_task_token(request_id, attempt, slot, &sealed)
         .await?)
 }
 
@@ -59,8 +51,7 @@ pub(crate) async fn resume_waiting<S: Store, V: Vault, C: WorkflowControl>(
     let token = vault
         .open(&sealed, &token_context(request_id, attempt, slot))
         .ok_or_else(|| StoreError::Corrupt("task token does not open".into()))?;
-    control.resume(&token, &resume_output(decision)).await?;
-    Ok(())
+    Ok(control.resume(&token, &resume_output(decision)).await?)
 }
 
 async fn load<S: Store>(store: &S, request_id: &str) -> Result<Request, ServiceError> {
@@ -89,136 +80,40 @@ fn review_decision(request: &Request) -> Option<&'static str> {
     })
 }
 
-/// Keeps the token of a wait in `slot`, then, if its decision is known already (`decided`,
-/// read from the request after the keep, so a decision recorded meanwhile is not missed), ends
-/// the wait with it. Returns whether the wait was live: false for a stale task (a later wait's
-/// token is kept, or nobody waits on it any more).
+/// First review begins (or resumes after an escalation): keep the task token, tell the
+/// reviewers once, and if the decision came in already, resume at once.
 #[allow(clippy::too_many_arguments)]
-async fn keep_or_end<S: Store, V: Vault, C: WorkflowControl>(
+pub async fn await_first_review<S: Store, V: Vault, C: WorkflowControl, N: Notifier>(
     store: &S,
     vault: &V,
     control: &C,
-    request_id: &str,
-    attempt: u32,
-    slot: TokenSlot,
-    task: &WaitingTask<'_>,
-    decided: impl Fn(&Request) -> Option<&'static str>,
-) -> Result<bool, ServiceError> {
-    match keep_token(store, vault, request_id, attempt, slot, task).await {
-        Ok(true) => {}
-        Ok(false) => return Ok(false),
-        // Another attempt runs: nothing to keep; `decided` ends this wait as superseded.
-        Err(ServiceError::Store(StoreError::Conflict(_))) => {}
-        Err(e) => return Err(e),
-    }
-    match decided(&load(store, request_id).await?) {
-        Some(decision) => Ok(control.resume(task.token, &resume_output(decision)).await?),
-        None => Ok(true),
-    }
-}
-
-/// A worker claimed the task of a wait for the first review of `request_id` at `attempt`:
-/// keep its token, or end the wait if the review is decided (or the attempt is over).
-pub async fn keep_review_token<S: Store, V: Vault, C: WorkflowControl>(
-    store: &S,
-    vault: &V,
-    control: &C,
-    request_id: &str,
-    attempt: u32,
-    task: &WaitingTask<'_>,
-) -> Result<bool, ServiceError> {
-    let decided = |request: &Request| {
-        if request.attempt != attempt || request.status != Status::PendingFirstReview {
-            Some("superseded")
-        } else {
-            review_decision(request)
-        }
-    };
-    let slot = TokenSlot::FirstReview;
-    keep_or_end(
-        store, vault, control, request_id, attempt, slot, task, decided,
-    )
-    .await
-}
-
-/// A worker claimed the task of the wait whose token goes in `slot`: keep its token, or end
-/// the wait (see `keep_review_token` and `keep_authority_token`).
-pub async fn keep_claimed_token<S: Store, V: Vault, C: WorkflowControl>(
-    slot: TokenSlot,
-    store: &S,
-    vault: &V,
-    control: &C,
-    request_id: &str,
-    attempt: u32,
-    task: &WaitingTask<'_>,
-) -> Result<bool, ServiceError> {
-    match slot {
-        TokenSlot::FirstReview => {
-            keep_review_token(store, vault, control, request_id, attempt, task).await
-        }
-        TokenSlot::Authority => {
-            keep_authority_token(store, vault, control, request_id, attempt, task).await
-        }
-    }
-}
-
-/// Whether the wait in `slot` that began at `began_at` (RFC 3339) for `request_id`'s `attempt`
-/// may still be waiting for a worker to claim its task: the request is still where that wait
-/// can be, and no token of a wait begun since is kept. Its worker claims tasks (any request's)
-/// until this is false, so that no wait is left unclaimed behind a worker that took another's.
-pub async fn wait_unclaimed<S: Store>(
-    store: &S,
-    slot: TokenSlot,
-    request_id: &str,
-    attempt: u32,
-    began_at: &str,
-) -> Result<bool, ServiceError> {
-    let request = load(store, request_id).await?;
-    let waiting = request.attempt == attempt
-        && match slot {
-            TokenSlot::FirstReview => request.status == Status::PendingFirstReview,
-            // The authority's answer may be recorded before its wait's token is kept.
-            TokenSlot::Authority => matches!(
-                request.status,
-                Status::ForwardedToAuthority | Status::Approved | Status::AuthorityRejected
-            ),
-        };
-    if !waiting {
-        return Ok(false);
-    }
-    let kept = store
-        .task_token_issued_at(request_id, attempt, slot)
-        .await?;
-    match kept {
-        Some(issued_at) => Ok(!not_before(&issued_at, began_at)?),
-        None => Ok(true),
-    }
-}
-
-/// `a >= b` for RFC 3339 times, which Step Functions does not always write with the same
-/// number of fractional digits (so they do not always compare as strings).
-fn not_before(a: &str, b: &str) -> Result<bool, ServiceError> {
-    let time = |t: &str| {
-        DateTime::parse_from_rfc3339(t)
-            .map_err(|e| StoreError::Corrupt(format!("wait start {t:?}: {e}")))
-    };
-    Ok(time(a)? >= time(b)?)
-}
-
-/// First review begins (or resumes after an escalation): tell the reviewers, once.
-pub async fn announce_first_review<S: Store, N: Notifier>(
-    store: &S,
     notifier: &N,
     reviewers: &[String],
     request_id: &str,
     attempt: u32,
+    task_token: &str,
 ) -> Result<(), ServiceError> {
     let request = load(store, request_id).await?;
-    if request.attempt == attempt
-        && request.status == Status::PendingFirstReview
-        && request.review.is_none()
-    {
-        notify_reviewers(store, notifier, reviewers, &request, false, "waiting").await?;
+    if request.attempt != attempt || request.status != Status::PendingFirstReview {
+        control
+            .resume(task_token, &resume_output("superseded"))
+            .await?;
+        return Ok(());
+    }
+    keep_token(
+        store,
+        vault,
+        request_id,
+        attempt,
+        TokenSlot::FirstReview,
+        task_token,
+    )
+    .await?;
+    // Re-read: a decision recorded before the token was stored found no token to resume.
+    let request = load(store, request_id).await?;
+    match review_decision(&request) {
+        Some(decision) => control.resume(task_token, &resume_output(decision)).await?,
+        None => notify_reviewers(store, notifier, reviewers, &request, false, "waiting").await?,
     }
     Ok(())
 }
@@ -277,48 +172,56 @@ pub fn submission_id(request_id: &str, attempt: u32) -> String {
     format!("sub-{request_id}-{attempt}")
 }
 
-/// A worker claimed the task of a wait for the authority's result on `request_id` at
-/// `attempt`: keep its token, or end the wait if the result is in (or the attempt is over).
-pub async fn keep_authority_token<S: Store, V: Vault, C: WorkflowControl>(
+/// Approved at first review: keep the task token for the authority's answer, submit to the
+/// authority, record the forward and tell the customer.
+#[allow(clippy::too_many_arguments)]
+pub async fn forward_to_authority<
+    S: Store,
+    V: Vault,
+    C: WorkflowControl,
+    N: Notifier,
+    A: Authority,
+>(
     store: &S,
     vault: &V,
     control: &C,
+    notifier: &N,
+    authority: &A,
     request_id: &str,
     attempt: u32,
-    task: &WaitingTask<'_>,
-) -> Result<bool, ServiceError> {
-    let decided = |request: &Request| match request.status {
+    task_token: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let request = load(store, request_id).await?;
+    let approved = review_decision(&request) == Some("approve");
+    let settled = match request.status {
         _ if request.attempt != attempt => Some("superseded"),
-        Status::PendingFirstReview if review_decision(request) == Some("approve") => None,
+        Status::PendingFirstReview if approved => None,
         Status::ForwardedToAuthority => None,
         Status::Approved | Status::Completed => Some("approved"),
         Status::AuthorityRejected => Some("rejected"),
         _ => Some("superseded"),
     };
-    let slot = TokenSlot::Authority;
-    keep_or_end(
-        store, vault, control, request_id, attempt, slot, task, decided,
-    )
-    .await
-}
-
-/// Approved at first review: submit to the authority, record the forward and tell the
-/// customer. (The wait for the authority's answer is kept apart: `keep_authority_token`.)
-pub async fn forward_to_authority<S: Store, N: Notifier, A: Authority>(
-    store: &S,
-    notifier: &N,
-    authority: &A,
-    request_id: &str,
-    attempt: u32,
-    now: DateTime<Utc>,
-) -> Result<(), ServiceError> {
-    let request = load(store, request_id).await?;
-    if request.attempt != attempt {
+    if let Some(decision) = settled {
+        if decision != "superseded" {
+            // The authority answered before a retry of this step got here: the forward
+            // happened, and the customer may not have been told of it yet.
+            notify_customer(store, notifier, Event::ForwardedToAuthority, &request).await?;
+        }
+        control.resume(task_token, &resume_output(decision)).await?;
         return Ok(());
     }
-    let approved = review_decision(&request) == Some("approve");
+    keep_token(
+        store,
+        vault,
+        request_id,
+        attempt,
+        TokenSlot::Authority,
+        task_token,
+    )
+    .await?;
     let id = submission_id(request_id, attempt);
-    let request = if request.status == Status::PendingFirstReview && approved {
+    let request = if request.status == Status::PendingFirstReview {
         // Submit first, so that `forwarded_to_authority` always means the authority has it; a
         // retry submits the same id again, which the authority takes as the same submission.
         let website = existing_website(store, &request.website_id).await?;
@@ -360,7 +263,7 @@ pub async fn forward_to_authority<S: Store, N: Notifier, A: Authority>(
             | Status::AuthorityRejected
             | Status::Completed
     );
-    if !forwarded {
+    if request.attempt != attempt || !forwarded {
         return Ok(());
     }
     notify_customer(store, notifier, Event::ForwardedToAuthority, &request).await
