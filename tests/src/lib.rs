@@ -48,6 +48,7 @@ impl Stack {
         let outputs = read_json("stack.json");
         let demo = read_json("demo.json");
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(icp_adapters::aws::sdk_https_client())
             .endpoint_url(outputs["localstackUrl"].as_str().unwrap())
             .region(aws_config::Region::new(
                 outputs["region"].as_str().unwrap().to_string(),
@@ -70,10 +71,7 @@ impl Stack {
             api_url: outputs["apiUrl"].as_str().unwrap().to_string(),
             demo,
             outputs,
-            http: Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
+            http: icp_adapters::tls::http_client(Duration::from_secs(30)).unwrap(),
             jwt_secret,
             vault_secret,
             dynamodb: aws_sdk_dynamodb::Client::new(&config),

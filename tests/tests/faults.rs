@@ -21,7 +21,8 @@ struct Injection {
 
 impl Injection {
     async fn set(localstack: &str, probability: f64) {
-        let reply = reqwest::Client::new()
+        let reply = icp_adapters::tls::http_client(std::time::Duration::from_secs(30))
+            .unwrap()
             .post(format!("{localstack}/_localstack/config"))
             .json(&json!({"variable": "DYNAMODB_ERROR_PROBABILITY", "value": probability}))
             .send()

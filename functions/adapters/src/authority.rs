@@ -29,12 +29,22 @@ impl HttpAuthority {
             url if url.is_empty() => format!("{base}/authority-sim/submissions"),
             url => url,
         };
-        Ok(HttpAuthority {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()?,
+        Ok(HttpAuthority::new(
             submissions_url,
-            callback_url: format!("{base}/authority/callbacks"),
+            format!("{base}/authority/callbacks"),
+            secret,
+        )?)
+    }
+
+    pub fn new(
+        submissions_url: String,
+        callback_url: String,
+        secret: String,
+    ) -> reqwest::Result<HttpAuthority> {
+        Ok(HttpAuthority {
+            http: crate::tls::http_client(Duration::from_secs(10))?,
+            submissions_url,
+            callback_url,
             secret,
         })
     }

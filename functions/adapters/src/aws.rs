@@ -2,10 +2,32 @@
 //! `AWS_ENDPOINT_URL*` variables, so one binary runs on LocalStack and on AWS.
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 use lambda_runtime::Error;
 
 pub async fn load_config() -> SdkConfig {
-    aws_config::load_defaults(BehaviorVersion::latest()).await
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(sdk_https_client())
+        .load()
+        .await
+}
+
+/// The SDK's HTTPS client: rustls with ring, trusting the system's CA bundle read once rather
+/// than re-reading its certificate directory (see `tls`). Every SDK configuration takes it: the
+/// SDK crates are built without a default client.
+pub fn sdk_https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    let trust_store = match crate::tls::system_ca_bundle() {
+        Some(pem) => TrustStore::empty().with_pem_certificate(pem),
+        None => TrustStore::default(),
+    };
+    let context = TlsContext::builder()
+        .with_trust_store(trust_store)
+        .build()
+        .expect("a TLS context with no extra server names always builds");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .tls_context(context)
+        .build_https()
 }
 
 pub fn env(name: &str) -> Result<String, Error> {

@@ -11,5 +11,6 @@ pub mod memory;
 pub mod notifier;
 pub mod step;
 pub mod telemetry;
+pub mod tls;
 pub mod vault;
 pub mod workflow;

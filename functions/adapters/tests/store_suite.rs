@@ -500,6 +500,7 @@ async fn memory_store_passes_the_store_suite() {
 async fn dynamodb_store_passes_the_store_suite() {
     let stack = icp_adapters_test_stack();
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(icp_adapters::aws::sdk_https_client())
         .endpoint_url(&stack.endpoint)
         .region(aws_config::Region::new(stack.region.clone()))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(

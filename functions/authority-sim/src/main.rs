@@ -259,9 +259,7 @@ async fn main() -> Result<(), Error> {
         dynamodb: aws_sdk_dynamodb::Client::new(&config),
         table: aws::env("AUTHORITY_SIM_TABLE")?,
         secret: aws::secret(&config, "AUTHORITY_SECRET_ID").await?,
-        http: reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(20))
-            .build()?,
+        http: icp_adapters::tls::http_client(std::time::Duration::from_secs(20))?,
     };
     let app = &app;
     lambda_http::run(service_fn(move |req| async move {

@@ -96,9 +96,20 @@ async fn call(request: reqwest::RequestBuilder) -> Result<Value, String> {
     }
 }
 
+/// An HTTP client for the API, http locally and https on AWS.
+fn http_client() -> Result<reqwest::Client, String> {
+    // reqwest is built without a crypto provider of its own (see the workspace's Cargo.toml):
+    // install ring as the process's default.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| format!("no HTTP client: {e}"))
+}
+
 async fn run(command: Command) -> Result<String, String> {
     let (api, token) = config()?;
-    let http = reqwest::Client::new();
+    let http = http_client()?;
     match command {
         Command::Pending => {
             let body = call(
@@ -167,6 +178,26 @@ async fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncReadExt;
+
+    #[tokio::test]
+    async fn an_https_api_is_spoken_to_in_tls() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "https://127.0.0.1:{}/reviews",
+            listener.local_addr().unwrap().port()
+        );
+        let http = http_client().unwrap();
+        let mut get = tokio::spawn(async move { http.get(url).send().await });
+        let mut connection = tokio::select! {
+            accepted = listener.accept() => accepted.unwrap().0,
+            outcome = &mut get => panic!("no connection was made: {outcome:?}"),
+        };
+        // A TLS record header (handshake, 0x16) whose message is a ClientHello (0x01).
+        let mut head = [0u8; 6];
+        connection.read_exact(&mut head).await.unwrap();
+        assert_eq!((head[0], head[5]), (0x16, 0x01), "a TLS ClientHello");
+    }
 
     fn args(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()
