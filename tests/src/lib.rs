@@ -493,6 +493,46 @@ impl Stack {
         histories
     }
 
+    /// The state the deployed state machine's Choice state `name` moves to on `input`
+    /// (Step Functions' TestState on the definition as deployed, substitutions in). Over raw
+    /// JSON: the SDK sends TestState to a `sync-` host prefix LocalStack does not answer.
+    pub async fn choice_next_state(&self, name: &str, input: &Value) -> String {
+        let definition = self
+            .sfn
+            .describe_state_machine()
+            .state_machine_arn(self.outputs["StateMachineArn"].as_str().unwrap())
+            .send()
+            .await
+            .expect("DescribeStateMachine")
+            .definition;
+        let definition: Value = serde_json::from_str(&definition).unwrap();
+        let state = &definition["States"][name];
+        assert_eq!(state["Type"], "Choice", "{name} is a Choice state");
+        let body = serde_json::json!({
+            "definition": state.to_string(),
+            "roleArn": "arn:aws:iam::000000000000:role/test-state",
+            "input": input.to_string(),
+        });
+        let answer: Value = self
+            .http
+            .post(self.outputs["localstackUrl"].as_str().unwrap())
+            .header("x-amz-target", "AWSStepFunctions.TestState")
+            .header("content-type", "application/x-amz-json-1.0")
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/states/aws4_request, SignedHeaders=host, Signature=0",
+            )
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("TestState")
+            .json()
+            .await
+            .expect("TestState JSON");
+        assert_eq!(answer["status"], "SUCCEEDED", "{answer}");
+        answer["nextState"].as_str().expect("nextState").to_string()
+    }
+
     /// Replaces an entity's license password (its argon2id hash).
     pub async fn set_password(&self, entity_id: &str, password: &str) {
         self.dynamodb

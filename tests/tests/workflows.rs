@@ -657,3 +657,42 @@ async fn five_wrong_passwords_in_a_row_lock_the_entity() {
         "the locked call wrote nothing"
     );
 }
+
+/// A wait for the authority that ends by its deadline goes to `AuthorityDeadline`, whose answer
+/// (the result the callback recorded, if any; `close-request`'s, unit-tested in the adapters'
+/// service tests) routes it: approved → the record is cleared, rejected → done, overdue → failed.
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn the_authority_deadline_routes_on_the_result_recorded_meanwhile() {
+    let stack = Stack::connect().await;
+    let timed_out = json!({"Error": "States.Timeout", "Cause": "deadline"});
+    let routes = [
+        (
+            json!({"authorityWaitError": timed_out}),
+            "AuthorityDeadline",
+        ),
+        (
+            json!({"authorityWaitError": timed_out, "authorityOutcome": {"decision": "approved"}}),
+            "ClearRecord",
+        ),
+        (
+            json!({"authorityWaitError": timed_out, "authorityOutcome": {"decision": "rejected"}}),
+            "Done",
+        ),
+        (
+            json!({"authorityWaitError": timed_out, "authorityOutcome": {"decision": "overdue"}}),
+            "AuthorityOverdue",
+        ),
+        (
+            json!({"authorityOutcome": {"decision": "approved"}}),
+            "ClearRecord",
+        ),
+    ];
+    for (input, next) in routes {
+        assert_eq!(
+            stack.choice_next_state("AuthorityDecided", &input).await,
+            next,
+            "{input}"
+        );
+    }
+}

@@ -705,6 +705,41 @@ async fn a_decision_made_before_the_token_is_stored_still_resumes_the_workflow()
 }
 
 #[tokio::test]
+async fn at_the_authority_deadline_a_result_recorded_without_its_wait_still_decides() {
+    for (result, decided) in [
+        (Some(AuthorityDecision::Approved), "approved"),
+        (Some(AuthorityDecision::Rejected), "rejected"),
+        (None, "overdue"),
+    ] {
+        let w = world();
+        let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+        verify(&w, &r, 1).await;
+        decide(&w, &r, Decision::Approve, &[]).await.unwrap();
+        // Forwarded, but the worker that claimed the wait's task died before keeping its token.
+        steps::forward_to_authority(
+            &w.store,
+            &w.notifier,
+            &w.authority,
+            &r.request_id,
+            r.attempt,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        if let Some(result) = result {
+            authority(&w, &r, result).await.unwrap();
+            assert!(
+                w.control.resumed.lock().unwrap().is_empty(),
+                "no wait to resume"
+            );
+        }
+        let at_deadline = |attempt| steps::authority_deadline(&w.store, &r.request_id, attempt);
+        assert_eq!(at_deadline(r.attempt).await.unwrap(), decided);
+        assert_eq!(at_deadline(r.attempt + 1).await.unwrap(), "overdue");
+    }
+}
+
+#[tokio::test]
 async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
     let w = world();
     let r = submit_change(&w, "w1", &["198.51.100.7"]).await;

@@ -1,5 +1,7 @@
-//! Ends requests that stop without an authority decision: the reminder and the expiry of a
-//! rejected request not resubmitted, and the recorded failure when the workflow cannot go on.
+//! Ends requests that stop without an authority decision delivered to their wait: the reminder
+//! and the expiry of a rejected request not resubmitted, the result recorded by the callback
+//! when the authority's deadline passes, and the recorded failure when the workflow cannot go
+//! on.
 
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
@@ -7,7 +9,7 @@ use icp_adapters::step::StepError;
 use icp_adapters::{aws, telemetry};
 use icp_domain::steps;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", tag = "action")]
@@ -17,6 +19,8 @@ enum StepInput {
     #[serde(rename_all = "camelCase")]
     Expire { request_id: String, attempt: u32 },
     #[serde(rename_all = "camelCase")]
+    AuthorityDeadline { request_id: String, attempt: u32 },
+    #[serde(rename_all = "camelCase")]
     Fail {
         request_id: String,
         attempt: u32,
@@ -25,13 +29,20 @@ enum StepInput {
     },
 }
 
+/// What the state machine routes on: the authority's deadline step answers with a decision.
+#[derive(Serialize, Default)]
+struct StepOutput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decision: Option<&'static str>,
+}
+
 struct App {
     store: DynamoStore,
     notifier: SnsSesNotifier,
 }
 
 impl App {
-    async fn handle(&self, event: LambdaEvent<StepInput>) -> Result<(), StepError> {
+    async fn handle(&self, event: LambdaEvent<StepInput>) -> Result<StepOutput, StepError> {
         let now = chrono::Utc::now();
         let (store, notifier) = (&self.store, &self.notifier);
         match event.payload {
@@ -43,6 +54,16 @@ impl App {
                 request_id,
                 attempt,
             } => steps::expire(store, notifier, &request_id, attempt, now).await?,
+            StepInput::AuthorityDeadline {
+                request_id,
+                attempt,
+            } => {
+                let decision = steps::authority_deadline(store, &request_id, attempt).await?;
+                tracing::info!(%request_id, attempt, decision, "authority deadline passed");
+                return Ok(StepOutput {
+                    decision: Some(decision),
+                });
+            }
             StepInput::Fail {
                 request_id,
                 attempt,
@@ -60,7 +81,7 @@ impl App {
                 steps::fail(store, notifier, &request_id, attempt, &cause, now).await?
             }
         }
-        Ok(())
+        Ok(StepOutput::default())
     }
 }
 

@@ -454,6 +454,24 @@ pub async fn expire<S: Store, N: Notifier>(
     Ok(())
 }
 
+/// The authority's deadline for `request_id`'s `attempt` passed with no result delivered to its
+/// wait. A result the callback recorded all the same (the wait's token was lost with the worker
+/// that claimed it) still decides the request: `"approved"` (the record is cleared) or
+/// `"rejected"`; otherwise `"overdue"` (the request fails).
+pub async fn authority_deadline<S: Store>(
+    store: &S,
+    request_id: &str,
+    attempt: u32,
+) -> Result<&'static str, ServiceError> {
+    let request = load(store, request_id).await?;
+    Ok(match request.status {
+        _ if request.attempt != attempt => "overdue",
+        Status::Approved | Status::Completed => "approved",
+        Status::AuthorityRejected => "rejected",
+        _ => "overdue",
+    })
+}
+
 /// The workflow could not go on (a step failed for good, or the authority's deadline passed):
 /// record `failed` with the cause and tell the customer.
 pub async fn fail<S: Store, N: Notifier>(
