@@ -466,22 +466,7 @@ impl Stack {
                     if let Some(token) = &next_token {
                         body["nextToken"] = token.clone().into();
                     }
-                    let page: Value = self
-                        .http
-                        .post(self.outputs["localstackUrl"].as_str().unwrap())
-                        .header("x-amz-target", "AWSStepFunctions.GetExecutionHistory")
-                        .header("content-type", "application/x-amz-json-1.0")
-                        .header(
-                            "authorization",
-                            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/states/aws4_request, SignedHeaders=host, Signature=0",
-                        )
-                        .body(body.to_string())
-                        .send()
-                        .await
-                        .expect("GetExecutionHistory")
-                        .json()
-                        .await
-                        .expect("history JSON");
+                    let page = self.step_functions_json("GetExecutionHistory", &body).await;
                     histories.push(page["events"].to_string());
                     next_token = page["nextToken"].as_str().map(String::from);
                     if next_token.is_none() {
@@ -513,10 +498,17 @@ impl Stack {
             "roleArn": "arn:aws:iam::000000000000:role/test-state",
             "input": input.to_string(),
         });
-        let answer: Value = self
-            .http
+        let answer = self.step_functions_json("TestState", &body).await;
+        assert_eq!(answer["status"], "SUCCEEDED", "{answer}");
+        answer["nextState"].as_str().expect("nextState").to_string()
+    }
+
+    /// One Step Functions call to LocalStack over raw JSON, for the calls the SDK cannot make
+    /// there (see `all_execution_histories` and `choice_next_state`).
+    async fn step_functions_json(&self, operation: &str, body: &Value) -> Value {
+        self.http
             .post(self.outputs["localstackUrl"].as_str().unwrap())
-            .header("x-amz-target", "AWSStepFunctions.TestState")
+            .header("x-amz-target", format!("AWSStepFunctions.{operation}"))
             .header("content-type", "application/x-amz-json-1.0")
             .header(
                 "authorization",
@@ -525,12 +517,10 @@ impl Stack {
             .body(body.to_string())
             .send()
             .await
-            .expect("TestState")
+            .expect(operation)
             .json()
             .await
-            .expect("TestState JSON");
-        assert_eq!(answer["status"], "SUCCEEDED", "{answer}");
-        answer["nextState"].as_str().expect("nextState").to_string()
+            .unwrap_or_else(|e| panic!("{operation}: not JSON: {e}"))
     }
 
     /// Replaces an entity's license password (its argon2id hash).

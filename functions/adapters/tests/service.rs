@@ -497,9 +497,8 @@ async fn decide(
     .await
 }
 
-/// The authority worker: its own step (submit, record the forward), then the claimed task's
-/// token (here always this request's).
-async fn forward(w: &World, r: &Request, token: &str) {
+/// The forward-to-authority step: submit, record the forward.
+async fn submit_to_authority(w: &World, r: &Request) {
     steps::forward_to_authority(
         &w.store,
         &w.notifier,
@@ -510,6 +509,12 @@ async fn forward(w: &World, r: &Request, token: &str) {
     )
     .await
     .unwrap();
+}
+
+/// The authority's step, then its wait's worker keeping the claimed task's token (here always
+/// this request's).
+async fn forward(w: &World, r: &Request, token: &str) {
+    submit_to_authority(w, r).await;
     let issued_at = entered_now();
     let task = WaitingTask {
         token,
@@ -716,16 +721,7 @@ async fn at_the_authority_deadline_a_result_recorded_without_its_wait_still_deci
         verify(&w, &r, 1).await;
         decide(&w, &r, Decision::Approve, &[]).await.unwrap();
         // Forwarded, but the worker that claimed the wait's task died before keeping its token.
-        steps::forward_to_authority(
-            &w.store,
-            &w.notifier,
-            &w.authority,
-            &r.request_id,
-            r.attempt,
-            Utc::now(),
-        )
-        .await
-        .unwrap();
+        submit_to_authority(&w, &r).await;
         if let Some(result) = result {
             authority(&w, &r, result).await.unwrap();
             assert!(
