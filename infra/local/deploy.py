@@ -14,6 +14,7 @@ import time
 
 import boto3
 import jwt
+import yaml
 from argon2 import PasswordHasher
 from argon2.low_level import Type
 
@@ -117,6 +118,25 @@ def wait(cfn, name, success, since, gone_ok=False):
     sys.exit(f"deploy.py: stack {name} not done after {DEPLOY_TIMEOUT_SECONDS}s")
 
 
+def definitions_as_json(s3, template_path):
+    """LocalStack's CloudFormation hands a state machine's DefinitionS3Location object to Step
+    Functions as it is, and its Step Functions reads JSON only; AWS's reads YAML too. So, here
+    only, each packaged YAML definition is replaced in S3 by its JSON (anchors expanded)."""
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)  # !Ref, !Sub, ...
+    with open(template_path) as f:
+        resources = yaml.load(f, Loader=Loader)["Resources"]
+    for resource in resources.values():
+        location = (resource.get("Properties") or {}).get("DefinitionS3Location")
+        if resource.get("Type") == "AWS::StepFunctions::StateMachine" and location:
+            body = s3.get_object(Bucket=location["Bucket"], Key=location["Key"])["Body"].read()
+            definition = json.dumps(yaml.safe_load(body))
+            s3.put_object(Bucket=location["Bucket"], Key=location["Key"], Body=definition.encode())
+
+
 def main():
     args = argparse.ArgumentParser()
     for flag in ("--endpoint", "--region", "--stage", "--stack-name", "--template", "--bucket", "--stack-file", "--demo-file"):
@@ -131,7 +151,9 @@ def main():
     # containers and need its in-network name (ICP_LAMBDA_ENDPOINT).
     lambda_endpoint = os.environ.get("ICP_LAMBDA_ENDPOINT", args.endpoint)
     key = f"{args.stack_name}/template.yaml"
-    session.client("s3", endpoint_url=args.endpoint).upload_file(args.template, args.bucket, key)
+    s3 = session.client("s3", endpoint_url=args.endpoint)
+    definitions_as_json(s3, args.template)
+    s3.upload_file(args.template, args.bucket, key)
     stack = deploy_stack(
         cfn,
         args.stack_name,

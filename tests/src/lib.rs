@@ -478,6 +478,26 @@ impl Stack {
         histories
     }
 
+    /// The events of the request's execution for `attempt`, oldest first, as JSON.
+    pub async fn execution_events(&self, request_id: &str, attempt: u32) -> Vec<Value> {
+        let arn = self.outputs["StateMachineArn"].as_str().unwrap().replacen(
+            ":stateMachine:",
+            ":execution:",
+            1,
+        );
+        let mut events = Vec::new();
+        let mut body =
+            serde_json::json!({ "executionArn": format!("{arn}:{request_id}-{attempt}") });
+        loop {
+            let page = self.step_functions_json("GetExecutionHistory", &body).await;
+            events.extend(page["events"].as_array().cloned().unwrap_or_default());
+            match page["nextToken"].as_str() {
+                Some(token) => body["nextToken"] = token.into(),
+                None => return events,
+            }
+        }
+    }
+
     /// The state the deployed state machine's Choice state `name` moves to on `input`
     /// (Step Functions' TestState on the definition as deployed, substitutions in). Over raw
     /// JSON: the SDK sends TestState to a `sync-` host prefix LocalStack does not answer.
@@ -567,6 +587,16 @@ impl Stack {
     /// Kills (SIGKILL) every running process of this stack's function `name` (e.g.
     /// `forward-to-authority`): a crash mid-step, as Lambda meets one. Returns how many.
     pub fn kill_function(&self, name: &str) -> usize {
+        self.signal_function(name, "-KILL")
+    }
+
+    /// Stops (SIGSTOP) every running process of this stack's function `name`: an invocation
+    /// handed to it now hangs mid-call until the process is killed. Returns how many.
+    pub fn pause_function(&self, name: &str) -> usize {
+        self.signal_function(name, "-STOP")
+    }
+
+    fn signal_function(&self, name: &str, signal: &str) -> usize {
         let state_machine = self.outputs["StateMachineArn"].as_str().unwrap();
         let stack_name = state_machine
             .rsplit(':')
@@ -578,7 +608,7 @@ impl Stack {
             .parent()
             .unwrap();
         let ours = format!("ICP_LOCAL_ROOT={}", root.display());
-        let mut killed = 0;
+        let mut signalled = 0;
         for entry in std::fs::read_dir("/proc").unwrap().flatten() {
             let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
                 continue;
@@ -587,12 +617,12 @@ impl Stack {
             if vars.contains(&function.as_bytes()) && vars.contains(&ours.as_bytes()) {
                 let pid = entry.file_name().into_string().unwrap();
                 let status = std::process::Command::new("kill")
-                    .args(["-9", &pid])
+                    .args([signal, &pid])
                     .status();
-                killed += usize::from(status.is_ok_and(|s| s.success()));
+                signalled += usize::from(status.is_ok_and(|s| s.success()));
             }
         }
-        killed
+        signalled
     }
 
     pub async fn authority_outage_left(&self, request_id: &str) -> u32 {
@@ -675,7 +705,7 @@ impl Stack {
     /// The task tokens the request's workflow waited on at `attempt` (review, authority), as
     /// the functions keep them: sealed in its item, opened here with the stack's vault key.
     pub async fn task_tokens(&self, request_id: &str, attempt: u32) -> Vec<String> {
-        use icp_domain::service::Vault;
+        use icp_domain::ports::Vault;
         let item = self
             .dynamodb
             .get_item()

@@ -1,7 +1,9 @@
 //! Secrets stay secret: after a request has gone through every step (so every function logged,
 //! every table was written, every task token was issued), neither the license password used
-//! nor any task token appears in API responses, function logs, execution histories or table
-//! items.
+//! nor any task token appears in API responses, function logs or table items, and the password
+//! appears in no execution history either. (A wait's task token is in its own execution's
+//! history, which the template encrypts with the workflow's key: `template.rs` checks who may
+//! decrypt it.)
 
 use e2e::{status_is, Stack};
 use serde_json::json;
@@ -89,7 +91,6 @@ async fn license_passwords_and_task_tokens_appear_nowhere() {
         ("function logs", &logs),
         ("table items", &items),
         ("API responses", &answers),
-        ("execution histories", &histories),
     ] {
         for token in &tokens {
             assert!(

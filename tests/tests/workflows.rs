@@ -658,37 +658,23 @@ async fn five_wrong_passwords_in_a_row_lock_the_entity() {
     );
 }
 
-/// A wait for the authority that ends by its deadline goes to `AuthorityDeadline`, whose answer
-/// (the result the callback recorded, if any; `close-request`'s, unit-tested in the adapters'
-/// service tests) routes it: approved → the record is cleared, rejected → done, overdue → failed.
+/// The authority wait's decision, and the answer of `AuthorityDeadline` when the wait ends by
+/// its deadline (the result the callback recorded, if any; `close-request`'s, unit-tested in the
+/// adapters' service tests), route the request: approved → the record is cleared, rejected or
+/// superseded → done, overdue → failed.
 #[tokio::test]
 #[ignore = "needs the local stack: run by make test"]
-async fn the_authority_deadline_routes_on_the_result_recorded_meanwhile() {
+async fn the_authority_decision_routes_the_request_as_deployed() {
     let stack = Stack::connect().await;
-    let timed_out = json!({"Error": "States.Timeout", "Cause": "deadline"});
     let routes = [
-        (
-            json!({"authorityWaitError": timed_out}),
-            "AuthorityDeadline",
-        ),
-        (
-            json!({"authorityWaitError": timed_out, "authorityOutcome": {"decision": "approved"}}),
-            "ClearRecord",
-        ),
-        (
-            json!({"authorityWaitError": timed_out, "authorityOutcome": {"decision": "rejected"}}),
-            "Done",
-        ),
-        (
-            json!({"authorityWaitError": timed_out, "authorityOutcome": {"decision": "overdue"}}),
-            "AuthorityOverdue",
-        ),
-        (
-            json!({"authorityOutcome": {"decision": "approved"}}),
-            "ClearRecord",
-        ),
+        ("approved", "ClearRecord"),
+        ("rejected", "Done"),
+        ("overdue", "AuthorityOverdue"),
+        ("superseded", "Done"),
+        ("something-else", "Unexpected"),
     ];
-    for (input, next) in routes {
+    for (decision, next) in routes {
+        let input = json!({"authority": {"decision": decision}});
         assert_eq!(
             stack.choice_next_state("AuthorityDecided", &input).await,
             next,

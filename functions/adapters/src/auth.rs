@@ -1,7 +1,7 @@
 //! Bearer-token authentication: HS256 JWTs with `sub`, `role` and `exp`.
 
 use crate::http::ApiError;
-use icp_domain::service::Caller;
+use icp_domain::Caller;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 

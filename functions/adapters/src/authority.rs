@@ -2,7 +2,8 @@
 //! `X-Authority-Timestamp` and `X-Authority-Signature` (hex HMAC-SHA256 over
 //! `timestamp + "." + body`), and names the callback URL for the result.
 
-use icp_domain::ports::{Authority, AuthorityError, Submission};
+use icp_domain::error::AuthorityError;
+use icp_domain::ports::{Authority, Submission};
 use icp_domain::signature;
 use std::time::Duration;
 

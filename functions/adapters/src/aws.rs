@@ -101,9 +101,9 @@ pub fn deadline_config() -> Result<icp_domain::deadlines::DeadlineConfig, Error>
 }
 
 /// The password lock: `PASSWORD_LOCK_SECONDS` (default 30 minutes) after 5 wrong in a row.
-pub fn lock_policy() -> Result<icp_domain::service::LockPolicy, Error> {
-    let defaults = icp_domain::service::LockPolicy::default();
-    Ok(icp_domain::service::LockPolicy {
+pub fn lock_policy() -> Result<icp_domain::verify::LockPolicy, Error> {
+    let defaults = icp_domain::verify::LockPolicy::default();
+    Ok(icp_domain::verify::LockPolicy {
         seconds: seconds("PASSWORD_LOCK_SECONDS")?.unwrap_or(defaults.seconds),
         ..defaults
     })

@@ -527,16 +527,6 @@ impl Store for DynamoStore {
             .await
     }
 
-    async fn task_token_issued_at(
-        &self,
-        request_id: &str,
-        attempt: u32,
-        slot: TokenSlot,
-    ) -> Result<Option<String>, StoreError> {
-        self.attribute_at_attempt(request_id, attempt, slot.issued_at_attribute())
-            .await
-    }
-
     async fn record_password_check(
         &self,
         entity_id: &str,

@@ -1,7 +1,7 @@
 //! The HTTP edge shared by the API functions: request ids, JSON parsing with limits, and the
 //! contract's error shape.
 
-use icp_domain::service::ServiceError;
+use icp_domain::ServiceError;
 use icp_domain::{DomainError, StoreError};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};

@@ -266,19 +266,6 @@ impl Store for MemoryStore {
             .map(|(sealed, _)| sealed.clone()))
     }
 
-    async fn task_token_issued_at(
-        &self,
-        request_id: &str,
-        attempt: u32,
-        slot: TokenSlot,
-    ) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .lock()
-            .tokens
-            .get(&(request_id.to_string(), attempt, slot))
-            .map(|(_, issued_at)| issued_at.clone()))
-    }
-
     async fn record_password_check(
         &self,
         entity_id: &str,

@@ -2,7 +2,8 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
-use icp_domain::ports::{Notifier, NotifyError};
+use icp_domain::error::NotifyError;
+use icp_domain::ports::Notifier;
 
 pub struct SnsSesNotifier {
     sns: aws_sdk_sns::Client,

@@ -5,7 +5,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use icp_domain::service::Vault;
+use icp_domain::ports::Vault;
 use icp_domain::validation::body_fingerprint;
 use rand::RngCore;
 use sha2::{Digest, Sha256};

@@ -1,7 +1,8 @@
-//! Starts request workflows on Step Functions.
+//! The request workflow on Step Functions: executions started, resumed from a wait, stopped.
 
 use aws_sdk_sfn::Client;
-use icp_domain::ports::{Workflow, WorkflowControl, WorkflowError};
+use icp_domain::error::WorkflowError;
+use icp_domain::ports::Workflow;
 use serde_json::json;
 
 pub struct StepFunctionsWorkflow {
@@ -24,6 +25,17 @@ impl StepFunctionsWorkflow {
             Client::new(config),
             crate::aws::env("STATE_MACHINE_ARN")?,
         ))
+    }
+}
+
+impl StepFunctionsWorkflow {
+    fn execution_arn(&self, request_id: &str, attempt: u32) -> String {
+        format!(
+            "{}:{}",
+            self.state_machine_arn
+                .replacen(":stateMachine:", ":execution:", 1),
+            execution_name(request_id, attempt)
+        )
     }
 }
 
@@ -57,35 +69,7 @@ impl Workflow for StepFunctionsWorkflow {
             )),
         }
     }
-}
 
-/// Resumes and stops executions of the request state machine.
-pub struct StepFunctionsControl {
-    client: Client,
-    state_machine_arn: String,
-}
-
-impl StepFunctionsControl {
-    pub fn from_env(
-        config: &aws_config::SdkConfig,
-    ) -> Result<StepFunctionsControl, lambda_runtime::Error> {
-        Ok(StepFunctionsControl {
-            client: Client::new(config),
-            state_machine_arn: crate::aws::env("STATE_MACHINE_ARN")?,
-        })
-    }
-
-    fn execution_arn(&self, request_id: &str, attempt: u32) -> String {
-        format!(
-            "{}:{}",
-            self.state_machine_arn
-                .replacen(":stateMachine:", ":execution:", 1),
-            execution_name(request_id, attempt)
-        )
-    }
-}
-
-impl WorkflowControl for StepFunctionsControl {
     async fn resume(
         &self,
         task_token: &str,
@@ -115,12 +99,13 @@ impl WorkflowControl for StepFunctionsControl {
         }
     }
 
-    async fn stop(&self, request_id: &str, attempt: u32, cause: &str) -> Result<(), WorkflowError> {
+    /// Stopped without a cause: with one, Step Functions would encrypt it under the workflow's
+    /// key on the caller's behalf, which the API's role is not let do.
+    async fn stop(&self, request_id: &str, attempt: u32) -> Result<(), WorkflowError> {
         let result = self
             .client
             .stop_execution()
             .execution_arn(self.execution_arn(request_id, attempt))
-            .cause(cause)
             .send()
             .await;
         match result {

@@ -1,25 +1,27 @@
-//! The submit and verify use cases on the in-memory store, a recording workflow and the real
-//! vault.
+//! The use cases on the in-memory store, a recording workflow, notifier and authority, and the
+//! real vault.
 
-use chrono::{Duration, Utc};
-use icp_adapters::activity::{self, ActivityTasks, ClaimedTask, OwnWait};
+use chrono::{DateTime, Duration, Utc};
 use icp_adapters::memory::MemoryStore;
-use icp_adapters::step::StepError;
 use icp_adapters::vault::AesVault;
-use icp_domain::actions::{self, AuthorityDecision};
-use icp_domain::ports::{
-    Authority, AuthorityError, Notifier, NotifyError, Store, Submission, TokenSlot, Workflow,
-    WorkflowControl, WorkflowError,
-};
-use icp_domain::service::{self, Caller, LockPolicy, ServiceError, SubmitInput, VerifyOutcome};
-use icp_domain::steps::{self, WaitingTask};
+use icp_domain::authority::{submission_id, AuthorityDecision};
+use icp_domain::contract::{Attempt, VerifyOutcome, Wait};
+use icp_domain::error::{AuthorityError, NotifyError, ServiceError, WorkflowError};
+use icp_domain::ports::{Authority, Notifier, Ports, Store, Submission, Workflow};
+use icp_domain::submit::SubmitInput;
+use icp_domain::verify::{LockPolicy, PASSWORD_REJECTED_REASON};
 use icp_domain::*;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 
+/// Records the executions started, the waits resumed and the executions stopped. A token in
+/// `timed_out` is no longer waited on: resuming it answers false and records nothing.
 #[derive(Default)]
 struct RecordingWorkflow {
     executions: Mutex<BTreeSet<String>>,
+    resumed: Mutex<Vec<(String, serde_json::Value)>>,
+    stopped: Mutex<Vec<String>>,
+    timed_out: Mutex<BTreeSet<String>>,
 }
 
 impl Workflow for RecordingWorkflow {
@@ -28,6 +30,25 @@ impl Workflow for RecordingWorkflow {
             .lock()
             .unwrap()
             .insert(icp_adapters::workflow::execution_name(request_id, attempt));
+        Ok(())
+    }
+
+    async fn resume(&self, token: &str, output: &serde_json::Value) -> Result<bool, WorkflowError> {
+        if self.timed_out.lock().unwrap().contains(token) {
+            return Ok(false);
+        }
+        self.resumed
+            .lock()
+            .unwrap()
+            .push((token.into(), output.clone()));
+        Ok(true)
+    }
+
+    async fn stop(&self, request_id: &str, attempt: u32) -> Result<(), WorkflowError> {
+        self.stopped
+            .lock()
+            .unwrap()
+            .push(format!("{request_id}-{attempt}"));
         Ok(())
     }
 }
@@ -54,34 +75,6 @@ impl Notifier for RecordingNotifier {
 }
 
 #[derive(Default)]
-struct RecordingControl {
-    resumed: Mutex<Vec<(String, serde_json::Value)>>,
-    stopped: Mutex<Vec<String>>,
-}
-
-impl WorkflowControl for RecordingControl {
-    async fn resume(&self, token: &str, output: &serde_json::Value) -> Result<bool, WorkflowError> {
-        self.resumed
-            .lock()
-            .unwrap()
-            .push((token.into(), output.clone()));
-        Ok(true)
-    }
-    async fn stop(
-        &self,
-        request_id: &str,
-        attempt: u32,
-        _cause: &str,
-    ) -> Result<(), WorkflowError> {
-        self.stopped
-            .lock()
-            .unwrap()
-            .push(format!("{request_id}-{attempt}"));
-        Ok(())
-    }
-}
-
-#[derive(Default)]
 struct RecordingAuthority {
     submissions: Mutex<Vec<Submission>>,
 }
@@ -95,14 +88,19 @@ impl Authority for RecordingAuthority {
 
 const PASSWORD: &str = "Licence-Pass-1";
 
+type TestPorts =
+    Ports<MemoryStore, RecordingNotifier, AesVault, RecordingWorkflow, RecordingAuthority>;
+
 struct World {
-    store: MemoryStore,
-    workflow: RecordingWorkflow,
-    vault: AesVault,
-    notifier: RecordingNotifier,
-    control: RecordingControl,
-    authority: RecordingAuthority,
+    ports: TestPorts,
     customer: Caller,
+}
+
+impl std::ops::Deref for World {
+    type Target = TestPorts;
+    fn deref(&self) -> &TestPorts {
+        &self.ports
+    }
 }
 
 fn world() -> World {
@@ -129,12 +127,13 @@ fn world() -> World {
         });
     }
     World {
-        store,
-        workflow: RecordingWorkflow::default(),
-        vault: AesVault::from_secret("test-secret"),
-        notifier: RecordingNotifier::default(),
-        control: RecordingControl::default(),
-        authority: RecordingAuthority::default(),
+        ports: Ports {
+            store,
+            notifier: RecordingNotifier::default(),
+            vault: AesVault::from_secret("test-secret"),
+            workflow: RecordingWorkflow::default(),
+            authority: RecordingAuthority::default(),
+        },
         customer: Caller::Customer {
             entity_id: "e1".into(),
         },
@@ -163,17 +162,7 @@ async fn submit(
         service_ips: None,
         raw_body: raw.as_bytes(),
     };
-    service::submit(
-        &w.store,
-        &w.workflow,
-        &w.vault,
-        &w.notifier,
-        caller,
-        &input,
-        new_request_id(),
-        Utc::now(),
-    )
-    .await
+    w.submit(caller, &input, new_request_id(), Utc::now()).await
 }
 
 fn code(e: ServiceError) -> String {
@@ -283,10 +272,7 @@ async fn verify_accepts_the_right_password_once_and_erases_it() {
     let w = world();
     let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
     let verify = || {
-        service::verify_password(
-            &w.store,
-            &w.vault,
-            &w.notifier,
+        w.verify_password(
             &r.request_id,
             1,
             Utc::now(),
@@ -308,10 +294,7 @@ async fn verify_accepts_the_right_password_once_and_erases_it() {
         None
     );
     assert_eq!(
-        service::verify_password(
-            &w.store,
-            &w.vault,
-            &w.notifier,
+        w.verify_password(
             &r.request_id,
             2,
             Utc::now(),
@@ -328,24 +311,22 @@ async fn verify_accepts_the_right_password_once_and_erases_it() {
 async fn verify_rejects_a_wrong_password_with_a_reason() {
     let w = world();
     let r = submit(&w, &w.customer, "k1", "w1", "wrong").await.unwrap();
-    let outcome = service::verify_password(
-        &w.store,
-        &w.vault,
-        &w.notifier,
-        &r.request_id,
-        1,
-        Utc::now(),
-        LockPolicy::default(),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let outcome = w
+        .verify_password(
+            &r.request_id,
+            1,
+            Utc::now(),
+            LockPolicy::default(),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
     assert_eq!(outcome, VerifyOutcome::Rejected);
     let stored = w.store.get_request(&r.request_id).await.unwrap().unwrap();
     assert_eq!(stored.status, Status::PasswordRejected);
     assert_eq!(
         stored.rejection_reasons,
-        vec![service::PASSWORD_REJECTED_REASON.to_string()]
+        vec![PASSWORD_REJECTED_REASON.to_string()]
     );
     let website = w.store.get_website("w1").await.unwrap().unwrap();
     assert_eq!(
@@ -362,7 +343,7 @@ async fn readers_see_only_their_own() {
     let other = Caller::Customer {
         entity_id: "e2".into(),
     };
-    let mine = service::list_websites(&w.store, &w.customer).await.unwrap();
+    let mine = w.list_websites(&w.customer).await.unwrap();
     assert_eq!(
         mine.iter()
             .map(|v| v.website.website_id.as_str())
@@ -374,20 +355,18 @@ async fn readers_see_only_their_own() {
         r.request_id
     );
     assert!(matches!(
-        service::get_request(&w.store, &other, &r.request_id).await,
+        w.get_request(&other, &r.request_id).await,
         Err(ServiceError::Forbidden)
     ));
     assert!(matches!(
-        service::get_website(&w.store, &other, "w1").await,
+        w.get_website(&other, "w1").await,
         Err(ServiceError::Forbidden)
     ));
     assert!(matches!(
-        service::list_requests(&w.store, &other, Some("w1")).await,
+        w.list_requests(&other, Some("w1")).await,
         Err(ServiceError::Forbidden)
     ));
-    let listed = service::list_requests(&w.store, &w.customer, None)
-        .await
-        .unwrap();
+    let listed = w.list_requests(&w.customer, None).await.unwrap();
     assert_eq!(listed.len(), 1);
 }
 
@@ -414,25 +393,13 @@ async fn submit_change(w: &World, website_id: &str, ips: &[&str]) -> Request {
         service_ips: Some(&ips),
         raw_body: raw.as_bytes(),
     };
-    service::submit(
-        &w.store,
-        &w.workflow,
-        &w.vault,
-        &w.notifier,
-        &w.customer,
-        &input,
-        new_request_id(),
-        Utc::now(),
-    )
-    .await
-    .unwrap()
+    w.submit(&w.customer, &input, new_request_id(), Utc::now())
+        .await
+        .unwrap()
 }
 
 async fn verify(w: &World, r: &Request, attempt: u32) -> VerifyOutcome {
-    service::verify_password(
-        &w.store,
-        &w.vault,
-        &w.notifier,
+    w.verify_password(
         &r.request_id,
         attempt,
         Utc::now(),
@@ -443,37 +410,39 @@ async fn verify(w: &World, r: &Request, attempt: u32) -> VerifyOutcome {
     .unwrap()
 }
 
-/// Now, as Step Functions gives a wait's start (`$$.State.EnteredTime`): later waits sort later.
-fn entered_now() -> String {
-    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+/// A wait's start as Step Functions gives it (`$$.State.EnteredTime`, milliseconds).
+fn entered(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// The first-review worker: its own step (tell the reviewers), then the claimed task's token
-/// (here always this request's). Returns whether the claimed wait was live.
-async fn await_review_issued(
-    w: &World,
-    r: &Request,
-    attempt: u32,
-    token: &str,
-    issued_at: &str,
-) -> bool {
-    steps::announce_first_review(&w.store, &w.notifier, &reviewers(), &r.request_id, attempt)
+/// Now, as a wait's start: later waits sort later.
+fn entered_now() -> String {
+    entered(Utc::now())
+}
+
+fn attempt_of(r: &Request, attempt: u32) -> Attempt {
+    Attempt {
+        request_id: r.request_id.clone(),
+        attempt,
+    }
+}
+
+fn wait(r: &Request, attempt: u32, token: &str, entered_at: &str) -> Wait {
+    Wait {
+        attempt: attempt_of(r, attempt),
+        task_token: token.into(),
+        entered_at: entered_at.into(),
+    }
+}
+
+/// The first-review wait begins (at `entered_at`) with `token`: first-review's `await`.
+async fn await_review_issued(w: &World, r: &Request, attempt: u32, token: &str, entered_at: &str) {
+    w.await_review(&wait(r, attempt, token, entered_at), &reviewers())
         .await
         .unwrap();
-    let task = WaitingTask { token, issued_at };
-    steps::keep_review_token(
-        &w.store,
-        &w.vault,
-        &w.control,
-        &r.request_id,
-        attempt,
-        &task,
-    )
-    .await
-    .unwrap()
 }
 
-async fn await_review(w: &World, r: &Request, attempt: u32, token: &str) -> bool {
+async fn await_review(w: &World, r: &Request, attempt: u32, token: &str) {
     await_review_issued(w, r, attempt, token, &entered_now()).await
 }
 
@@ -484,52 +453,20 @@ async fn decide(
     reasons: &[&str],
 ) -> Result<Request, ServiceError> {
     let reasons: Vec<String> = reasons.iter().map(|s| s.to_string()).collect();
-    actions::decide(
-        &w.store,
-        &w.vault,
-        &w.control,
-        &reviewer(),
-        &r.request_id,
-        decision,
-        &reasons,
-        Utc::now(),
-    )
-    .await
+    w.decide(&reviewer(), &r.request_id, decision, &reasons, Utc::now())
+        .await
 }
 
-/// The forward-to-authority step: submit, record the forward.
-async fn submit_to_authority(w: &World, r: &Request) {
-    steps::forward_to_authority(
-        &w.store,
-        &w.notifier,
-        &w.authority,
-        &r.request_id,
-        r.attempt,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+/// The forward-to-authority step, its wait beginning at `entered_at` with `token`: submit,
+/// record the forward, tell the customer, keep the token.
+async fn forward_issued(w: &World, r: &Request, token: &str, entered_at: &str) {
+    w.forward_to_authority(&wait(r, r.attempt, token, entered_at), Utc::now())
+        .await
+        .unwrap();
 }
 
-/// The authority's step, then its wait's worker keeping the claimed task's token (here always
-/// this request's).
 async fn forward(w: &World, r: &Request, token: &str) {
-    submit_to_authority(w, r).await;
-    let issued_at = entered_now();
-    let task = WaitingTask {
-        token,
-        issued_at: &issued_at,
-    };
-    steps::keep_authority_token(
-        &w.store,
-        &w.vault,
-        &w.control,
-        &r.request_id,
-        r.attempt,
-        &task,
-    )
-    .await
-    .unwrap();
+    forward_issued(w, r, token, &entered_now()).await
 }
 
 async fn authority(
@@ -537,12 +474,8 @@ async fn authority(
     r: &Request,
     decision: AuthorityDecision,
 ) -> Result<Request, ServiceError> {
-    let sub = steps::submission_id(&r.request_id, r.attempt);
-    actions::authority_result(
-        &w.store,
-        &w.vault,
-        &w.control,
-        &w.notifier,
+    let sub = submission_id(&r.request_id, r.attempt);
+    w.authority_result(
         &r.request_id,
         &sub,
         decision,
@@ -550,6 +483,10 @@ async fn authority(
         Utc::now(),
     )
     .await
+}
+
+fn resumed(w: &World) -> Vec<(String, serde_json::Value)> {
+    w.workflow.resumed.lock().unwrap().clone()
 }
 
 async fn current(w: &World, r: &Request) -> Request {
@@ -588,12 +525,12 @@ async fn an_access_change_runs_to_completion_once_whatever_the_retries() {
     ));
     // The same reviewer retrying the same decision (its first answer was lost) resumes again.
     decide(&w, &r, Decision::Approve, &[]).await.unwrap();
-    let resumed = w.control.resumed.lock().unwrap().clone();
+    let resumes = resumed(&w);
     let approve = (
         "token-review".to_string(),
         serde_json::json!({"decision": "approve"}),
     );
-    assert_eq!(resumed, vec![approve.clone(), approve]);
+    assert_eq!(resumes, vec![approve.clone(), approve]);
 
     forward(&w, &r, "token-authority").await;
     forward(&w, &r, "token-authority-retry").await;
@@ -601,7 +538,7 @@ async fn an_access_change_runs_to_completion_once_whatever_the_retries() {
     assert_eq!(forwarded.status, Status::ForwardedToAuthority);
     assert_eq!(
         forwarded.submission_id.as_deref(),
-        Some(steps::submission_id(&r.request_id, 1).as_str())
+        Some(submission_id(&r.request_id, 1).as_str())
     );
     let submissions = w.authority.submissions.lock().unwrap().clone();
     assert!(submissions
@@ -624,7 +561,7 @@ async fn an_access_change_runs_to_completion_once_whatever_the_retries() {
         authority(&w, &r, AuthorityDecision::Rejected).await,
         Err(ServiceError::Domain(DomainError::AlreadyDecided(_)))
     ));
-    let last = w.control.resumed.lock().unwrap().last().cloned().unwrap();
+    let last = resumed(&w).last().cloned().unwrap();
     assert_eq!(
         last,
         (
@@ -633,10 +570,10 @@ async fn an_access_change_runs_to_completion_once_whatever_the_retries() {
         )
     );
 
-    steps::clear_record(&w.store, &w.notifier, &r.request_id, 1, Utc::now())
+    w.clear_record(&attempt_of(&r, 1), Utc::now())
         .await
         .unwrap();
-    steps::clear_record(&w.store, &w.notifier, &r.request_id, 1, Utc::now())
+    w.clear_record(&attempt_of(&r, 1), Utc::now())
         .await
         .unwrap();
     let done = current(&w, &r).await;
@@ -679,13 +616,13 @@ async fn cancellations_clear_the_website_and_keep_the_entity() {
     authority(&w, &r, AuthorityDecision::Approved)
         .await
         .unwrap();
-    steps::clear_record(&w.store, &w.notifier, &r.request_id, 1, Utc::now())
+    w.clear_record(&attempt_of(&r, 1), Utc::now())
         .await
         .unwrap();
     let website = w.store.get_website("w1").await.unwrap().unwrap();
     assert_eq!(website.status, WebsiteStatus::Cleared);
     assert!(matches!(
-        service::get_website(&w.store, &w.customer, "w1").await,
+        w.get_website(&w.customer, "w1").await,
         Err(ServiceError::Domain(DomainError::WebsiteNotFound(_)))
     ));
     let entity = w.store.get_entity("e1").await.unwrap().unwrap();
@@ -698,10 +635,10 @@ async fn a_decision_made_before_the_token_is_stored_still_resumes_the_workflow()
     let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
     verify(&w, &r, 1).await;
     decide(&w, &r, Decision::Approve, &[]).await.unwrap();
-    assert!(w.control.resumed.lock().unwrap().is_empty(), "no token yet");
+    assert!(resumed(&w).is_empty(), "no token yet");
     await_review(&w, &r, 1, "late-token").await;
     assert_eq!(
-        w.control.resumed.lock().unwrap().clone(),
+        resumed(&w),
         vec![(
             "late-token".to_string(),
             serde_json::json!({"decision": "approve"})
@@ -720,18 +657,25 @@ async fn at_the_authority_deadline_a_result_recorded_without_its_wait_still_deci
         let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
         verify(&w, &r, 1).await;
         decide(&w, &r, Decision::Approve, &[]).await.unwrap();
-        // Forwarded, but the worker that claimed the wait's task died before keeping its token.
-        submit_to_authority(&w, &r).await;
+        // Forwarded; the wait for the authority's result timed out just as the result came in,
+        // so resuming it finds no task waiting any more.
+        forward(&w, &r, "authority-token").await;
+        w.workflow
+            .timed_out
+            .lock()
+            .unwrap()
+            .insert("authority-token".into());
         if let Some(result) = result {
             authority(&w, &r, result).await.unwrap();
-            assert!(
-                w.control.resumed.lock().unwrap().is_empty(),
-                "no wait to resume"
-            );
+            assert!(resumed(&w).is_empty(), "no wait to resume");
         }
-        let at_deadline = |attempt| steps::authority_deadline(&w.store, &r.request_id, attempt);
-        assert_eq!(at_deadline(r.attempt).await.unwrap(), decided);
-        assert_eq!(at_deadline(r.attempt + 1).await.unwrap(), "overdue");
+        for (attempt, decided) in [(r.attempt, decided), (r.attempt + 1, "overdue")] {
+            let outcome = w
+                .authority_deadline(&attempt_of(&r, attempt))
+                .await
+                .unwrap();
+            assert_eq!(serde_json::to_value(outcome).unwrap(), decided);
+        }
     }
 }
 
@@ -750,10 +694,10 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
     decide(&w, &r, Decision::Reject, &["IP not in our network"])
         .await
         .unwrap();
-    steps::conclude_first_review(&w.store, &w.notifier, &r.request_id, 1, Utc::now())
+    w.conclude_review(&attempt_of(&r, 1), Utc::now())
         .await
         .unwrap();
-    steps::conclude_first_review(&w.store, &w.notifier, &r.request_id, 1, Utc::now())
+    w.conclude_review(&attempt_of(&r, 1), Utc::now())
         .await
         .unwrap();
     let rejected = current(&w, &r).await;
@@ -768,20 +712,10 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
     );
 
     let ips = vec!["198.51.100.9".to_string()];
-    let again = actions::resubmit(
-        &w.store,
-        &w.workflow,
-        &w.control,
-        &w.vault,
-        &w.notifier,
-        &w.customer,
-        &r.request_id,
-        PASSWORD,
-        Some(&ips),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let again = w
+        .resubmit(&w.customer, &r.request_id, PASSWORD, Some(&ips), Utc::now())
+        .await
+        .unwrap();
     assert_eq!((again.status, again.attempt), (Status::Submitted, 2));
     assert_eq!(again.service_ips, Some(ips));
     assert!(again.rejection_reasons.is_empty() && again.review.is_none());
@@ -792,15 +726,13 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
         .unwrap()
         .contains(&format!("{}-2", r.request_id)));
     assert_eq!(
-        w.control.stopped.lock().unwrap().clone(),
+        w.workflow.stopped.lock().unwrap().clone(),
         vec![format!("{}-1", r.request_id)]
     );
     assert_eq!(verify(&w, &r, 2).await, VerifyOutcome::Accepted);
     assert_eq!(current(&w, &r).await.status, Status::PendingFirstReview);
     // The old attempt's expiry no longer applies.
-    steps::expire(&w.store, &w.notifier, &r.request_id, 1, Utc::now())
-        .await
-        .unwrap();
+    w.expire(&attempt_of(&r, 1), Utc::now()).await.unwrap();
     assert_eq!(current(&w, &r).await.status, Status::PendingFirstReview);
 }
 
@@ -813,10 +745,11 @@ async fn withdraw_works_until_forwarded_and_is_refused_after() {
         entity_id: "e2".into(),
     };
     assert!(matches!(
-        actions::withdraw(&w.store, &w.control, &other, &r.request_id, Utc::now()).await,
+        w.withdraw(&other, &r.request_id, Utc::now()).await,
         Err(ServiceError::Forbidden)
     ));
-    let withdrawn = actions::withdraw(&w.store, &w.control, &w.customer, &r.request_id, Utc::now())
+    let withdrawn = w
+        .withdraw(&w.customer, &r.request_id, Utc::now())
         .await
         .unwrap();
     assert_eq!(withdrawn.status, Status::Withdrawn);
@@ -829,21 +762,14 @@ async fn withdraw_works_until_forwarded_and_is_refused_after() {
             .open_request_id,
         None
     );
-    assert_eq!(w.control.stopped.lock().unwrap().len(), 1);
+    assert_eq!(w.workflow.stopped.lock().unwrap().len(), 1);
 
     let r2 = submit(&w, &w.customer, "k2", "w1", PASSWORD).await.unwrap();
     verify(&w, &r2, 1).await;
     decide(&w, &r2, Decision::Approve, &[]).await.unwrap();
     forward(&w, &r2, "t").await;
     assert!(matches!(
-        actions::withdraw(
-            &w.store,
-            &w.control,
-            &w.customer,
-            &r2.request_id,
-            Utc::now()
-        )
-        .await,
+        w.withdraw(&w.customer, &r2.request_id, Utc::now()).await,
         Err(ServiceError::Domain(DomainError::WithdrawNotAllowed(
             Status::ForwardedToAuthority
         )))
@@ -892,18 +818,15 @@ async fn an_authority_rejection_closes_the_request_with_its_reasons() {
         (website.status, website.open_request_id),
         (WebsiteStatus::Active, None)
     );
-    let wrong = actions::authority_result(
-        &w.store,
-        &w.vault,
-        &w.control,
-        &w.notifier,
-        &r.request_id,
-        "sub-forged",
-        AuthorityDecision::Approved,
-        &[],
-        Utc::now(),
-    )
-    .await;
+    let wrong = w
+        .authority_result(
+            &r.request_id,
+            "sub-forged",
+            AuthorityDecision::Approved,
+            &[],
+            Utc::now(),
+        )
+        .await;
     assert!(matches!(
         wrong,
         Err(ServiceError::Domain(DomainError::SubmissionNotFound(_)))
@@ -918,7 +841,7 @@ async fn five_wrong_passwords_in_a_row_lock_the_entity_and_a_right_one_resets_th
         async move {
             let r = submit(w, &w.customer, key, "w1", password).await?;
             let outcome = verify(w, &r, 1).await;
-            actions::withdraw(&w.store, &w.control, &w.customer, &r.request_id, Utc::now()).await?;
+            w.withdraw(&w.customer, &r.request_id, Utc::now()).await?;
             Ok::<_, ServiceError>(outcome)
         }
     };
@@ -962,13 +885,13 @@ async fn a_stale_wait_claimed_late_never_replaces_the_live_one() {
     let w = world();
     let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
     verify(&w, &r, 1).await;
-    let stale_issued_at = entered_now();
-    assert!(await_review(&w, &r, 1, "live-token").await);
-    // The activity task of a wait that timed out, handed to a worker only now: passed over.
-    assert!(!await_review_issued(&w, &r, 1, "stale-token", &stale_issued_at).await);
+    let stale_entered_at = entered(Utc::now() - Duration::seconds(1));
+    await_review(&w, &r, 1, "live-token").await;
+    // The task of a wait that timed out, invoked only now: its token is passed over.
+    await_review_issued(&w, &r, 1, "stale-token", &stale_entered_at).await;
     decide(&w, &r, Decision::Approve, &[]).await.unwrap();
     assert_eq!(
-        w.control.resumed.lock().unwrap().clone(),
+        resumed(&w),
         vec![(
             "live-token".to_string(),
             serde_json::json!({"decision": "approve"})
@@ -976,222 +899,38 @@ async fn a_stale_wait_claimed_late_never_replaces_the_live_one() {
     );
 }
 
-async fn wait_unclaimed(w: &World, slot: TokenSlot, r: &Request, began_at: &str) -> bool {
-    steps::wait_unclaimed(&w.store, slot, &r.request_id, r.attempt, began_at)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
-async fn a_worker_claims_until_its_own_wait_is_kept_whoever_keeps_it() {
+async fn a_wait_retried_after_a_crash_keeps_the_retrys_token() {
     let w = world();
-    let first = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
-    let second = submit(&w, &w.customer, "k2", "w2", PASSWORD).await.unwrap();
-    verify(&w, &first, 1).await;
-    verify(&w, &second, 1).await;
-    let review = TokenSlot::FirstReview;
-    let first_began = entered_now();
-    let second_began = entered_now();
-    assert!(wait_unclaimed(&w, review, &first, &first_began).await);
+    let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    verify(&w, &r, 1).await;
+    // Step Functions retries a failed `.waitForTaskToken` task with a new token; the state's
+    // entered time stays the same.
+    let review_entered_at = entered_now();
+    await_review_issued(&w, &r, 1, "review-token", &review_entered_at).await;
+    await_review_issued(&w, &r, 1, "review-token-retry", &review_entered_at).await;
+    assert_eq!(sent_to(&w, REVIEWERS[0]).len(), 1, "told once");
+    decide(&w, &r, Decision::Approve, &[]).await.unwrap();
+    assert_eq!(
+        resumed(&w),
+        vec![(
+            "review-token-retry".to_string(),
+            serde_json::json!({"decision": "approve"})
+        )]
+    );
 
-    // The first request's worker took the second's task: the second's wait is claimed, the
-    // first's is not, so the first's worker goes on polling.
-    assert!(await_review(&w, &second, 1, "second-token").await);
-    assert!(!wait_unclaimed(&w, review, &second, &second_began).await);
-    assert!(wait_unclaimed(&w, review, &first, &first_began).await);
-    assert!(await_review(&w, &first, 1, "first-token").await);
-    assert!(!wait_unclaimed(&w, review, &first, &first_began).await);
-
-    // A later wait of the same review (after an escalation) needs its own claim.
-    let again = entered_now();
-    assert!(wait_unclaimed(&w, review, &first, &again).await);
-
-    // Decided, the review wait still needs its claim (which ends it); forwarded, it is over.
-    // The authority's wait is open until kept, even once the authority has answered.
-    decide(&w, &first, Decision::Approve, &[]).await.unwrap();
-    assert!(wait_unclaimed(&w, review, &first, &again).await);
-    steps::forward_to_authority(
-        &w.store,
-        &w.notifier,
-        &w.authority,
-        &first.request_id,
-        1,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
-    assert!(!wait_unclaimed(&w, review, &first, &again).await);
-    let authority_began = entered_now();
-    assert!(wait_unclaimed(&w, TokenSlot::Authority, &first, &authority_began).await);
-    authority(&w, &first, AuthorityDecision::Approved)
-        .await
-        .unwrap();
-    assert!(wait_unclaimed(&w, TokenSlot::Authority, &first, &authority_began).await);
-    forward(&w, &first, "authority-token").await;
-    assert!(!wait_unclaimed(&w, TokenSlot::Authority, &first, &authority_began).await);
-
-    // Withdrawn: nothing waits any more.
-    actions::withdraw(
-        &w.store,
-        &w.control,
-        &w.customer,
-        &second.request_id,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
-    let second = current(&w, &second).await;
-    assert!(!wait_unclaimed(&w, review, &second, &entered_now()).await);
-}
-
-/// Activity tasks as Step Functions hands them out: the oldest first, to whichever worker polls.
-#[derive(Default)]
-struct TaskQueue {
-    waiting: Mutex<VecDeque<ClaimedTask>>,
-    /// Tokens handed back to their executions, with the error.
-    handed_back: Mutex<Vec<(String, String)>>,
-}
-
-impl TaskQueue {
-    fn wait_begins(&self, r: &Request, token: &str) {
-        let input = serde_json::json!({
-            "requestId": r.request_id,
-            "attempt": r.attempt,
-            "issuedAt": entered_now(),
-        });
-        self.push(token, &input.to_string());
-    }
-
-    fn push(&self, token: &str, input: &str) {
-        self.waiting.lock().unwrap().push_back(ClaimedTask {
-            token: token.to_string(),
-            input: input.to_string(),
-        });
-    }
-}
-
-impl ActivityTasks for TaskQueue {
-    async fn poll(&self, _worker_name: &str) -> Result<Option<ClaimedTask>, StepError> {
-        let task = self.waiting.lock().unwrap().pop_front();
-        if task.is_none() {
-            // The long poll, shortened.
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        Ok(task)
-    }
-
-    async fn fail(&self, token: &str, name: &str, _cause: &str) -> Result<(), StepError> {
-        self.handed_back
-            .lock()
-            .unwrap()
-            .push((token.to_string(), name.to_string()));
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn a_worker_that_takes_another_waits_task_claims_on_until_its_own_is_kept() {
-    let w = world();
-    let orphan = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
-    let own = submit(&w, &w.customer, "k2", "w2", PASSWORD).await.unwrap();
-    verify(&w, &orphan, 1).await;
-    verify(&w, &own, 1).await;
-    // The first wait's worker died before it polled: its task waits, oldest in the queue.
-    let queue = TaskQueue::default();
-    queue.wait_begins(&orphan, "orphan-token");
-    let began_at = entered_now();
-    queue.wait_begins(&own, "own-token");
-
-    let wait = OwnWait {
-        request_id: own.request_id.clone(),
-        attempt: 1,
-        began_at,
-    };
-    // Time for a poll and a little more: a worker that never found its own task ends soon.
-    let deadline =
-        std::time::SystemTime::now() + activity::POLL_BUDGET + std::time::Duration::from_secs(2);
-    activity::claim(
-        &queue,
-        "worker-1",
-        deadline,
-        TokenSlot::FirstReview,
-        &wait,
-        &w.store,
-        &w.vault,
-        &w.control,
-    )
-    .await
-    .unwrap();
-
-    assert!(queue.waiting.lock().unwrap().is_empty());
-    assert!(queue.handed_back.lock().unwrap().is_empty());
-    for r in [&orphan, &own] {
-        assert!(
-            w.store
-                .task_token(&r.request_id, 1, TokenSlot::FirstReview)
-                .await
-                .unwrap()
-                .is_some(),
-            "{} kept",
-            r.request_id
-        );
-    }
-    decide(&w, &own, Decision::Approve, &[]).await.unwrap();
-    decide(&w, &orphan, Decision::Reject, &["Incomplete"])
+    let authority_entered_at = entered_now();
+    forward_issued(&w, &r, "authority-token", &authority_entered_at).await;
+    forward_issued(&w, &r, "authority-token-retry", &authority_entered_at).await;
+    assert_eq!(w.authority.submissions.lock().unwrap().len(), 1);
+    authority(&w, &r, AuthorityDecision::Approved)
         .await
         .unwrap();
     assert_eq!(
-        w.control.resumed.lock().unwrap().clone(),
-        vec![
-            (
-                "own-token".to_string(),
-                serde_json::json!({"decision": "approve"})
-            ),
-            (
-                "orphan-token".to_string(),
-                serde_json::json!({"decision": "reject"})
-            ),
-        ]
+        resumed(&w).last().cloned().unwrap(),
+        (
+            "authority-token-retry".to_string(),
+            serde_json::json!({"decision": "approved"})
+        )
     );
-}
-
-#[tokio::test]
-async fn a_task_whose_token_cannot_be_kept_goes_back_to_its_execution_and_the_worker_goes_on() {
-    let w = world();
-    let own = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
-    verify(&w, &own, 1).await;
-    let queue = TaskQueue::default();
-    queue.push("garbled-token", "{\"requestId\": 7}");
-    let began_at = entered_now();
-    queue.wait_begins(&own, "own-token");
-    let wait = OwnWait {
-        request_id: own.request_id.clone(),
-        attempt: 1,
-        began_at,
-    };
-    let deadline =
-        std::time::SystemTime::now() + activity::POLL_BUDGET + std::time::Duration::from_secs(2);
-    activity::claim(
-        &queue,
-        "worker-1",
-        deadline,
-        TokenSlot::FirstReview,
-        &wait,
-        &w.store,
-        &w.vault,
-        &w.control,
-    )
-    .await
-    .unwrap();
-
-    assert_eq!(
-        queue.handed_back.lock().unwrap().clone(),
-        vec![("garbled-token".to_string(), "Corrupt".to_string())]
-    );
-    assert!(w
-        .store
-        .task_token(&own.request_id, 1, TokenSlot::FirstReview)
-        .await
-        .unwrap()
-        .is_some());
 }

@@ -2,16 +2,17 @@
 //! reviewer's queue and decision, and the customer's "Modify and Submit" and withdraw.
 
 use icp_adapters::auth::Authenticator;
+use icp_adapters::aws;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::http::{self, ApiError};
+use icp_adapters::lambda::{self, HttpFunction, SdkConfig};
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
-use icp_adapters::workflow::{StepFunctionsControl, StepFunctionsWorkflow};
-use icp_adapters::{aws, telemetry};
-use icp_domain::actions;
-use icp_domain::ports::Store;
-use icp_domain::service::{self, Caller, ServiceError};
-use lambda_http::{service_fn, Body, Error, Request, RequestExt, Response};
+use icp_adapters::workflow::StepFunctionsWorkflow;
+use icp_domain::ports::Ports;
+use icp_domain::review::parse_decision;
+use icp_domain::{Caller, ServiceError};
+use lambda_http::{Error, Request, RequestExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -30,68 +31,71 @@ struct ResubmitBody {
     service_ips: Option<Vec<String>>,
 }
 
-struct App {
-    store: DynamoStore,
-    vault: AesVault,
-    workflow: StepFunctionsWorkflow,
-    control: StepFunctionsControl,
-    notifier: SnsSesNotifier,
+struct Api {
+    ports: Ports<DynamoStore, SnsSesNotifier, AesVault, StepFunctionsWorkflow>,
     auth: Authenticator,
 }
 
-impl App {
-    async fn handle(&self, req: Request) -> Response<Body> {
-        let request_id = http::request_id(&req);
-        http::respond(&request_id, self.route(&req).await)
+impl HttpFunction for Api {
+    async fn build(config: &SdkConfig) -> Result<Self, Error> {
+        let (vault_secret, jwt_secret) =
+            aws::secret_pair(config, "VAULT_SECRET_ID", "JWT_SECRET_ID").await?;
+        Ok(Api {
+            ports: Ports {
+                store: DynamoStore::from_env(config)?,
+                notifier: SnsSesNotifier::from_env(config)?,
+                vault: AesVault::from_secret(&vault_secret),
+                workflow: StepFunctionsWorkflow::from_env(config)?,
+                authority: (),
+            },
+            auth: Authenticator::new(&jwt_secret),
+        })
     }
 
-    async fn route(&self, req: &Request) -> Result<(u16, Value), ApiError> {
+    async fn handle(&self, req: &Request) -> Result<(u16, Value), ApiError> {
         let caller = self.auth.caller(http::header(req, "authorization"))?;
-        let store = &self.store;
+        let ports = &self.ports;
         let now = chrono::Utc::now();
         match (
             req.method().as_str(),
             http::resource_path(req).unwrap_or_default(),
         ) {
             ("GET", "/websites") => {
-                let websites = service::list_websites(store, &caller).await?;
+                let websites = ports.list_websites(&caller).await?;
                 Ok((200, json!({ "websites": websites })))
             }
             ("GET", "/websites/{websiteId}") => {
                 let id = http::path_param(req, "websiteId")?;
-                Ok((200, json!(service::get_website(store, &caller, &id).await?)))
+                Ok((200, json!(ports.get_website(&caller, &id).await?)))
             }
             ("GET", "/requests") => {
                 let query = req.query_string_parameters();
-                let requests =
-                    service::list_requests(store, &caller, query.first("websiteId")).await?;
+                let requests = ports
+                    .list_requests(&caller, query.first("websiteId"))
+                    .await?;
                 Ok((200, json!({ "requests": requests })))
             }
             ("GET", "/requests/{requestId}") => {
                 let id = http::path_param(req, "requestId")?;
-                Ok((200, json!(service::get_request(store, &caller, &id).await?)))
+                Ok((200, json!(ports.get_request(&caller, &id).await?)))
             }
             ("POST", "/requests/{requestId}/withdraw") => {
                 let id = http::path_param(req, "requestId")?;
-                let request = actions::withdraw(store, &self.control, &caller, &id, now).await?;
+                let request = ports.withdraw(&caller, &id, now).await?;
                 Ok((200, json!(request)))
             }
             ("POST", "/requests/{requestId}/resubmit") => {
                 let id = http::path_param(req, "requestId")?;
                 let body: ResubmitBody = http::parse_json(http::json_body(req)?)?;
-                let request = actions::resubmit(
-                    store,
-                    &self.workflow,
-                    &self.control,
-                    &self.vault,
-                    &self.notifier,
-                    &caller,
-                    &id,
-                    &body.license_password,
-                    body.service_ips.as_deref(),
-                    now,
-                )
-                .await?;
+                let request = ports
+                    .resubmit(
+                        &caller,
+                        &id,
+                        &body.license_password,
+                        body.service_ips.as_deref(),
+                        now,
+                    )
+                    .await?;
                 Ok((
                     202,
                     json!({ "requestId": request.request_id, "status": request.status, "attempt": request.attempt }),
@@ -107,10 +111,9 @@ impl App {
                         "status must be pending",
                     ));
                 }
-                let reviews: Vec<Value> = store
-                    .pending_reviews()
-                    .await
-                    .map_err(ServiceError::from)?
+                let reviews: Vec<Value> = ports
+                    .pending_reviews(&caller)
+                    .await?
                     .into_iter()
                     .map(|r| {
                         json!({
@@ -126,19 +129,10 @@ impl App {
                 let id = http::path_param(req, "requestId")?;
                 reviewer(&caller)?;
                 let body: DecisionBody = http::parse_json(http::json_body(req)?)?;
-                let decision =
-                    actions::parse_decision(&body.decision).map_err(ServiceError::from)?;
-                let request = actions::decide(
-                    store,
-                    &self.vault,
-                    &self.control,
-                    &caller,
-                    &id,
-                    decision,
-                    &body.reasons,
-                    now,
-                )
-                .await?;
+                let decision = parse_decision(&body.decision).map_err(ServiceError::from)?;
+                let request = ports
+                    .decide(&caller, &id, decision, &body.reasons, now)
+                    .await?;
                 Ok((
                     200,
                     json!({ "requestId": request.request_id, "decision": body.decision, "status": request.status }),
@@ -153,6 +147,7 @@ impl App {
     }
 }
 
+/// Reviewer routes refuse customers before looking at their input.
 fn reviewer(caller: &Caller) -> Result<(), ApiError> {
     match caller {
         Caller::Reviewer { .. } => Ok(()),
@@ -164,23 +159,6 @@ fn reviewer(caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    telemetry::init();
-    let config = aws::load_config().await;
-    let (vault_secret, jwt_secret) =
-        aws::secret_pair(&config, "VAULT_SECRET_ID", "JWT_SECRET_ID").await?;
-    let app = App {
-        store: DynamoStore::from_env(&config)?,
-        vault: AesVault::from_secret(&vault_secret),
-        workflow: StepFunctionsWorkflow::from_env(&config)?,
-        control: StepFunctionsControl::from_env(&config)?,
-        notifier: SnsSesNotifier::from_env(&config)?,
-        auth: Authenticator::new(&jwt_secret),
-    };
-    let app = &app;
-    lambda_http::run(service_fn(move |req| async move {
-        Ok::<_, Error>(app.handle(req).await)
-    }))
-    .await
+fn main() -> Result<(), Error> {
+    lambda::run_http::<Api>()
 }

@@ -1,15 +1,17 @@
 //! `POST /authority/callbacks`: the authority's result. Verified by HMAC signature and
 //! timestamp before anything is read; a repeated callback answers 200 and changes nothing.
 
+use icp_adapters::aws;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::http::{self, ApiError};
+use icp_adapters::lambda::{self, HttpFunction, SdkConfig};
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
-use icp_adapters::workflow::StepFunctionsControl;
-use icp_adapters::{aws, telemetry};
-use icp_domain::actions::{self, AuthorityDecision};
+use icp_adapters::workflow::StepFunctionsWorkflow;
+use icp_domain::authority::AuthorityDecision;
+use icp_domain::ports::Ports;
 use icp_domain::signature::{self, SignatureError};
-use lambda_http::{service_fn, Body, Error, Request, Response};
+use lambda_http::{Error, Request};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -26,21 +28,28 @@ struct Callback {
     _decided_at: String,
 }
 
-struct App {
-    store: DynamoStore,
-    vault: AesVault,
-    control: StepFunctionsControl,
-    notifier: SnsSesNotifier,
+struct AuthorityCallback {
+    ports: Ports<DynamoStore, SnsSesNotifier, AesVault, StepFunctionsWorkflow>,
     secret: String,
 }
 
-impl App {
-    async fn handle(&self, req: Request) -> Response<Body> {
-        let request_id = http::request_id(&req);
-        http::respond(&request_id, self.callback(&req).await)
+impl HttpFunction for AuthorityCallback {
+    async fn build(config: &SdkConfig) -> Result<Self, Error> {
+        let (vault_secret, authority_secret) =
+            aws::secret_pair(config, "VAULT_SECRET_ID", "AUTHORITY_SECRET_ID").await?;
+        Ok(AuthorityCallback {
+            ports: Ports {
+                store: DynamoStore::from_env(config)?,
+                notifier: SnsSesNotifier::from_env(config)?,
+                vault: AesVault::from_secret(&vault_secret),
+                workflow: StepFunctionsWorkflow::from_env(config)?,
+                authority: (),
+            },
+            secret: authority_secret,
+        })
     }
 
-    async fn callback(&self, req: &Request) -> Result<(u16, serde_json::Value), ApiError> {
+    async fn handle(&self, req: &Request) -> Result<(u16, serde_json::Value), ApiError> {
         let body = http::json_body(req)?;
         signature::verify(
             &self.secret,
@@ -68,18 +77,16 @@ impl App {
                 ))
             }
         };
-        let request = actions::authority_result(
-            &self.store,
-            &self.vault,
-            &self.control,
-            &self.notifier,
-            &callback.request_id,
-            &callback.submission_id,
-            decision,
-            &callback.reasons,
-            chrono::Utc::now(),
-        )
-        .await?;
+        let request = self
+            .ports
+            .authority_result(
+                &callback.request_id,
+                &callback.submission_id,
+                decision,
+                &callback.reasons,
+                chrono::Utc::now(),
+            )
+            .await?;
         tracing::info!(request_id = %request.request_id, status = %request.status, "authority result recorded");
         Ok((
             200,
@@ -88,22 +95,6 @@ impl App {
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    telemetry::init();
-    let config = aws::load_config().await;
-    let (vault_secret, authority_secret) =
-        aws::secret_pair(&config, "VAULT_SECRET_ID", "AUTHORITY_SECRET_ID").await?;
-    let app = App {
-        store: DynamoStore::from_env(&config)?,
-        vault: AesVault::from_secret(&vault_secret),
-        control: StepFunctionsControl::from_env(&config)?,
-        notifier: SnsSesNotifier::from_env(&config)?,
-        secret: authority_secret,
-    };
-    let app = &app;
-    lambda_http::run(service_fn(move |req| async move {
-        Ok::<_, Error>(app.handle(req).await)
-    }))
-    .await
+fn main() -> Result<(), Error> {
+    lambda::run_http::<AuthorityCallback>()
 }

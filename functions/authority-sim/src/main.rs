@@ -11,10 +11,11 @@
 //! `hangSeconds` (optional) of silence, as a slow authority would.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use icp_adapters::aws;
 use icp_adapters::http::{self, ApiError};
-use icp_adapters::{aws, telemetry};
+use icp_adapters::lambda::{self, HttpFunction, SdkConfig};
 use icp_domain::signature;
-use lambda_http::{service_fn, Body, Error, Request, RequestExt, Response};
+use lambda_http::{Error, Request, RequestExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -26,7 +27,7 @@ struct DecisionBody {
     reasons: Vec<String>,
 }
 
-struct App {
+struct AuthoritySim {
     dynamodb: aws_sdk_dynamodb::Client,
     table: String,
     secret: String,
@@ -38,13 +39,17 @@ fn unavailable(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(503, "service_unavailable", "please retry shortly")
 }
 
-impl App {
-    async fn handle(&self, req: Request) -> Response<Body> {
-        let request_id = http::request_id(&req);
-        http::respond(&request_id, self.route(&req).await)
+impl HttpFunction for AuthoritySim {
+    async fn build(config: &SdkConfig) -> Result<Self, Error> {
+        Ok(AuthoritySim {
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
+            table: aws::env("AUTHORITY_SIM_TABLE")?,
+            secret: aws::secret(config, "AUTHORITY_SECRET_ID").await?,
+            http: icp_adapters::tls::http_client(std::time::Duration::from_secs(20))?,
+        })
     }
 
-    async fn route(&self, req: &Request) -> Result<(u16, Value), ApiError> {
+    async fn handle(&self, req: &Request) -> Result<(u16, Value), ApiError> {
         match (
             req.method().as_str(),
             http::resource_path(req).unwrap_or_default(),
@@ -61,7 +66,9 @@ impl App {
             )),
         }
     }
+}
 
+impl AuthoritySim {
     async fn receive(&self, req: &Request) -> Result<(u16, Value), ApiError> {
         let body = http::json_body(req)?;
         signature::verify(
@@ -251,19 +258,6 @@ impl App {
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    telemetry::init();
-    let config = aws::load_config().await;
-    let app = App {
-        dynamodb: aws_sdk_dynamodb::Client::new(&config),
-        table: aws::env("AUTHORITY_SIM_TABLE")?,
-        secret: aws::secret(&config, "AUTHORITY_SECRET_ID").await?,
-        http: icp_adapters::tls::http_client(std::time::Duration::from_secs(20))?,
-    };
-    let app = &app;
-    lambda_http::run(service_fn(move |req| async move {
-        Ok::<_, Error>(app.handle(req).await)
-    }))
-    .await
+fn main() -> Result<(), Error> {
+    lambda::run_http::<AuthoritySim>()
 }

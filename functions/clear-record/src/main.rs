@@ -3,55 +3,35 @@
 //! complete the request.
 
 use icp_adapters::dynamo::DynamoStore;
+use icp_adapters::lambda::{self, SdkConfig, StepFunction};
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::step::StepError;
-use icp_adapters::{aws, telemetry};
-use icp_domain::steps;
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use serde::Deserialize;
+use icp_domain::contract::Attempt;
+use icp_domain::ports::Ports;
+use lambda_runtime::{Context, Error};
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct StepInput {
-    request_id: String,
-    attempt: u32,
-}
+struct ClearRecord(Ports<DynamoStore, SnsSesNotifier>);
 
-struct App {
-    store: DynamoStore,
-    notifier: SnsSesNotifier,
-}
+impl StepFunction for ClearRecord {
+    type Input = Attempt;
+    type Output = ();
 
-impl App {
-    async fn handle(&self, event: LambdaEvent<StepInput>) -> Result<(), StepError> {
-        let StepInput {
-            request_id,
-            attempt,
-        } = event.payload;
-        tracing::info!(%request_id, attempt, "clearing the record");
-        steps::clear_record(
-            &self.store,
-            &self.notifier,
-            &request_id,
-            attempt,
-            chrono::Utc::now(),
-        )
-        .await?;
-        Ok(())
+    async fn build(config: &SdkConfig) -> Result<Self, Error> {
+        Ok(ClearRecord(Ports {
+            store: DynamoStore::from_env(config)?,
+            notifier: SnsSesNotifier::from_env(config)?,
+            vault: (),
+            workflow: (),
+            authority: (),
+        }))
+    }
+
+    async fn handle(&self, input: Attempt, _: &Context) -> Result<(), StepError> {
+        tracing::info!(request_id = %input.request_id, attempt = input.attempt, "clearing the record");
+        Ok(self.0.clear_record(&input, chrono::Utc::now()).await?)
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    telemetry::init();
-    let config = aws::load_config().await;
-    let app = App {
-        store: DynamoStore::from_env(&config)?,
-        notifier: SnsSesNotifier::from_env(&config)?,
-    };
-    let app = &app;
-    lambda_runtime::run(service_fn(
-        move |event| async move { app.handle(event).await },
-    ))
-    .await
+fn main() -> Result<(), Error> {
+    lambda::run_step::<ClearRecord>()
 }

@@ -46,3 +46,32 @@ impl DomainError {
         }
     }
 }
+
+#[derive(Debug, Error)]
+pub enum WorkflowError {
+    #[error("workflow engine unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[derive(Debug, Error)]
+#[error("sending failed: {0}")]
+pub struct NotifyError(pub String);
+
+#[derive(Debug, Error)]
+#[error("the authority's system did not take the submission: {0}")]
+pub struct AuthorityError(pub String);
+
+/// Why a use case did not happen.
+#[derive(Debug, Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("this resource belongs to someone else or needs another role")]
+    Forbidden,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
+    #[error(transparent)]
+    Authority(#[from] AuthorityError),
+}

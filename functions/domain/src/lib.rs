@@ -1,21 +1,33 @@
 //! The ICP filing change-request domain: what a request is, which statuses it moves through and
-//! which moves are allowed, how its input is validated, and the ports the adapters implement.
-//! Nothing here knows about AWS.
+//! which moves are allowed, how its input is validated, the ports the adapters implement, and
+//! the use cases, one module for each part of the flow. Nothing here knows about AWS.
+//!
+//! Modules only use those listed before them: model and rules first, then the ports, then the
+//! shared mechanics (records, notify, waits), then the use cases.
 
-pub mod actions;
 pub mod deadlines;
 pub mod error;
 pub mod model;
 pub mod notification;
-pub mod notify;
 pub mod password;
-pub mod ports;
-pub mod service;
 pub mod signature;
 pub mod status;
-pub mod steps;
 pub mod validation;
 
-pub use error::{DomainError, StoreError};
+pub mod contract;
+pub mod ports;
+
+mod notify;
+mod records;
+mod waits;
+
+pub mod authority;
+pub mod closing;
+pub mod queries;
+pub mod review;
+pub mod submit;
+pub mod verify;
+
+pub use error::{DomainError, ServiceError, StoreError};
 pub use model::*;
 pub use status::Status;

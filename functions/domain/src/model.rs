@@ -368,3 +368,26 @@ mod tests {
         assert_eq!(v["type"], "access_change");
     }
 }
+
+/// Who is calling, from a verified token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Customer { entity_id: String },
+    Reviewer { reviewer_id: String },
+}
+
+impl Caller {
+    pub fn actor(&self) -> String {
+        match self {
+            Caller::Customer { entity_id } => format!("customer:{entity_id}"),
+            Caller::Reviewer { reviewer_id } => format!("reviewer:{reviewer_id}"),
+        }
+    }
+
+    pub fn entity_id(&self) -> Result<&str, crate::error::ServiceError> {
+        match self {
+            Caller::Customer { entity_id } => Ok(entity_id),
+            Caller::Reviewer { .. } => Err(crate::error::ServiceError::Forbidden),
+        }
+    }
+}

@@ -2,15 +2,13 @@
 //! store before it is sent, so a retried step never sends it twice; a failed send is recorded
 //! and never stops the request.
 
+use crate::error::{NotifyError, ServiceError};
 use crate::notification::{customer_message, reviewer_message, Event};
 use crate::ports::{Notifier, Store};
-use crate::service::{existing_entity, existing_website, ServiceError};
+use crate::records::{existing_entity, existing_website};
 use crate::Request;
 
-async fn deliver<
-    S: Store,
-    F: std::future::Future<Output = Result<(), crate::ports::NotifyError>>,
->(
+async fn deliver<S: Store, F: std::future::Future<Output = Result<(), NotifyError>>>(
     store: &S,
     id: String,
     send: F,
@@ -26,7 +24,7 @@ async fn deliver<
 }
 
 /// Tells the entity's contacts about `event` by SMS and email.
-pub async fn notify_customer<S: Store, N: Notifier>(
+pub(crate) async fn notify_customer<S: Store, N: Notifier>(
     store: &S,
     notifier: &N,
     event: Event,
@@ -57,7 +55,7 @@ pub async fn notify_customer<S: Store, N: Notifier>(
 
 /// Emails every reviewer that `request` waits for first review (or is overdue). `occasion`
 /// tells repeated escalations apart.
-pub async fn notify_reviewers<S: Store, N: Notifier>(
+pub(crate) async fn notify_reviewers<S: Store, N: Notifier>(
     store: &S,
     notifier: &N,
     reviewers: &[String],

@@ -1,7 +1,9 @@
-//! The ports the adapters implement: storage and the workflow engine. Handlers are generic over
-//! them, so unit tests run the same code on in-memory fakes.
+//! The ports the adapters implement (storage, notifications, the workflow engine, the vault,
+//! the authority) and `Ports`, the one value a use case runs on. Handlers are generic over them,
+//! so unit tests run the same code on in-memory fakes.
 
-use crate::{Entity, IdempotencyRecord, Request, ReviewDecision, StoreError, Transition, Website};
+use crate::error::{AuthorityError, NotifyError, StoreError, WorkflowError};
+use crate::{Entity, IdempotencyRecord, Request, ReviewDecision, Transition, Website};
 use std::future::Future;
 use thiserror::Error;
 
@@ -103,15 +105,6 @@ pub trait Store: Send + Sync {
         slot: TokenSlot,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 
-    /// When the wait whose token is kept in `slot` for the request's `attempt` began (the
-    /// `issued_at` it was kept with), if one is kept.
-    fn task_token_issued_at(
-        &self,
-        request_id: &str,
-        attempt: u32,
-        slot: TokenSlot,
-    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
-
     /// Counts a license password check for the entity: a match clears the count; a mismatch
     /// adds one and, at `lock_after` in a row, locks the entity until `lock_until`.
     fn record_password_check(
@@ -158,10 +151,6 @@ impl TokenSlot {
     }
 }
 
-#[derive(Debug, Error)]
-#[error("sending failed: {0}")]
-pub struct NotifyError(pub String);
-
 /// SMS and email delivery.
 pub trait Notifier: Send + Sync {
     fn send_sms(
@@ -177,8 +166,15 @@ pub trait Notifier: Send + Sync {
     ) -> impl Future<Output = Result<(), NotifyError>> + Send;
 }
 
-/// Resumes or stops a waiting workflow.
-pub trait WorkflowControl: Send + Sync {
+/// The request's workflow: one execution per attempt, started, resumed from a wait, stopped.
+pub trait Workflow: Send + Sync {
+    /// Starts the attempt's execution; starting the same attempt twice starts one.
+    fn start(
+        &self,
+        request_id: &str,
+        attempt: u32,
+    ) -> impl Future<Output = Result<(), WorkflowError>> + Send;
+
     /// Completes the task the token belongs to with `output`: true if it was waited on. A
     /// token that is no longer waited on (timed out, already completed, its execution ended)
     /// is not an error (false): the caller's state is what counts.
@@ -190,22 +186,6 @@ pub trait WorkflowControl: Send + Sync {
 
     /// Stops the attempt's execution if it still runs.
     fn stop(
-        &self,
-        request_id: &str,
-        attempt: u32,
-        cause: &str,
-    ) -> impl Future<Output = Result<(), WorkflowError>> + Send;
-}
-
-#[derive(Debug, Error)]
-pub enum WorkflowError {
-    #[error("workflow engine unavailable: {0}")]
-    Unavailable(String),
-}
-
-/// Starts the request's workflow. Starting the same attempt twice starts one execution.
-pub trait Workflow: Send + Sync {
-    fn start(
         &self,
         request_id: &str,
         attempt: u32,
@@ -228,14 +208,28 @@ pub struct Submission {
     pub service_ips: Option<Vec<String>>,
 }
 
-#[derive(Debug, Error)]
-#[error("the authority's system did not take the submission: {0}")]
-pub struct AuthorityError(pub String);
-
 /// The authority's intake. Submitting the same submission id again is harmless.
 pub trait Authority: Send + Sync {
     fn submit(
         &self,
         submission: &Submission,
     ) -> impl Future<Output = Result<(), AuthorityError>> + Send;
+}
+
+/// Encrypts license passwords and task tokens at rest and fingerprints request bodies.
+pub trait Vault: Send + Sync {
+    /// Authenticated encryption bound to `context`: a sealed value opens only under it.
+    fn seal(&self, plaintext: &str, context: &str) -> String;
+    fn open(&self, sealed: &str, context: &str) -> Option<String>;
+    fn fingerprint(&self, body: &[u8]) -> String;
+}
+
+/// The adapters the use cases run on. A Lambda fills in the ports it uses and leaves the others
+/// `()`; each use case names, by the bounds of its `impl` block, the ports it needs.
+pub struct Ports<S, N = (), V = (), W = (), A = ()> {
+    pub store: S,
+    pub notifier: N,
+    pub vault: V,
+    pub workflow: W,
+    pub authority: A,
 }

@@ -1,87 +1,68 @@
-//! The provider's first review, in two moments the state machine calls it for: `overdue` (the
-//! 1-working-day deadline passed: escalate to the reviewers) and `conclude` (a rejection:
-//! record it with its reasons and tell the customer). The wait for the reviewer's decision,
-//! and the first email to the reviewers, are claim-wait's.
+//! The provider's first review, in three moments the state machine calls it for: `await` (the
+//! `.waitForTaskToken` wait for the reviewer's decision begins: keep its token, tell the
+//! reviewers), `overdue` (the 1-working-day deadline passed: escalate to the reviewers) and
+//! `conclude` (a rejection: record it with its reasons and tell the customer).
 
 use icp_adapters::dynamo::DynamoStore;
+use icp_adapters::lambda::{self, SdkConfig, StepFunction};
 use icp_adapters::notifier::{reviewer_emails, SnsSesNotifier};
 use icp_adapters::step::StepError;
+use icp_adapters::vault::AesVault;
+use icp_adapters::workflow::StepFunctionsWorkflow;
 use icp_adapters::{aws, telemetry};
-use icp_domain::steps;
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use serde::Deserialize;
+use icp_domain::contract::FirstReviewTask;
+use icp_domain::ports::Ports;
+use lambda_runtime::{Context, Error};
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", tag = "action")]
-enum StepInput {
-    #[serde(rename_all = "camelCase")]
-    Overdue {
-        request_id: String,
-        attempt: u32,
-        /// When the escalation state was entered: tells escalations apart, stable on retries.
-        escalated_at: String,
-    },
-    #[serde(rename_all = "camelCase")]
-    Conclude { request_id: String, attempt: u32 },
-}
-
-struct App {
-    store: DynamoStore,
-    notifier: SnsSesNotifier,
+struct FirstReview {
+    ports: Ports<DynamoStore, SnsSesNotifier, AesVault, StepFunctionsWorkflow>,
     reviewers: Vec<String>,
 }
 
-impl App {
-    async fn handle(&self, event: LambdaEvent<StepInput>) -> Result<(), StepError> {
-        match event.payload {
-            StepInput::Overdue {
-                request_id,
+impl StepFunction for FirstReview {
+    type Input = FirstReviewTask;
+    type Output = ();
+
+    async fn build(config: &SdkConfig) -> Result<Self, Error> {
+        Ok(FirstReview {
+            ports: Ports {
+                store: DynamoStore::from_env(config)?,
+                notifier: SnsSesNotifier::from_env(config)?,
+                vault: AesVault::from_secret(&aws::secret(config, "VAULT_SECRET_ID").await?),
+                workflow: StepFunctionsWorkflow::from_env(config)?,
+                authority: (),
+            },
+            reviewers: reviewer_emails(),
+        })
+    }
+
+    async fn handle(&self, task: FirstReviewTask, _: &Context) -> Result<(), StepError> {
+        match task {
+            FirstReviewTask::Await(wait) => {
+                tracing::info!(request_id = %wait.attempt.request_id, attempt = wait.attempt.attempt, "awaiting first review");
+                self.ports.await_review(&wait, &self.reviewers).await?
+            }
+            FirstReviewTask::Overdue {
                 attempt,
                 escalated_at,
             } => {
-                tracing::info!(%request_id, attempt, "first review overdue");
+                tracing::info!(request_id = %attempt.request_id, attempt = attempt.attempt, "first review overdue");
                 telemetry::count("FirstReviewOverdue");
-                steps::escalate_first_review(
-                    &self.store,
-                    &self.notifier,
-                    &self.reviewers,
-                    &request_id,
-                    attempt,
-                    &escalated_at,
-                )
-                .await?
+                self.ports
+                    .escalate_review(&self.reviewers, &attempt, &escalated_at)
+                    .await?
             }
-            StepInput::Conclude {
-                request_id,
-                attempt,
-            } => {
-                tracing::info!(%request_id, attempt, "concluding a first-review rejection");
-                steps::conclude_first_review(
-                    &self.store,
-                    &self.notifier,
-                    &request_id,
-                    attempt,
-                    chrono::Utc::now(),
-                )
-                .await?
+            FirstReviewTask::Conclude(attempt) => {
+                tracing::info!(request_id = %attempt.request_id, attempt = attempt.attempt, "concluding a first-review rejection");
+                self.ports
+                    .conclude_review(&attempt, chrono::Utc::now())
+                    .await?
             }
         }
         Ok(())
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    telemetry::init();
-    let config = aws::load_config().await;
-    let app = App {
-        store: DynamoStore::from_env(&config)?,
-        notifier: SnsSesNotifier::from_env(&config)?,
-        reviewers: reviewer_emails(),
-    };
-    let app = &app;
-    lambda_runtime::run(service_fn(
-        move |event| async move { app.handle(event).await },
-    ))
-    .await
+fn main() -> Result<(), Error> {
+    lambda::run_step::<FirstReview>()
 }

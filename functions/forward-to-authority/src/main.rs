@@ -1,62 +1,48 @@
-//! Approved at first review: submit the request to the authority's system over signed HTTP
-//! (the state machine's input as it is), record the forward and tell the customer. The wait
-//! for the authority's result is claim-wait's; the result arrives by callback.
+//! Approved at first review: submit the request to the authority's system over signed HTTP,
+//! record the forward, tell the customer, and keep the token of the `.waitForTaskToken` wait for
+//! the authority's result, which arrives by callback.
 
 use icp_adapters::authority::HttpAuthority;
+use icp_adapters::aws;
 use icp_adapters::dynamo::DynamoStore;
+use icp_adapters::lambda::{self, SdkConfig, StepFunction};
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::step::StepError;
-use icp_adapters::{aws, telemetry};
-use icp_domain::steps;
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use serde::Deserialize;
+use icp_adapters::vault::AesVault;
+use icp_adapters::workflow::StepFunctionsWorkflow;
+use icp_domain::contract::Wait;
+use icp_domain::ports::Ports;
+use lambda_runtime::{Context, Error};
 
-/// The approved request.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct StepInput {
-    request_id: String,
-    attempt: u32,
-}
+struct ForwardToAuthority(
+    Ports<DynamoStore, SnsSesNotifier, AesVault, StepFunctionsWorkflow, HttpAuthority>,
+);
 
-struct App {
-    store: DynamoStore,
-    notifier: SnsSesNotifier,
-    authority: HttpAuthority,
-}
+impl StepFunction for ForwardToAuthority {
+    type Input = Wait;
+    type Output = ();
 
-impl App {
-    async fn handle(&self, event: LambdaEvent<StepInput>) -> Result<(), StepError> {
-        let StepInput {
-            request_id,
-            attempt,
-        } = event.payload;
-        tracing::info!(%request_id, attempt, "forwarding to the authority");
-        steps::forward_to_authority(
-            &self.store,
-            &self.notifier,
-            &self.authority,
-            &request_id,
-            attempt,
-            chrono::Utc::now(),
-        )
-        .await?;
-        Ok(())
+    async fn build(config: &SdkConfig) -> Result<Self, Error> {
+        let (vault_secret, authority_secret) =
+            aws::secret_pair(config, "VAULT_SECRET_ID", "AUTHORITY_SECRET_ID").await?;
+        Ok(ForwardToAuthority(Ports {
+            store: DynamoStore::from_env(config)?,
+            notifier: SnsSesNotifier::from_env(config)?,
+            vault: AesVault::from_secret(&vault_secret),
+            workflow: StepFunctionsWorkflow::from_env(config)?,
+            authority: HttpAuthority::from_env(authority_secret)?,
+        }))
+    }
+
+    async fn handle(&self, wait: Wait, _: &Context) -> Result<(), StepError> {
+        tracing::info!(request_id = %wait.attempt.request_id, attempt = wait.attempt.attempt, "forwarding to the authority");
+        Ok(self
+            .0
+            .forward_to_authority(&wait, chrono::Utc::now())
+            .await?)
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    telemetry::init();
-    let config = aws::load_config().await;
-    let app = App {
-        store: DynamoStore::from_env(&config)?,
-        notifier: SnsSesNotifier::from_env(&config)?,
-        authority: HttpAuthority::from_env(aws::secret(&config, "AUTHORITY_SECRET_ID").await?)?,
-    };
-    let app = &app;
-    lambda_runtime::run(service_fn(
-        move |event| async move { app.handle(event).await },
-    ))
-    .await
+fn main() -> Result<(), Error> {
+    lambda::run_step::<ForwardToAuthority>()
 }

@@ -1,15 +1,16 @@
 //! `POST /requests`: validate a change request, store it, start its workflow.
 
 use icp_adapters::auth::Authenticator;
+use icp_adapters::aws;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::http::{self, ApiError};
+use icp_adapters::lambda::{self, HttpFunction, SdkConfig};
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
-use icp_adapters::{aws, telemetry};
-use icp_domain::ports::{Notifier, Store, Workflow};
-use icp_domain::service::{self, SubmitInput, Vault};
-use lambda_http::{service_fn, Body, Error, Request, Response};
+use icp_domain::ports::Ports;
+use icp_domain::submit::SubmitInput;
+use lambda_http::{Error, Request};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -23,21 +24,28 @@ struct SubmitBody {
     service_ips: Option<Vec<String>>,
 }
 
-struct App<S, W, V, N> {
-    store: S,
-    workflow: W,
-    vault: V,
-    notifier: N,
+struct SubmitRequest {
+    ports: Ports<DynamoStore, SnsSesNotifier, AesVault, StepFunctionsWorkflow>,
     auth: Authenticator,
 }
 
-impl<S: Store, W: Workflow, V: Vault, N: Notifier> App<S, W, V, N> {
-    async fn handle(&self, req: Request) -> Response<Body> {
-        let request_id = http::request_id(&req);
-        http::respond(&request_id, self.submit(&req).await)
+impl HttpFunction for SubmitRequest {
+    async fn build(config: &SdkConfig) -> Result<Self, Error> {
+        let (vault_secret, jwt_secret) =
+            aws::secret_pair(config, "VAULT_SECRET_ID", "JWT_SECRET_ID").await?;
+        Ok(SubmitRequest {
+            ports: Ports {
+                store: DynamoStore::from_env(config)?,
+                notifier: SnsSesNotifier::from_env(config)?,
+                vault: AesVault::from_secret(&vault_secret),
+                workflow: StepFunctionsWorkflow::from_env(config)?,
+                authority: (),
+            },
+            auth: Authenticator::new(&jwt_secret),
+        })
     }
 
-    async fn submit(&self, req: &Request) -> Result<(u16, serde_json::Value), ApiError> {
+    async fn handle(&self, req: &Request) -> Result<(u16, serde_json::Value), ApiError> {
         let caller = self.auth.caller(http::header(req, "authorization"))?;
         let idempotency_key = http::header(req, "idempotency-key").ok_or_else(|| {
             ApiError::new(
@@ -56,17 +64,15 @@ impl<S: Store, W: Workflow, V: Vault, N: Notifier> App<S, W, V, N> {
             service_ips: body.service_ips.as_deref(),
             raw_body,
         };
-        let request = service::submit(
-            &self.store,
-            &self.workflow,
-            &self.vault,
-            &self.notifier,
-            &caller,
-            &input,
-            icp_domain::new_request_id(),
-            chrono::Utc::now(),
-        )
-        .await?;
+        let request = self
+            .ports
+            .submit(
+                &caller,
+                &input,
+                icp_domain::new_request_id(),
+                chrono::Utc::now(),
+            )
+            .await?;
         tracing::info!(request_id = %request.request_id, "request submitted");
         Ok((
             202,
@@ -75,22 +81,6 @@ impl<S: Store, W: Workflow, V: Vault, N: Notifier> App<S, W, V, N> {
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    telemetry::init();
-    let config = aws::load_config().await;
-    let (vault_secret, jwt_secret) =
-        aws::secret_pair(&config, "VAULT_SECRET_ID", "JWT_SECRET_ID").await?;
-    let app = App {
-        store: DynamoStore::from_env(&config)?,
-        workflow: StepFunctionsWorkflow::from_env(&config)?,
-        notifier: SnsSesNotifier::from_env(&config)?,
-        vault: AesVault::from_secret(&vault_secret),
-        auth: Authenticator::new(&jwt_secret),
-    };
-    let app = &app;
-    lambda_http::run(service_fn(move |req| async move {
-        Ok::<_, Error>(app.handle(req).await)
-    }))
-    .await
+fn main() -> Result<(), Error> {
+    lambda::run_http::<SubmitRequest>()
 }

@@ -1,0 +1,153 @@
+//! How a request ends other than by the authority's decision: applying an approval to the
+//! website, a rejected request's reminder and expiry, the customer's withdrawal, and the
+//! recorded failure.
+
+use crate::contract::Attempt;
+use crate::error::{DomainError, ServiceError, StoreError};
+use crate::notification::Event;
+use crate::notify::notify_customer;
+use crate::ports::{Notifier, Ports, Store, Workflow};
+use crate::records::{advance, load, load_attempt, load_own};
+use crate::{Caller, Request, RequestType, Status, WebsiteEffect};
+use chrono::{DateTime, Utc};
+
+fn awaits_resubmission(request: &Request) -> bool {
+    matches!(
+        request.status,
+        Status::PasswordRejected | Status::FirstReviewRejected
+    )
+}
+
+impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
+    /// Moves the attempt's request on as `next` proposes, then tells the customer `event` if
+    /// the request now stands in the event's status. A step of an earlier attempt does nothing.
+    pub(crate) async fn step(
+        &self,
+        attempt: &Attempt,
+        event: Event,
+        next: impl FnOnce(&Request) -> Option<Result<crate::Transition, DomainError>>,
+    ) -> Result<(), ServiceError> {
+        let Some(request) = load_attempt(&self.store, &attempt.request_id, attempt.attempt).await?
+        else {
+            return Ok(());
+        };
+        let request = advance(&self.store, request, next).await?;
+        if event.status() == Some(request.status) {
+            notify_customer(&self.store, &self.notifier, event, &request).await?;
+        }
+        Ok(())
+    }
+
+    /// Approved by the authority: apply the outcome to the website and complete the request.
+    pub async fn clear_record(
+        &self,
+        attempt: &Attempt,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        self.step(attempt, Event::Completed, |request| {
+            (request.status == Status::Approved).then(|| {
+                let (effect, note) = match request.request_type {
+                    RequestType::WebsiteCancellation => (
+                        WebsiteEffect::Clear,
+                        "website cancelled and cleared from the license system".to_string(),
+                    ),
+                    RequestType::AccessCancellation => (
+                        WebsiteEffect::Clear,
+                        "access cancelled: website cleared from this provider's system; entity license number kept".to_string(),
+                    ),
+                    RequestType::AccessChange => {
+                        let ips = request.service_ips.clone().unwrap_or_default();
+                        let note = format!("service IPs now {}", ips.join(", "));
+                        (WebsiteEffect::ReplaceServiceIps(ips), note)
+                    }
+                };
+                request
+                    .transition(Status::Completed, "system:clear-record", note, now)
+                    .map(|mut t| {
+                        t.website_effect = Some(effect);
+                        t
+                    })
+            })
+        })
+        .await
+    }
+
+    /// A rejected request not yet resubmitted: remind the customer before it expires.
+    pub async fn remind_resubmission(&self, attempt: &Attempt) -> Result<(), ServiceError> {
+        let request = load_attempt(&self.store, &attempt.request_id, attempt.attempt).await?;
+        match request {
+            Some(request) if awaits_resubmission(&request) => {
+                notify_customer(&self.store, &self.notifier, Event::ExpiryReminder, &request).await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A rejected request not resubmitted in time expires, freeing the website.
+    pub async fn expire(&self, attempt: &Attempt, now: DateTime<Utc>) -> Result<(), ServiceError> {
+        self.step(attempt, Event::Expired, |request| {
+            awaits_resubmission(request).then(|| {
+                request.transition(
+                    Status::Expired,
+                    "system:close-request",
+                    "not resubmitted in time",
+                    now,
+                )
+            })
+        })
+        .await
+    }
+
+    /// The workflow could not go on (a step failed for good, or the authority's deadline
+    /// passed): record `failed` with the cause and tell the customer.
+    pub async fn fail(
+        &self,
+        attempt: &Attempt,
+        cause: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        self.step(attempt, Event::Failed, |request| {
+            request
+                .status
+                .can_move_to(Status::Failed)
+                .then(|| request.transition(Status::Failed, "system:close-request", cause, now))
+        })
+        .await
+    }
+}
+
+impl<S: Store, N, V, W: Workflow, A> Ports<S, N, V, W, A> {
+    /// Withdraw: allowed until the request is forwarded to the authority. Stops the workflow.
+    pub async fn withdraw(
+        &self,
+        caller: &Caller,
+        request_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Request, ServiceError> {
+        const CAUSE: &str = "withdrawn by the customer";
+        let store = &self.store;
+        let request = load_own(store, caller, request_id).await?;
+        if request.status == Status::Withdrawn {
+            // A retry: the first call may have failed to stop the execution.
+            self.workflow.stop(request_id, request.attempt).await?;
+            return Ok(request);
+        }
+        if !request.status.can_move_to(Status::Withdrawn) {
+            return Err(DomainError::WithdrawNotAllowed(request.status).into());
+        }
+        let t = request.transition(Status::Withdrawn, caller.actor(), CAUSE, now)?;
+        let withdrawn = match store.apply(&t).await {
+            Ok(r) => r,
+            Err(StoreError::Conflict(_)) => {
+                let current = load(store, request_id).await?;
+                if current.status != Status::Withdrawn {
+                    return Err(DomainError::WithdrawNotAllowed(current.status).into());
+                }
+                current
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.workflow.stop(request_id, withdrawn.attempt).await?;
+        Ok(withdrawn)
+    }
+}

@@ -1,0 +1,238 @@
+//! The provider's first review: the wait for the reviewer's decision, the decision itself, the
+//! escalation when it is overdue, and a rejection's record.
+
+use crate::contract::{Attempt, ReviewOutcome, Wait};
+use crate::error::{DomainError, ServiceError, StoreError};
+use crate::notification::Event;
+use crate::notify::notify_reviewers;
+use crate::ports::{Notifier, Ports, Store, TokenSlot, Vault, Workflow};
+use crate::records::load;
+use crate::waits;
+use crate::{Caller, Decision, Request, ReviewDecision, Status};
+use chrono::{DateTime, Utc};
+
+pub const MAX_REASONS: usize = 10;
+pub const MAX_REASON_CHARS: usize = 500;
+
+fn validate_reasons(decision: Decision, reasons: &[String]) -> Result<Vec<String>, DomainError> {
+    let invalid = |m: String| DomainError::validation("invalid_reasons", m);
+    let reasons: Vec<String> = reasons.iter().map(|r| r.trim().to_string()).collect();
+    if reasons.len() > MAX_REASONS {
+        return Err(invalid(format!("at most {MAX_REASONS} reasons")));
+    }
+    if reasons
+        .iter()
+        .any(|r| r.is_empty() || r.chars().count() > MAX_REASON_CHARS)
+    {
+        return Err(invalid(format!(
+            "each reason must be 1 to {MAX_REASON_CHARS} characters"
+        )));
+    }
+    if decision == Decision::Reject && reasons.is_empty() {
+        return Err(invalid("a rejection needs at least one reason".into()));
+    }
+    Ok(reasons)
+}
+
+pub fn parse_decision(raw: &str) -> Result<Decision, DomainError> {
+    match raw {
+        "approve" => Ok(Decision::Approve),
+        "reject" => Ok(Decision::Reject),
+        _ => Err(DomainError::validation(
+            "invalid_decision",
+            "decision must be approve or reject",
+        )),
+    }
+}
+
+fn outcome_of(decision: Decision) -> ReviewOutcome {
+    match decision {
+        Decision::Approve => ReviewOutcome::Approve,
+        Decision::Reject => ReviewOutcome::Reject,
+    }
+}
+
+/// Whether `request` awaits the first review of `attempt` with nobody having decided yet.
+fn awaits_review(request: &Request, attempt: u32) -> bool {
+    request.attempt == attempt
+        && request.status == Status::PendingFirstReview
+        && request.review.is_none()
+}
+
+impl<S: Store, N: Notifier, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
+    /// The wait for the reviewer's decision begins: keep its token, tell the reviewers (once),
+    /// and end the wait at once if the review is decided already (or the attempt is over).
+    pub async fn await_review(
+        &self,
+        wait: &Wait,
+        reviewers: &[String],
+    ) -> Result<(), ServiceError> {
+        let attempt = wait.attempt.attempt;
+        let decided = |request: &Request| {
+            if request.attempt != attempt || request.status != Status::PendingFirstReview {
+                Some(ReviewOutcome::Superseded)
+            } else {
+                request.review.as_ref().map(|r| outcome_of(r.decision))
+            }
+        };
+        let slot = TokenSlot::FirstReview;
+        waits::keep_token(
+            &self.store,
+            &self.vault,
+            &self.workflow,
+            wait,
+            slot,
+            decided,
+        )
+        .await?;
+        self.tell_reviewers(reviewers, &wait.attempt, false, "waiting")
+            .await
+    }
+}
+
+impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
+    /// The reviewer's decision: recorded once, then the waiting workflow is resumed through its
+    /// kept task token. The same reviewer repeating the same decision (a retry after a failed
+    /// answer) resumes again and answers the same; any other second decision is
+    /// `already_decided`.
+    pub async fn decide(
+        &self,
+        caller: &Caller,
+        request_id: &str,
+        decision: Decision,
+        reasons: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Request, ServiceError> {
+        let store = &self.store;
+        let Caller::Reviewer { reviewer_id } = caller else {
+            return Err(ServiceError::Forbidden);
+        };
+        let review = ReviewDecision {
+            decision,
+            reasons: validate_reasons(decision, reasons)?,
+            reviewer: reviewer_id.clone(),
+            at: now,
+        };
+        let mut request = load(store, request_id).await?;
+        if awaits_review(&request, request.attempt) {
+            match store
+                .record_review(request_id, request.attempt, &review)
+                .await
+            {
+                Ok(()) => request.review = Some(review.clone()),
+                Err(StoreError::Conflict(_)) => request = load(store, request_id).await?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let same = |recorded: &ReviewDecision| {
+            (&recorded.reviewer, recorded.decision, &recorded.reasons)
+                == (&review.reviewer, review.decision, &review.reasons)
+        };
+        match &request.review {
+            Some(recorded) if request.status == Status::PendingFirstReview && same(recorded) => {}
+            _ => return Err(refuse_decision(&request)),
+        }
+        waits::resume(
+            store,
+            &self.vault,
+            &self.workflow,
+            request_id,
+            request.attempt,
+            TokenSlot::FirstReview,
+            outcome_of(decision),
+        )
+        .await?;
+        load(store, request_id).await
+    }
+}
+
+/// Why a decision cannot be taken: someone decided already, or the request does not await one.
+fn refuse_decision(request: &Request) -> ServiceError {
+    let decided = request.review.is_some()
+        || matches!(
+            request.status,
+            Status::FirstReviewRejected
+                | Status::ForwardedToAuthority
+                | Status::AuthorityRejected
+                | Status::Approved
+                | Status::Completed
+        );
+    if decided {
+        DomainError::AlreadyDecided(request.request_id.clone()).into()
+    } else {
+        DomainError::InvalidTransition {
+            from: request.status,
+            to: Status::ForwardedToAuthority,
+        }
+        .into()
+    }
+}
+
+impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
+    /// Emails the reviewers that the attempt awaits first review (`overdue`: is past its due
+    /// time), once per `occasion`, if nobody decided yet.
+    async fn tell_reviewers(
+        &self,
+        reviewers: &[String],
+        attempt: &Attempt,
+        overdue: bool,
+        occasion: &str,
+    ) -> Result<(), ServiceError> {
+        let request = load(&self.store, &attempt.request_id).await?;
+        if awaits_review(&request, attempt.attempt) {
+            notify_reviewers(
+                &self.store,
+                &self.notifier,
+                reviewers,
+                &request,
+                overdue,
+                occasion,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The first review is overdue: remind the reviewers; the request keeps waiting.
+    /// `escalated_at` tells escalations apart (each is sent once).
+    pub async fn escalate_review(
+        &self,
+        reviewers: &[String],
+        attempt: &Attempt,
+        escalated_at: &str,
+    ) -> Result<(), ServiceError> {
+        self.tell_reviewers(reviewers, attempt, true, escalated_at)
+            .await
+    }
+
+    /// A rejection at first review: record it with the reviewer's reasons and tell the
+    /// customer.
+    pub async fn conclude_review(
+        &self,
+        attempt: &Attempt,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        self.step(attempt, Event::FirstReviewRejected, |r| {
+            match (&r.status, &r.review) {
+                (Status::PendingFirstReview, Some(review))
+                    if review.decision == Decision::Reject =>
+                {
+                    Some(
+                        r.transition(
+                            Status::FirstReviewRejected,
+                            format!("reviewer:{}", review.reviewer),
+                            "rejected at first review",
+                            now,
+                        )
+                        .map(|mut t| {
+                            t.rejection_reasons = Some(review.reasons.clone());
+                            t
+                        }),
+                    )
+                }
+                _ => None,
+            }
+        })
+        .await
+    }
+}

@@ -1,0 +1,250 @@
+//! Submitting a change request, and "Modify and Submit" (the next attempt after a rejection).
+
+use crate::error::{DomainError, ServiceError, StoreError};
+use crate::notification::Event;
+use crate::notify::notify_customer;
+use crate::ports::{CreateError, Notifier, Ports, Store, Vault, Workflow};
+use crate::records::{existing_entity, load, load_own};
+use crate::validation::{
+    parse_request_type, validate_password, validate_service_ips, validate_submission,
+};
+use crate::{
+    Caller, Entity, IdempotencyRecord, NextAttempt, Request, RequestType, Status, Website,
+};
+use chrono::{DateTime, Utc};
+
+/// The body of `POST /requests`, as parsed (unknown fields already refused).
+#[derive(Debug, Clone)]
+pub struct SubmitInput<'a> {
+    pub idempotency_key: &'a str,
+    pub request_type: &'a str,
+    pub website_id: &'a str,
+    pub license_password: &'a str,
+    pub service_ips: Option<&'a [String]>,
+    /// The body as received, for the Idempotency-Key comparison.
+    pub raw_body: &'a [u8],
+}
+
+/// What a sealed license password is bound to: it opens only for its request's attempt.
+pub fn sealing_context(request_id: &str, attempt: u32) -> String {
+    format!("{request_id}#{attempt}")
+}
+
+fn validate_idempotency_key(key: &str) -> Result<(), DomainError> {
+    let ok = (1..=128).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
+    if ok {
+        Ok(())
+    } else {
+        Err(DomainError::validation(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 128 visible ASCII characters",
+        ))
+    }
+}
+
+/// A locked entity (too many wrong passwords) cannot submit until the lock ends.
+fn refuse_if_locked(entity: &Entity, now: DateTime<Utc>) -> Result<(), DomainError> {
+    match entity.locked_until.filter(|until| *until > now) {
+        Some(until) => Err(DomainError::PasswordLocked {
+            retry_after_seconds: (until - now).num_seconds().max(1),
+        }),
+        None => Ok(()),
+    }
+}
+
+impl<S: Store, N: Notifier, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
+    /// Submits a change request: validates it, writes it with its idempotency record, and
+    /// starts its workflow. A repeat with the same key and body answers with the first request.
+    pub async fn submit(
+        &self,
+        caller: &Caller,
+        input: &SubmitInput<'_>,
+        new_request_id: String,
+        now: DateTime<Utc>,
+    ) -> Result<Request, ServiceError> {
+        let store = &self.store;
+        let entity_id = caller.entity_id()?;
+        validate_idempotency_key(input.idempotency_key)?;
+        let scope_key = IdempotencyRecord::scope_key(entity_id, input.idempotency_key);
+        let fingerprint = self.vault.fingerprint(input.raw_body);
+        if let Some(previous) = store.get_idempotency(&scope_key).await? {
+            return self.replay(&previous, &fingerprint).await;
+        }
+
+        let request_type = parse_request_type(input.request_type)?;
+        validate_password(input.license_password)?;
+        let website = store
+            .get_website(input.website_id)
+            .await?
+            .ok_or_else(|| DomainError::WebsiteNotFound(input.website_id.into()))?;
+        if website.entity_id != entity_id {
+            return Err(ServiceError::Forbidden);
+        }
+        let valid = validate_submission(request_type, input.service_ips, &website)?;
+        refuse_if_locked(&existing_entity(store, entity_id).await?, now)?;
+        if website.open_request_id.is_some() {
+            return self.already_open(&scope_key, &fingerprint, &website).await;
+        }
+
+        let request = Request::submitted(
+            new_request_id,
+            valid.request_type,
+            &website,
+            valid.service_ips,
+            caller.actor(),
+            now,
+        );
+        let sealed = self.vault.seal(
+            input.license_password,
+            &sealing_context(&request.request_id, request.attempt),
+        );
+        let record = IdempotencyRecord {
+            scope_key,
+            body_fingerprint: fingerprint.clone(),
+            request_id: request.request_id.clone(),
+            created_at: now,
+        };
+        match store.create_request(&request, &sealed, &record).await {
+            Ok(()) => {}
+            Err(CreateError::IdempotencyKeyTaken) => {
+                // A concurrent call with the same key won the write: answer as it did.
+                let previous = store
+                    .get_idempotency(&record.scope_key)
+                    .await?
+                    .ok_or_else(|| StoreError::Conflict("idempotency record vanished".into()))?;
+                return self.replay(&previous, &fingerprint).await;
+            }
+            Err(CreateError::WebsiteUnavailable) => {
+                return self
+                    .already_open(&record.scope_key, &fingerprint, &website)
+                    .await;
+            }
+            Err(CreateError::Store(e)) => return Err(e.into()),
+        }
+        self.workflow
+            .start(&request.request_id, request.attempt)
+            .await?;
+        notify_customer(store, &self.notifier, Event::Submitted, &request).await?;
+        Ok(request)
+    }
+
+    /// The website has an open request. If this very key opened it (a concurrent call with the
+    /// same key and body won the write), answer as that call did; otherwise it is someone else's.
+    async fn already_open(
+        &self,
+        scope_key: &str,
+        fingerprint: &str,
+        website: &Website,
+    ) -> Result<Request, ServiceError> {
+        if let Some(previous) = self.store.get_idempotency(scope_key).await? {
+            return self.replay(&previous, fingerprint).await;
+        }
+        let open = self
+            .store
+            .get_website(&website.website_id)
+            .await?
+            .and_then(|w| w.open_request_id)
+            .unwrap_or_default();
+        Err(DomainError::RequestAlreadyOpen(open).into())
+    }
+
+    /// The answer to a repeated Idempotency-Key. Starting the workflow again is harmless (it is
+    /// idempotent) and finishes the job if the first call failed between the write and the start.
+    async fn replay(
+        &self,
+        previous: &IdempotencyRecord,
+        fingerprint: &str,
+    ) -> Result<Request, ServiceError> {
+        if previous.body_fingerprint != fingerprint {
+            return Err(DomainError::IdempotencyKeyReused.into());
+        }
+        let request = self
+            .store
+            .get_request(&previous.request_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("idempotency record without request".into()))?;
+        if request.status == Status::Submitted && request.attempt == 1 {
+            self.workflow.start(&request.request_id, 1).await?;
+        }
+        if request.attempt == 1 {
+            // The first call may have stopped short of telling the customer.
+            notify_customer(&self.store, &self.notifier, Event::Submitted, &request).await?;
+        }
+        Ok(request)
+    }
+
+    /// "Modify and Submit" after a password or first-review rejection: the next attempt, with
+    /// a new license password and, for an access change, possibly new service IPs.
+    pub async fn resubmit(
+        &self,
+        caller: &Caller,
+        request_id: &str,
+        license_password: &str,
+        service_ips: Option<&[String]>,
+        now: DateTime<Utc>,
+    ) -> Result<Request, ServiceError> {
+        let store = &self.store;
+        validate_password(license_password)?;
+        let request = load_own(store, caller, request_id).await?;
+        if request.status == Status::Submitted && request.attempt > 1 {
+            // A retry after the new attempt was recorded: make sure its workflow runs.
+            self.workflow.start(request_id, request.attempt).await?;
+            notify_customer(store, &self.notifier, Event::Submitted, &request).await?;
+            return Ok(request);
+        }
+        let not_resubmittable = |from| DomainError::InvalidTransition {
+            from,
+            to: Status::Submitted,
+        };
+        if !matches!(
+            request.status,
+            Status::PasswordRejected | Status::FirstReviewRejected
+        ) {
+            return Err(not_resubmittable(request.status).into());
+        }
+        refuse_if_locked(&existing_entity(store, &request.entity_id).await?, now)?;
+        let service_ips = match (request.request_type, service_ips) {
+            (RequestType::AccessChange, Some(ips)) => {
+                let website = store
+                    .get_website(&request.website_id)
+                    .await?
+                    .ok_or_else(|| DomainError::WebsiteNotFound(request.website_id.clone()))?;
+                Some(validate_service_ips(ips, &website.service_ips)?)
+            }
+            (_, Some(_)) => {
+                return Err(DomainError::validation(
+                    "invalid_service_ips",
+                    "serviceIps is only allowed for access_change",
+                )
+                .into())
+            }
+            (_, None) => None,
+        };
+        let next = request.attempt + 1;
+        let mut t = request.transition(
+            Status::Submitted,
+            caller.actor(),
+            format!("modified and resubmitted (attempt {next})"),
+            now,
+        )?;
+        t.next_attempt = Some(NextAttempt {
+            service_ips,
+            sealed_password: self
+                .vault
+                .seal(license_password, &sealing_context(request_id, next)),
+        });
+        let resubmitted = match store.apply(&t).await {
+            Ok(r) => r,
+            Err(StoreError::Conflict(_)) => {
+                let current = load(store, request_id).await?;
+                return Err(not_resubmittable(current.status).into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // The previous attempt's execution waits only to expire the rejection: end it.
+        self.workflow.stop(request_id, request.attempt).await?;
+        self.workflow.start(request_id, next).await?;
+        notify_customer(store, &self.notifier, Event::Submitted, &resubmitted).await?;
+        Ok(resubmitted)
+    }
+}

@@ -1,0 +1,134 @@
+//! The workflow's first task: the license password of the attempt against the entity's hash.
+
+use crate::contract::VerifyOutcome;
+use crate::error::{ServiceError, StoreError};
+use crate::notification::Event;
+use crate::notify::notify_customer;
+use crate::ports::{Notifier, Ports, Store, Vault};
+use crate::records::{existing_entity, load, load_attempt};
+use crate::submit::sealing_context;
+use crate::{password, Request, Status};
+use chrono::{DateTime, Utc};
+
+pub const PASSWORD_REJECTED_REASON: &str = "The license password is incorrect.";
+
+/// Wrong passwords in a row that lock the entity, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockPolicy {
+    pub after_failures: u32,
+    pub seconds: i64,
+}
+
+impl Default for LockPolicy {
+    fn default() -> LockPolicy {
+        LockPolicy {
+            after_failures: 5,
+            seconds: 30 * 60,
+        }
+    }
+}
+
+impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
+    /// Checks the attempt's license password and moves the request to `pending_first_review`
+    /// (due at `review_due_at`) or `password_rejected`, telling the customer of a rejection.
+    /// Running it again for the same attempt answers the same and changes nothing.
+    pub async fn verify_password(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        review_due_at: DateTime<Utc>,
+        lock: LockPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<VerifyOutcome, ServiceError> {
+        let outcome = self
+            .check_password(request_id, attempt, review_due_at, lock, now)
+            .await?;
+        if outcome == VerifyOutcome::Rejected {
+            // Also on a retry: the notification log makes it once.
+            let request = load(&self.store, request_id).await?;
+            notify_customer(
+                &self.store,
+                &self.notifier,
+                Event::PasswordRejected,
+                &request,
+            )
+            .await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn check_password(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        review_due_at: DateTime<Utc>,
+        lock: LockPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<VerifyOutcome, ServiceError> {
+        let store = &self.store;
+        let Some(request) = load_attempt(store, request_id, attempt).await? else {
+            return Ok(VerifyOutcome::Superseded);
+        };
+        if request.status != Status::Submitted {
+            return Ok(settled_outcome(&request, attempt));
+        }
+        let sealed = store
+            .sealed_password(request_id, attempt)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("{request_id} has no sealed password")))?;
+        let entity = existing_entity(store, &request.entity_id).await?;
+        let matches = self
+            .vault
+            .open(&sealed, &sealing_context(request_id, attempt))
+            .is_some_and(|candidate| password::verify(&entity.password_hash, &candidate));
+
+        let (to, note) = if matches {
+            (Status::PendingFirstReview, "license password verified")
+        } else {
+            (Status::PasswordRejected, "license password rejected")
+        };
+        let mut transition = request.transition(to, "system:verify-password", note, now)?;
+        if matches {
+            transition.review_due_at = Some(review_due_at);
+        } else {
+            transition.rejection_reasons = Some(vec![PASSWORD_REJECTED_REASON.into()]);
+        }
+        match store.apply(&transition).await {
+            Ok(_) => {
+                // Counted once per check: a retry finds the transition made and skips this.
+                let lock_until = now + chrono::Duration::seconds(lock.seconds);
+                store
+                    .record_password_check(
+                        &entity.entity_id,
+                        matches,
+                        lock.after_failures,
+                        lock_until,
+                    )
+                    .await?;
+                Ok(if matches {
+                    VerifyOutcome::Accepted
+                } else {
+                    VerifyOutcome::Rejected
+                })
+            }
+            // Someone moved first (a retry of this step, or a withdraw): report what stands.
+            Err(StoreError::Conflict(_)) => {
+                Ok(settled_outcome(&load(store, request_id).await?, attempt))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn settled_outcome(request: &Request, attempt: u32) -> VerifyOutcome {
+    if request.attempt != attempt {
+        return VerifyOutcome::Superseded;
+    }
+    match request.status {
+        Status::PasswordRejected => VerifyOutcome::Rejected,
+        Status::Submitted | Status::Withdrawn | Status::Expired | Status::Failed => {
+            VerifyOutcome::Superseded
+        }
+        _ => VerifyOutcome::Accepted,
+    }
+}

@@ -1,0 +1,190 @@
+//! The state machine's definition (`statemachine/request.asl.yaml`) against the Rust contract
+//! (`icp_domain::contract`): every value a Choice routes on is an outcome the functions answer,
+//! every outcome is routed, every error name Retry or Catch matches is a known one and each is
+//! used, and every task's payload is what its function reads. A rename on either side breaks
+//! this test, not a request.
+
+use icp_domain::contract::{
+    Attempt, AuthorityOutcome, CloseTask, ErrorName, FirstReviewTask, ReviewOutcome, VerifyOutcome,
+    Wait,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+fn definition() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../statemachine/request.asl.yaml"
+    );
+    let text = std::fs::read_to_string(path).expect("the definition");
+    serde_yaml::from_str(&text).expect("the definition is YAML")
+}
+
+fn states(definition: &Value) -> impl Iterator<Item = (&String, &Value)> {
+    definition["States"].as_object().expect("States").iter()
+}
+
+fn name_of<T: Serialize>(value: T) -> String {
+    serde_json::to_value(value)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The values the definition's Choice rules compare each variable with.
+fn choice_values(definition: &Value) -> BTreeMap<String, BTreeSet<String>> {
+    let mut values: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (name, state) in states(definition).filter(|(_, s)| s["Type"] == "Choice") {
+        for rule in state["Choices"].as_array().unwrap() {
+            let variable = rule["Variable"].as_str().unwrap_or_else(|| {
+                panic!("{name}: every rule compares one variable (no And/Or/Not): {rule}")
+            });
+            let value = rule["StringEquals"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: every rule is a StringEquals: {rule}"));
+            values
+                .entry(variable.to_string())
+                .or_default()
+                .insert(value.to_string());
+        }
+    }
+    values
+}
+
+#[test]
+fn every_choice_value_is_an_outcome_and_every_outcome_is_routed() {
+    fn names<T: Serialize + Copy>(all: &[T]) -> BTreeSet<String> {
+        all.iter().map(|v| name_of(*v)).collect()
+    }
+    let expected: BTreeMap<String, BTreeSet<String>> = [
+        ("$.outcome", names(&VerifyOutcome::ALL)),
+        ("$.review.decision", names(&ReviewOutcome::ALL)),
+        ("$.authority.decision", names(&AuthorityOutcome::ALL)),
+    ]
+    .into_iter()
+    .map(|(variable, values)| (variable.to_string(), values))
+    .collect();
+    assert_eq!(choice_values(&definition()), expected);
+}
+
+/// `ALL` lists every variant: a variant added to an enum fails to compile here (the matches
+/// are exhaustive) until it is counted, and then this test until it is listed.
+#[test]
+fn the_lists_of_variants_are_complete() {
+    use AuthorityOutcome as A;
+    use ErrorName as E;
+    use ReviewOutcome as R;
+    use VerifyOutcome as V;
+    let verify = |v: V| match v {
+        V::Accepted | V::Rejected | V::Superseded => 3,
+    };
+    let review = |r: R| match r {
+        R::Approve | R::Reject | R::Superseded => 3,
+    };
+    let authority = |a: A| match a {
+        A::Approved | A::Rejected | A::Overdue | A::Superseded => 4,
+    };
+    let error = |e: E| match e {
+        E::Retryable
+        | E::LambdaServiceException
+        | E::LambdaAwsLambdaException
+        | E::LambdaSdkClientException
+        | E::LambdaTooManyRequestsException
+        | E::LambdaUnknown
+        | E::SandboxTimedout
+        | E::RuntimeExitError
+        | E::StatesTimeout
+        | E::StatesAll => 10,
+    };
+    assert_eq!(V::ALL.len(), verify(V::ALL[0]));
+    assert_eq!(R::ALL.len(), review(R::ALL[0]));
+    assert_eq!(A::ALL.len(), authority(A::ALL[0]));
+    assert_eq!(E::ALL.len(), error(E::ALL[0]));
+}
+
+#[test]
+fn every_error_name_matched_is_known_and_every_known_name_is_matched() {
+    let mut matched = BTreeSet::new();
+    for (name, state) in states(&definition()) {
+        for policy in ["Retry", "Catch"] {
+            for rule in state[policy].as_array().into_iter().flatten() {
+                for error in rule["ErrorEquals"].as_array().unwrap() {
+                    let error = error.as_str().unwrap();
+                    assert!(
+                        ErrorName::parse(error).is_some(),
+                        "{name}: {error} has no ErrorName"
+                    );
+                    matched.insert(error.to_string());
+                }
+            }
+        }
+    }
+    let known: BTreeSet<String> = ErrorName::ALL.iter().map(|e| name_of(*e)).collect();
+    assert_eq!(matched, known);
+}
+
+/// A task's `Parameters.Payload` with each JSONPath (`key.$`) filled in as Step Functions would.
+fn payload(parameters: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    for (key, value) in parameters["Payload"].as_object().expect("a Payload") {
+        match key.strip_suffix(".$") {
+            Some(key) if value == "$.attempt" => {
+                out.insert(key.into(), json!(1));
+            }
+            Some(key) if value == "$$.State.EnteredTime" => {
+                out.insert(key.into(), json!("2026-11-30T10:00:00.123Z"));
+            }
+            Some(key) => {
+                out.insert(key.into(), json!(format!("value of {value}")));
+            }
+            None => {
+                out.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+fn reads<T: DeserializeOwned>(state: &str, payload: &Value) {
+    if let Err(e) = serde_json::from_value::<T>(payload.clone()) {
+        panic!(
+            "{state}: {payload} is not a {}: {e}",
+            std::any::type_name::<T>()
+        );
+    }
+}
+
+#[test]
+fn every_task_payload_is_what_its_function_reads() {
+    let definition = definition();
+    let mut functions = BTreeSet::new();
+    for (name, state) in states(&definition).filter(|(_, s)| s["Type"] == "Task") {
+        let parameters = &state["Parameters"];
+        let function = parameters["FunctionName"].as_str().unwrap();
+        let payload = payload(parameters);
+        match function {
+            "${VerifyPasswordFunctionArn}" | "${ClearRecordFunctionArn}" => {
+                reads::<Attempt>(name, &payload)
+            }
+            "${FirstReviewFunctionArn}" => reads::<FirstReviewTask>(name, &payload),
+            "${ForwardToAuthorityFunctionArn}" => reads::<Wait>(name, &payload),
+            "${CloseRequestFunctionArn}" => reads::<CloseTask>(name, &payload),
+            other => panic!("{name}: unknown function {other}"),
+        }
+        let waits = state["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken";
+        assert_eq!(
+            waits,
+            payload.get("taskToken").is_some(),
+            "{name}: a wait passes its token, and only a wait"
+        );
+        functions.insert(function.to_string());
+    }
+    assert_eq!(
+        functions.len(),
+        5,
+        "every step function is called: {functions:?}"
+    );
+}

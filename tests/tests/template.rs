@@ -1,0 +1,98 @@
+//! The template as AWS would deploy it, read without a stack (LocalStack ignores a state
+//! machine's encryption): the workflow's execution data, whose histories hold the waits' task
+//! tokens, is encrypted with the stack's own key, and only the workflow's role and the
+//! operators' role may decrypt with that key.
+
+use serde_yaml::Value;
+
+fn template() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).expect("the template")
+}
+
+/// `!GetAtt X.Arn`, `!Ref X` and plain strings, as one comparable string.
+fn reference(value: &Value) -> String {
+    match value {
+        Value::Tagged(tagged) => format!("{} {}", tagged.tag, reference(&tagged.value)),
+        Value::String(s) => s.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::Sequence(items) => items.iter().map(reference).collect(),
+        other => vec![reference(other)],
+    }
+}
+
+/// The key policy's statements, those behind a condition (`!If [c, statement, NoValue]`)
+/// included.
+fn statements(key: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    for statement in key["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .unwrap()
+    {
+        match statement {
+            Value::Tagged(tagged) if tagged.tag == "!If" => {
+                out.push(tagged.value.as_sequence().unwrap()[1].clone())
+            }
+            plain => out.push(plain.clone()),
+        }
+    }
+    out
+}
+
+#[test]
+fn the_state_machine_is_encrypted_with_the_workflow_key() {
+    let template = template();
+    let machine = &template["Resources"]["RequestStateMachine"];
+    assert_eq!(machine["Type"], "AWS::StepFunctions::StateMachine");
+    let encryption = &machine["Properties"]["EncryptionConfiguration"];
+    assert_eq!(encryption["Type"], "CUSTOMER_MANAGED_KMS_KEY");
+    assert_eq!(
+        reference(&encryption["KmsKeyId"]),
+        "!GetAtt WorkflowKey.Arn"
+    );
+    assert_eq!(
+        reference(&machine["Properties"]["RoleArn"]),
+        "!GetAtt WorkflowRole.Arn"
+    );
+    assert_eq!(
+        template["Resources"]["WorkflowKey"]["Type"],
+        "AWS::KMS::Key"
+    );
+}
+
+#[test]
+fn only_the_workflow_and_the_operators_may_decrypt_with_the_workflow_key() {
+    let template = template();
+    let key = &template["Resources"]["WorkflowKey"];
+    let mut decrypters = Vec::new();
+    for statement in statements(key) {
+        assert_eq!(statement["Effect"], "Allow", "{statement:?}");
+        let actions = strings(&statement["Action"]);
+        let decrypts = actions
+            .iter()
+            .any(|a| a == "kms:*" || a == "kms:Decrypt" || a == "kms:Decrypt*");
+        if decrypts {
+            decrypters.extend(strings(&statement["Principal"]["AWS"]));
+        }
+        assert!(
+            statement["Principal"]["Service"].is_null() || !decrypts,
+            "no service decrypts on its own: {statement:?}"
+        );
+    }
+    decrypters.sort();
+    assert_eq!(
+        decrypters,
+        ["!GetAtt WorkflowRole.Arn", "!Ref OperatorsRoleArn"],
+        "the key policy's decrypting principals"
+    );
+    let operators = &template["Parameters"]["OperatorsRoleArn"];
+    assert_eq!(
+        operators["Type"], "String",
+        "the operators' role is a parameter"
+    );
+}
