@@ -52,14 +52,15 @@ checkov_all_resources() {
   (cd "$WORK/checkov" && "$CHECKOV" -f "$TEMPLATE" --framework cloudformation --quiet --compact --skip-download)
 }
 
-# Each statemachine/*.asl.json, as the template deploys it: its ${...} placeholders must be exactly
-# the DefinitionSubstitutions of the state machine resource whose DefinitionUri names it, and the
-# definition is validated with each placeholder replaced by a dummy ARN, as CloudFormation would.
+# Each statemachine/*.asl.yaml, as the template deploys it: its ${...} placeholders must be exactly
+# the DefinitionSubstitutions of the state machine resource whose DefinitionS3Location names it,
+# and the definition (as JSON, anchors expanded) is validated with each placeholder replaced by a
+# dummy ARN, as CloudFormation would.
 asl_definitions() {
   local definition result=0
   mkdir -p "$WORK/asl/statemachine"
-  "$CFN_LINT_PYTHON" - "$TEMPLATE" "$WORK/asl" statemachine/*.asl.json <<'EOF' || result=1
-import os, re, sys
+  "$CFN_LINT_PYTHON" - "$TEMPLATE" "$WORK/asl" statemachine/*.asl.yaml <<'EOF' || result=1
+import json, os, re, sys
 import yaml  # cfn-lint's; the intrinsic functions' tags (!Ref, !GetAtt...) are read as null
 
 yaml.SafeLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
@@ -70,8 +71,8 @@ with open(template_path) as f:
 used = {}  # definition path -> (state machine resource, its substitution names)
 for name, resource in resources.items():
     props = resource.get("Properties", {})
-    uri = props.get("DefinitionUri")
-    if resource.get("Type") == "AWS::Serverless::StateMachine" and isinstance(uri, str):
+    uri = props.get("DefinitionS3Location")
+    if resource.get("Type") == "AWS::StepFunctions::StateMachine" and isinstance(uri, str):
         path = os.path.relpath(os.path.join(os.path.dirname(template_path), uri))
         used[path] = (name, set(props.get("DefinitionSubstitutions", {})))
 ok = True
@@ -90,12 +91,14 @@ for path in definitions:
         for name in sorted(substitutions - placeholders):
             print(f"{path}: {resource}'s DefinitionSubstitutions has {name}, which it never uses", file=sys.stderr)
             ok = False
-    with open(os.path.join(out_dir, path), "w") as f:
-        f.write(PLACEHOLDER.sub(r"arn:aws:lambda:us-east-1:123456789012:function:\1", text))
+    with open(os.path.join(out_dir, path.removesuffix(".yaml") + ".json"), "w") as f:
+        as_json = json.dumps(yaml.safe_load(text))
+        f.write(PLACEHOLDER.sub(r"arn:aws:lambda:us-east-1:123456789012:function:\1", as_json))
 sys.exit(0 if ok else 1)
 EOF
   echo "  (each \${...} placeholder replaced by a dummy ARN)" >&2
-  for definition in statemachine/*.asl.json; do
+  for definition in statemachine/*.asl.yaml; do
+    definition=${definition%.yaml}.json
     (cd "$WORK/asl" && "$ASL_VALIDATOR" --json-path "$definition") || result=1
   done
   return $result
@@ -105,7 +108,7 @@ check "rustfmt" cargo fmt --all -- --check
 check "clippy" cargo clippy --workspace --all-targets -- -D warnings
 check "cfn-lint ($TEMPLATE)" "$CFN_LINT" -- "$TEMPLATE"
 check "checkov ($TEMPLATE)" checkov_all_resources
-check "asl-validator (statemachine/*.asl.json)" asl_definitions
+check "asl-validator (statemachine/*.asl.yaml)" asl_definitions
 
 if ((${#failed[@]})); then
   echo "lint: FAILED: ${#failed[@]} check(s):" >&2
