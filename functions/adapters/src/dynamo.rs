@@ -4,7 +4,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
-use icp_domain::ports::{CreateError, Store, TokenSlot};
+use icp_domain::ports::{Claim, CreateError, Store, TokenSlot};
 use icp_domain::{
     Entity, IdempotencyRecord, Request, ReviewDecision, Status, StoreError, Transition, Website,
     WebsiteEffect, WebsiteStatus,
@@ -571,18 +571,48 @@ impl Store for DynamoStore {
         condition_held(result).map(|_| ())
     }
 
-    async fn claim_notification(&self, id: &str) -> Result<bool, StoreError> {
+    async fn claim_notification(
+        &self,
+        id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        lease_until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Claim, StoreError> {
+        let millis =
+            |t: chrono::DateTime<chrono::Utc>| AttributeValue::N(t.timestamp_millis().to_string());
         let result = self
             .client
             .put_item()
             .table_name(&self.tables.notifications)
             .item("notificationId", s(id))
             .item("status", s("sending"))
-            .item("claimedAt", s(chrono::Utc::now().to_rfc3339()))
-            .condition_expression("attribute_not_exists(notificationId)")
+            .item("claimedAt", s(now.to_rfc3339()))
+            .item("leaseUntil", millis(lease_until))
+            .condition_expression(
+                "attribute_not_exists(notificationId) OR (#status = :sending AND leaseUntil < :now)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":sending", s("sending"))
+            .expression_attribute_values(":now", millis(now))
             .send()
             .await;
-        condition_held(result)
+        if condition_held(result)? {
+            return Ok(Claim::Claimed);
+        }
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.tables.notifications)
+            .key("notificationId", s(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?
+            .item
+            .unwrap_or_default();
+        Ok(match item.get("status").and_then(|v| v.as_s().ok()) {
+            Some(status) if status == "sending" => Claim::InFlight,
+            _ => Claim::Settled,
+        })
     }
 
     async fn finish_notification(&self, id: &str, error: Option<&str>) -> Result<(), StoreError> {

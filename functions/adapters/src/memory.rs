@@ -1,7 +1,7 @@
 //! An in-memory store with the same conditional semantics as the DynamoDB one, for unit tests
 //! of the handlers and use cases. The shared store suite runs against both.
 
-use icp_domain::ports::{CreateError, Store, TokenSlot};
+use icp_domain::ports::{Claim, CreateError, Store, TokenSlot};
 use icp_domain::{
     Entity, IdempotencyRecord, Request, ReviewDecision, Status, StoreError, Transition, Website,
     WebsiteEffect, WebsiteStatus,
@@ -24,6 +24,8 @@ struct State {
     tokens: HashMap<(String, u32, TokenSlot), (String, String)>,
     /// Notification id -> `None` while sending, `Some(Ok)` sent, `Some(Err)` failed.
     notifications: HashMap<String, Option<Result<(), String>>>,
+    /// Notification id -> until when its sender's claim holds.
+    leases: HashMap<String, chrono::DateTime<chrono::Utc>>,
 }
 
 impl MemoryStore {
@@ -290,13 +292,21 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn claim_notification(&self, id: &str) -> Result<bool, StoreError> {
+    async fn claim_notification(
+        &self,
+        id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        lease_until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Claim, StoreError> {
         let mut state = self.lock();
-        if state.notifications.contains_key(id) {
-            return Ok(false);
+        match state.notifications.get(id) {
+            Some(Some(_)) => return Ok(Claim::Settled),
+            Some(None) if state.leases[id] >= now => return Ok(Claim::InFlight),
+            _ => {}
         }
         state.notifications.insert(id.to_string(), None);
-        Ok(true)
+        state.leases.insert(id.to_string(), lease_until);
+        Ok(Claim::Claimed)
     }
 
     async fn finish_notification(&self, id: &str, error: Option<&str>) -> Result<(), StoreError> {

@@ -437,9 +437,13 @@ fn wait(r: &Request, attempt: u32, token: &str, entered_at: &str) -> Wait {
 
 /// The first-review wait begins (at `entered_at`) with `token`: first-review's `await`.
 async fn await_review_issued(w: &World, r: &Request, attempt: u32, token: &str, entered_at: &str) {
-    w.await_review(&wait(r, attempt, token, entered_at), &reviewers())
-        .await
-        .unwrap();
+    w.await_review(
+        &wait(r, attempt, token, entered_at),
+        &reviewers(),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
 }
 
 async fn await_review(w: &World, r: &Request, attempt: u32, token: &str) {
@@ -933,4 +937,45 @@ async fn a_wait_retried_after_a_crash_keeps_the_retrys_token() {
             serde_json::json!({"decision": "approved"})
         )
     );
+}
+
+/// The "submitted" SMS and email go out from the workflow's first step, not the API call; a
+/// sender that died between its claim and its send (a crash, a timeout) loses nothing: while its
+/// lease runs the step fails with a passing error (Step Functions retries it), and once it ran
+/// out the step sends the notification itself.
+#[tokio::test]
+async fn a_notification_whose_sender_died_is_sent_by_the_step_run_again() {
+    let w = world();
+    let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    assert!(
+        sent_to(&w, "+8613800000000").is_empty(),
+        "submit itself sends nothing"
+    );
+    // A first run of the step claimed the SMS, then died.
+    let id = format!("{}#1#submitted#sms", r.request_id);
+    let now = Utc::now();
+    let claim = w
+        .store
+        .claim_notification(&id, now, now + Duration::seconds(40))
+        .await
+        .unwrap();
+    assert_eq!(claim, icp_domain::ports::Claim::Claimed);
+    let run_at =
+        |at: DateTime<Utc>| w.verify_password(&r.request_id, 1, at, LockPolicy::default(), at);
+    match run_at(now + Duration::seconds(5)).await {
+        Err(ServiceError::Store(StoreError::Conflict(_))) => {}
+        other => panic!("the dead sender's lease still runs: a passing error, not {other:?}"),
+    }
+    assert!(sent_to(&w, "+8613800000000").is_empty());
+    assert_eq!(
+        run_at(now + Duration::seconds(41)).await.unwrap(),
+        VerifyOutcome::Accepted
+    );
+    let sms = sent_to(&w, "+8613800000000");
+    assert_eq!(sms.len(), 1, "sent once, by the step run again: {sms:?}");
+    assert_eq!(
+        run_at(now + Duration::seconds(200)).await.unwrap(),
+        VerifyOutcome::Accepted
+    );
+    assert_eq!(sent_to(&w, "+8613800000000").len(), 1, "and never again");
 }

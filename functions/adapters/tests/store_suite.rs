@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, Utc};
 use icp_adapters::dynamo::{DynamoStore, Tables};
 use icp_adapters::memory::MemoryStore;
-use icp_domain::ports::{CreateError, Store, TokenSlot};
+use icp_domain::ports::{Claim, CreateError, Store, TokenSlot};
 use icp_domain::*;
 
 trait Seed {
@@ -376,16 +376,32 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
         (0, None)
     );
 
+    // A notification is claimed under a lease: in flight while it runs, claimed again once
+    // it ran out unfinished (its sender died), settled once finished.
     let id = format!("{}#1#submitted#sms", r.request_id);
-    assert!(store.claim_notification(&id).await.unwrap());
-    assert!(
-        !store.claim_notification(&id).await.unwrap(),
-        "claimed once"
+    let later = |seconds| now + Duration::seconds(seconds);
+    let claim = |at, until| store.claim_notification(&id, at, until);
+    assert_eq!(claim(now, later(40)).await.unwrap(), Claim::Claimed);
+    assert_eq!(
+        claim(later(39), later(79)).await.unwrap(),
+        Claim::InFlight,
+        "claimed once while the lease runs"
     );
+    assert_eq!(
+        claim(later(41), later(81)).await.unwrap(),
+        Claim::Claimed,
+        "claimed again once the lease ran out"
+    );
+    assert_eq!(claim(later(42), later(82)).await.unwrap(), Claim::InFlight);
     store
         .finish_notification(&id, Some("SNS down"))
         .await
         .unwrap();
+    assert_eq!(
+        claim(later(500), later(560)).await.unwrap(),
+        Claim::Settled,
+        "a finished notification is never claimed again"
+    );
 
     // Rejected, then "Modify and Submit": attempt 2 with a fresh sealed password; the old
     // decision and tokens are gone.

@@ -32,7 +32,7 @@ impl StepFunction for CloseRequest {
     async fn handle(&self, task: CloseTask, _: &Context) -> Result<Self::Output, StepError> {
         let now = chrono::Utc::now();
         match task {
-            CloseTask::Remind(attempt) => self.0.remind_resubmission(&attempt).await?,
+            CloseTask::Remind(attempt) => self.0.remind_resubmission(&attempt, now).await?,
             CloseTask::Expire(attempt) => self.0.expire(&attempt, now).await?,
             CloseTask::AuthorityDeadline(attempt) => {
                 let decision = self.0.authority_deadline(&attempt).await?;

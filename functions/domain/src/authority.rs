@@ -79,8 +79,14 @@ impl<S: Store, N: Notifier, V: Vault, W: Workflow, A: Authority> Ports<S, N, V, 
             // was forwarded all the same, and the customer is told so.
             if request.status == Status::ForwardedToAuthority || recorded_result(&request).is_some()
             {
-                notify_customer(store, &self.notifier, Event::ForwardedToAuthority, &request)
-                    .await?;
+                notify_customer(
+                    store,
+                    &self.notifier,
+                    Event::ForwardedToAuthority,
+                    &request,
+                    now,
+                )
+                .await?;
             }
         }
         let decided = |request: &Request| match request.status {
@@ -167,7 +173,7 @@ impl<S: Store, N: Notifier, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
         if recorded_result(&request) != Some(outcome) {
             return Err(DomainError::AlreadyDecided(request_id.into()).into());
         }
-        notify_customer(store, &self.notifier, event, &request).await?;
+        notify_customer(store, &self.notifier, event, &request, now).await?;
         waits::resume(
             store,
             &self.vault,

@@ -25,6 +25,7 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
         &self,
         attempt: &Attempt,
         event: Event,
+        now: DateTime<Utc>,
         next: impl FnOnce(&Request) -> Option<Result<crate::Transition, DomainError>>,
     ) -> Result<(), ServiceError> {
         let Some(request) = load_attempt(&self.store, &attempt.request_id, attempt.attempt).await?
@@ -33,7 +34,7 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
         };
         let request = advance(&self.store, request, next).await?;
         if event.status() == Some(request.status) {
-            notify_customer(&self.store, &self.notifier, event, &request).await?;
+            notify_customer(&self.store, &self.notifier, event, &request, now).await?;
         }
         Ok(())
     }
@@ -44,7 +45,7 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
         attempt: &Attempt,
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
-        self.step(attempt, Event::Completed, |request| {
+        self.step(attempt, Event::Completed, now, |request| {
             (request.status == Status::Approved).then(|| {
                 let (effect, note) = match request.request_type {
                     RequestType::WebsiteCancellation => (
@@ -73,11 +74,22 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
     }
 
     /// A rejected request not yet resubmitted: remind the customer before it expires.
-    pub async fn remind_resubmission(&self, attempt: &Attempt) -> Result<(), ServiceError> {
+    pub async fn remind_resubmission(
+        &self,
+        attempt: &Attempt,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
         let request = load_attempt(&self.store, &attempt.request_id, attempt.attempt).await?;
         match request {
             Some(request) if awaits_resubmission(&request) => {
-                notify_customer(&self.store, &self.notifier, Event::ExpiryReminder, &request).await
+                notify_customer(
+                    &self.store,
+                    &self.notifier,
+                    Event::ExpiryReminder,
+                    &request,
+                    now,
+                )
+                .await
             }
             _ => Ok(()),
         }
@@ -85,7 +97,7 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
 
     /// A rejected request not resubmitted in time expires, freeing the website.
     pub async fn expire(&self, attempt: &Attempt, now: DateTime<Utc>) -> Result<(), ServiceError> {
-        self.step(attempt, Event::Expired, |request| {
+        self.step(attempt, Event::Expired, now, |request| {
             awaits_resubmission(request).then(|| {
                 request.transition(
                     Status::Expired,
@@ -106,7 +118,7 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
         cause: &str,
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
-        self.step(attempt, Event::Failed, |request| {
+        self.step(attempt, Event::Failed, now, |request| {
             request
                 .status
                 .can_move_to(Status::Failed)

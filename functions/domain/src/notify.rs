@@ -1,26 +1,43 @@
 //! Delivering notifications once: each (request, attempt, event, channel) is claimed in the
-//! store before it is sent, so a retried step never sends it twice; a failed send is recorded
-//! and never stops the request.
+//! store, under a lease, before it is sent, so a retried step never sends it twice; a failed
+//! send is recorded and never stops the request. A sender that dies between its claim and its
+//! record (a crash, a timeout) loses nothing: once its lease runs out the next attempt of the
+//! same step claims and sends it again. Until then the claim is in flight, and the step fails
+//! with a passing error (Step Functions, or the API's client, retries it).
 
-use crate::error::{NotifyError, ServiceError};
+use crate::error::{NotifyError, ServiceError, StoreError};
 use crate::notification::{customer_message, reviewer_message, Event};
-use crate::ports::{Notifier, Store};
+use crate::ports::{Claim, Notifier, Store};
 use crate::records::{existing_entity, existing_website};
 use crate::Request;
+use chrono::{DateTime, Duration, Utc};
+use std::future::Future;
 
-async fn deliver<S: Store, F: std::future::Future<Output = Result<(), NotifyError>>>(
+/// How long a claim keeps others off: longer than any function may run (30 s), so a sender
+/// still alive is never doubled, and shorter than a step's retries last (91 s), so a step
+/// retried after its sender died sends the notification itself.
+pub const SENDING_LEASE_SECONDS: i64 = 40;
+
+async fn deliver<S: Store, F: Future<Output = Result<(), NotifyError>>>(
     store: &S,
     id: String,
+    now: DateTime<Utc>,
     send: F,
 ) -> Result<(), ServiceError> {
-    if !store.claim_notification(&id).await? {
-        return Ok(());
+    let lease_until = now + Duration::seconds(SENDING_LEASE_SECONDS);
+    match store.claim_notification(&id, now, lease_until).await? {
+        Claim::Settled => Ok(()),
+        Claim::InFlight => {
+            Err(StoreError::Conflict(format!("notification {id} is being sent")).into())
+        }
+        Claim::Claimed => {
+            let outcome = send.await;
+            store
+                .finish_notification(&id, outcome.err().as_ref().map(|e| e.0.as_str()))
+                .await?;
+            Ok(())
+        }
     }
-    let outcome = send.await;
-    store
-        .finish_notification(&id, outcome.err().as_ref().map(|e| e.0.as_str()))
-        .await?;
-    Ok(())
 }
 
 /// Tells the entity's contacts about `event` by SMS and email.
@@ -29,6 +46,7 @@ pub(crate) async fn notify_customer<S: Store, N: Notifier>(
     notifier: &N,
     event: Event,
     request: &Request,
+    now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
     let website = existing_website(store, &request.website_id).await?;
     let entity = existing_entity(store, &request.entity_id).await?;
@@ -42,12 +60,14 @@ pub(crate) async fn notify_customer<S: Store, N: Notifier>(
     deliver(
         store,
         format!("{key}#sms"),
+        now,
         notifier.send_sms(&entity.phone, &message.sms),
     )
     .await?;
     deliver(
         store,
         format!("{key}#email"),
+        now,
         notifier.send_email(&entity.email, &message.subject, &message.body),
     )
     .await
@@ -62,6 +82,7 @@ pub(crate) async fn notify_reviewers<S: Store, N: Notifier>(
     request: &Request,
     overdue: bool,
     occasion: &str,
+    now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
     let website = existing_website(store, &request.website_id).await?;
     let message = reviewer_message(request, &website, overdue);
@@ -78,6 +99,7 @@ pub(crate) async fn notify_reviewers<S: Store, N: Notifier>(
         deliver(
             store,
             id,
+            now,
             notifier.send_email(reviewer, &message.subject, &message.body),
         )
         .await?;

@@ -115,9 +115,15 @@ pub trait Store: Send + Sync {
         lock_until: chrono::DateTime<chrono::Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Claims the right to send one notification: true the first time for `id`, false after.
-    fn claim_notification(&self, id: &str)
-        -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Claims the right to send the notification `id` until `lease_until`: `Claimed` the first
+    /// time, and again once an earlier claim's lease ran out unfinished (its sender died);
+    /// `Settled` once it was sent or failed; `InFlight` while another sender's lease runs.
+    fn claim_notification(
+        &self,
+        id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        lease_until: chrono::DateTime<chrono::Utc>,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
     /// Records how a claimed notification went (`None`: sent; `Some(error)`: failed).
     fn finish_notification(
@@ -125,6 +131,14 @@ pub trait Store: Send + Sync {
         id: &str,
         error: Option<&str>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// What claiming a notification found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    Claimed,
+    Settled,
+    InFlight,
 }
 
 /// The workflow waits on two task tokens per attempt: first review and the authority.

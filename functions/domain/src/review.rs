@@ -66,6 +66,7 @@ impl<S: Store, N: Notifier, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
         &self,
         wait: &Wait,
         reviewers: &[String],
+        now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
         let attempt = wait.attempt.attempt;
         let decided = |request: &Request| {
@@ -85,7 +86,7 @@ impl<S: Store, N: Notifier, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
             decided,
         )
         .await?;
-        self.tell_reviewers(reviewers, &wait.attempt, false, "waiting")
+        self.tell_reviewers(reviewers, &wait.attempt, false, "waiting", now)
             .await
     }
 }
@@ -177,6 +178,7 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
         attempt: &Attempt,
         overdue: bool,
         occasion: &str,
+        now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
         let request = load(&self.store, &attempt.request_id).await?;
         if awaits_review(&request, attempt.attempt) {
@@ -187,6 +189,7 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
                 &request,
                 overdue,
                 occasion,
+                now,
             )
             .await?;
         }
@@ -200,8 +203,9 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
         reviewers: &[String],
         attempt: &Attempt,
         escalated_at: &str,
+        now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
-        self.tell_reviewers(reviewers, attempt, true, escalated_at)
+        self.tell_reviewers(reviewers, attempt, true, escalated_at, now)
             .await
     }
 
@@ -212,7 +216,7 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
         attempt: &Attempt,
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
-        self.step(attempt, Event::FirstReviewRejected, |r| {
+        self.step(attempt, Event::FirstReviewRejected, now, |r| {
             match (&r.status, &r.review) {
                 (Status::PendingFirstReview, Some(review))
                     if review.decision == Decision::Reject =>

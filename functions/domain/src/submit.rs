@@ -1,9 +1,7 @@
 //! Submitting a change request, and "Modify and Submit" (the next attempt after a rejection).
 
 use crate::error::{DomainError, ServiceError, StoreError};
-use crate::notification::Event;
-use crate::notify::notify_customer;
-use crate::ports::{CreateError, Notifier, Ports, Store, Vault, Workflow};
+use crate::ports::{CreateError, Ports, Store, Vault, Workflow};
 use crate::records::{existing_entity, load, load_own};
 use crate::validation::{
     parse_request_type, validate_password, validate_service_ips, validate_submission,
@@ -52,7 +50,9 @@ fn refuse_if_locked(entity: &Entity, now: DateTime<Utc>) -> Result<(), DomainErr
     }
 }
 
-impl<S: Store, N: Notifier, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
+/// The "submitted" SMS and email are the workflow's first step's (`verify`), not the caller's:
+/// nobody waits for them, and a step retried after a crash cannot lose them.
+impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
     /// Submits a change request: validates it, writes it with its idempotency record, and
     /// starts its workflow. A repeat with the same key and body answers with the first request.
     pub async fn submit(
@@ -124,7 +124,6 @@ impl<S: Store, N: Notifier, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
         self.workflow
             .start(&request.request_id, request.attempt)
             .await?;
-        notify_customer(store, &self.notifier, Event::Submitted, &request).await?;
         Ok(request)
     }
 
@@ -166,10 +165,6 @@ impl<S: Store, N: Notifier, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
         if request.status == Status::Submitted && request.attempt == 1 {
             self.workflow.start(&request.request_id, 1).await?;
         }
-        if request.attempt == 1 {
-            // The first call may have stopped short of telling the customer.
-            notify_customer(&self.store, &self.notifier, Event::Submitted, &request).await?;
-        }
         Ok(request)
     }
 
@@ -189,7 +184,6 @@ impl<S: Store, N: Notifier, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
         if request.status == Status::Submitted && request.attempt > 1 {
             // A retry after the new attempt was recorded: make sure its workflow runs.
             self.workflow.start(request_id, request.attempt).await?;
-            notify_customer(store, &self.notifier, Event::Submitted, &request).await?;
             return Ok(request);
         }
         let not_resubmittable = |from| DomainError::InvalidTransition {
@@ -244,7 +238,6 @@ impl<S: Store, N: Notifier, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
         // The previous attempt's execution waits only to expire the rejection: end it.
         self.workflow.stop(request_id, request.attempt).await?;
         self.workflow.start(request_id, next).await?;
-        notify_customer(store, &self.notifier, Event::Submitted, &resubmitted).await?;
         Ok(resubmitted)
     }
 }

@@ -29,9 +29,10 @@ impl Default for LockPolicy {
 }
 
 impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
-    /// Checks the attempt's license password and moves the request to `pending_first_review`
-    /// (due at `review_due_at`) or `password_rejected`, telling the customer of a rejection.
-    /// Running it again for the same attempt answers the same and changes nothing.
+    /// Tells the customer the attempt was submitted, checks its license password and moves the
+    /// request to `pending_first_review` (due at `review_due_at`) or `password_rejected`,
+    /// telling the customer of a rejection. Running it again for the same attempt answers the
+    /// same and changes nothing.
     pub async fn verify_password(
         &self,
         request_id: &str,
@@ -40,6 +41,9 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
         lock: LockPolicy,
         now: DateTime<Utc>,
     ) -> Result<VerifyOutcome, ServiceError> {
+        if let Some(request) = load_attempt(&self.store, request_id, attempt).await? {
+            notify_customer(&self.store, &self.notifier, Event::Submitted, &request, now).await?;
+        }
         let outcome = self
             .check_password(request_id, attempt, review_due_at, lock, now)
             .await?;
@@ -51,6 +55,7 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
                 &self.notifier,
                 Event::PasswordRejected,
                 &request,
+                now,
             )
             .await?;
         }

@@ -40,7 +40,9 @@ impl StepFunction for FirstReview {
         match task {
             FirstReviewTask::Await(wait) => {
                 tracing::info!(request_id = %wait.attempt.request_id, attempt = wait.attempt.attempt, "awaiting first review");
-                self.ports.await_review(&wait, &self.reviewers).await?
+                self.ports
+                    .await_review(&wait, &self.reviewers, chrono::Utc::now())
+                    .await?
             }
             FirstReviewTask::Overdue {
                 attempt,
@@ -49,7 +51,7 @@ impl StepFunction for FirstReview {
                 tracing::info!(request_id = %attempt.request_id, attempt = attempt.attempt, "first review overdue");
                 telemetry::count("FirstReviewOverdue");
                 self.ports
-                    .escalate_review(&self.reviewers, &attempt, &escalated_at)
+                    .escalate_review(&self.reviewers, &attempt, &escalated_at, chrono::Utc::now())
                     .await?
             }
             FirstReviewTask::Conclude(attempt) => {
