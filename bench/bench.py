@@ -14,21 +14,17 @@ import re
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlparse
 
 import boto3
-import jwt
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "infra" / "local"))
-from deploy import HASHER  # noqa: E402 (the parameters the functions hash with, spelled once)
+from api_client import ApiClient  # noqa: E402 (the one Python client of the stack's API)
 STATE_DIR = ROOT / ".local"
 LOG_DIR = STATE_DIR / "logs"
 TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
@@ -71,13 +67,6 @@ def ms(seconds):
     return round(seconds * 1000, 2)
 
 
-def local_only(url):
-    host = urlparse(url).hostname
-    if host != "127.0.0.1":
-        sys.exit(f"bench: refusing to send traffic to {host}: the bench runs against 127.0.0.1 only")
-    return url
-
-
 def eventually(what, check, timeout=WAIT_SECONDS, interval=0.1):
     """Polls `check` until it returns a truthy value, at most `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -117,73 +106,32 @@ class Stack:
     def __init__(self):
         self.outputs = json.loads((STATE_DIR / "stack.json").read_text())
         self.demo = json.loads((STATE_DIR / "demo.json").read_text())
-        self.api = local_only(self.demo["apiUrl"])
-        endpoint = local_only(self.outputs["localstackUrl"])
+        self.api = ApiClient(self.demo["apiUrl"])
+        endpoint = self.outputs["localstackUrl"]
+        ApiClient(endpoint)  # LocalStack too is 127.0.0.1 only
         session = boto3.session.Session(
             aws_access_key_id="test", aws_secret_access_key="test", region_name=self.outputs["region"]
         )
         self.lambdas = session.client("lambda", endpoint_url=endpoint)
         self.sfn = session.client("stepfunctions", endpoint_url=endpoint)
-        self.dynamodb = session.resource("dynamodb", endpoint_url=endpoint)
-        secrets = session.client("secretsmanager", endpoint_url=endpoint)
-        self.jwt_key = secrets.get_secret_value(SecretId=self.outputs["JwtSecretArn"])["SecretString"]
         self.state_machine = self.outputs["StateMachineArn"]
         self.stack_name = self.state_machine.rsplit(":", 1)[1].removesuffix("-request")
-        self.local = threading.local()
 
     def function_name(self, name):
         return f"{self.stack_name}-{name}"
 
-    def http(self):
-        if not hasattr(self.local, "session"):
-            self.local.session = requests.Session()
-            self.local.session.trust_env = False  # 127.0.0.1 only, never through a proxy
-        return self.local.session
-
     def call(self, method, path, token=None, body=None, headers=None):
         """(status, body, seconds) of one API call."""
-        all_headers = {"content-type": "application/json", **(headers or {})}
-        if token:
-            all_headers["authorization"] = f"Bearer {token}"
-        started = time.perf_counter()
-        resp = self.http().request(method, f"{self.api}{path}", json=body, headers=all_headers, timeout=60)
-        elapsed = time.perf_counter() - started
-        try:
-            payload = resp.json()
-        except ValueError:
-            payload = resp.text
-        return resp.status_code, payload, elapsed
-
-    def token(self, sub, role):
-        claims = {"sub": sub, "role": role, "exp": int(time.time()) + 3600}
-        return jwt.encode(claims, self.jwt_key, algorithm="HS256")
+        return self.api.call(method, path, token, body, headers)
 
     def seed(self, count):
-        """`count` fresh websites (unique to this run) of entities with the bench password."""
-        run = uuid.uuid4().hex[:8]
-        password_hash = HASHER.hash(PASSWORD)
-        entities = self.dynamodb.Table(self.outputs["EntitiesTableName"])
-        websites = self.dynamodb.Table(self.outputs["WebsitesTableName"])
-        seeded = []
-        with entities.batch_writer() as e_batch, websites.batch_writer() as w_batch:
-            for n in range(count):
-                entity_id = f"ent-bench-{run}-{n // WEBSITES_PER_ENTITY}"
-                if n % WEBSITES_PER_ENTITY == 0:
-                    e_batch.put_item(Item={
-                        "entityId": entity_id, "name": f"Bench entity {entity_id}",
-                        "entityLicenseNumber": "京ICP备20260000号", "passwordHash": password_hash,
-                        "phone": "+8613700000000", "email": f"{entity_id}@bench.example.cn",
-                        "failedPasswordAttempts": 0,
-                    })
-                website_id = f"web-bench-{run}-{n}"
-                w_batch.put_item(Item={
-                    "websiteId": website_id, "entityId": entity_id, "domain": f"site{n}.{run}.bench.example.cn",
-                    "websiteLicenseNumber": f"京ICP备20260000号-{n % WEBSITES_PER_ENTITY + 1}",
-                    "serviceIps": ["203.0.113.10"], "status": "active",
-                })
-                seeded.append((website_id, entity_id))
-        tokens = {entity: self.token(entity, "customer") for _, entity in seeded}
-        return [(website_id, tokens[entity]) for website_id, entity in seeded]
+        """`count` fresh websites (unique to this run) of entities with the bench password, seeded
+        as every test and the demo are (`icp-seed`, tests/src/seed.rs): [(website id, token)]."""
+        out = subprocess.run(
+            [str(TARGET_DIR / "icp-seed"), "load", str(count), str(WEBSITES_PER_ENTITY), PASSWORD],
+            cwd=ROOT, check=True, capture_output=True, text=True,
+        ).stdout
+        return [(site["websiteId"], site["token"]) for site in json.loads(out)]
 
     def submit(self, website_id, token, idempotency_key=None):
         body = {"type": "website_cancellation", "websiteId": website_id, "licensePassword": PASSWORD}
@@ -357,7 +305,8 @@ def password_cost():
         ["cargo", "run", "--quiet", "--release", "-p", "icp-domain", "--example", "password_cost"],
         cwd=ROOT, check=True, capture_output=True, text=True,
     ).stdout
-    return json.loads(out)["verifyMs"]
+    cost = json.loads(out)
+    return cost["parameters"], cost["verifyMs"]
 
 
 def machine():
@@ -391,7 +340,7 @@ def table(results):
         rows.append(f"| `{name}` zip / max RSS | {a['zipBytes'] / 1e6:.2f} MB / {a['maxRssKb']} kB | ≤ 5 MB / ≤ 32,768 kB | {met(zip_ok and rss_ok)} |")
     m = results["makeUp"]
     rows.append(f"| `make up` cold / warm | {m['coldSeconds']} s / {m['warmSeconds']} s | — | |")
-    rows.append(f"| license password check (argon2id m={HASHER.memory_cost // 1024} MiB, t={HASHER.time_cost}) | {results['passwordVerifyMs']} ms | — | |")
+    rows.append(f"| license password check ({results['passwordParameters']}) | {results['passwordVerifyMs']} ms | — | |")
     return "\n".join(rows)
 
 
@@ -442,8 +391,8 @@ def main():
         "load": load_result,
         "artifacts": artifacts(stack, names),
         "makeUp": make_up,
-        "passwordVerifyMs": password_cost(),
     }
+    results["passwordParameters"], results["passwordVerifyMs"] = password_cost()
     (ROOT / "bench").mkdir(exist_ok=True)
     (ROOT / "bench/results.json").write_text(json.dumps(results, indent=2) + "\n")
     markdown = f"Run {results['date']} on {results['machine']} (`make bench`, release build).\n\n{table(results)}"

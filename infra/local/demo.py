@@ -5,29 +5,17 @@ emails that went out, read back from LocalStack's /_aws/sns/sms-messages and /_a
 """
 
 import json
+import os
 import sys
 import time
-import urllib.error
 import urllib.request
 import uuid
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from api_client import ApiClient  # noqa: E402 (the one Python client of the stack's API)
+
 DEMO_FILE = sys.argv[1] if len(sys.argv) > 1 else ".local/demo.json"
 WAIT_SECONDS = 60
-
-
-def call(method, url, token=None, body=None, headers=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method)
-    req.add_header("content-type", "application/json")
-    if token:
-        req.add_header("authorization", f"Bearer {token}")
-    for k, v in (headers or {}).items():
-        req.add_header(k, v)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
 
 
 def sent_emails(localstack):
@@ -49,8 +37,12 @@ def wait_for_email(localstack, to, subject_end):
 class Demo:
     def __init__(self, demo):
         self.demo = demo
-        self.api = demo["apiUrl"]
+        self.api = ApiClient(demo["apiUrl"])
         self.reviewer = demo["reviewerToken"]
+
+    def call(self, method, path, token=None, body=None, headers=None):
+        status, answer, _ = self.api.call(method, path, token, body, headers)
+        return status, answer
 
     def review_waits(self, website):
         """As a reviewer would, act on the 'awaiting first review' email."""
@@ -65,7 +57,7 @@ class Demo:
         """Prints each new status of the request until it reaches `until`."""
         deadline = time.monotonic() + WAIT_SECONDS
         while time.monotonic() < deadline:
-            status, body = call("GET", f"{self.api}/requests/{request_id}", token)
+            status, body = self.call("GET", f"/requests/{request_id}", token)
             self.expect("GET /requests/{id}", status, body, 200)
             for entry in body["history"][len(seen):]:
                 seen.append(entry)
@@ -80,7 +72,7 @@ class Demo:
         body = {"type": request_type, "websiteId": website["websiteId"], "licensePassword": customer["licensePassword"]}
         if service_ips:
             body["serviceIps"] = service_ips
-        status, answer = call("POST", f"{self.api}/requests", token, body, {"Idempotency-Key": str(uuid.uuid4())})
+        status, answer = self.call("POST", "/requests", token, body, {"Idempotency-Key": str(uuid.uuid4())})
         request_id = self.expect("POST /requests", status, answer, 202)["requestId"]
         label = f"{label} {website['domain']}"
         seen = []
@@ -88,26 +80,26 @@ class Demo:
         self.review_waits(website)
         if reject_first:
             reasons = ["The website owner's ID photo is blurred; please upload a clear copy."]
-            status, answer = call("POST", f"{self.api}/reviews/{request_id}/decision", self.reviewer,
+            status, answer = self.call("POST", f"/reviews/{request_id}/decision", self.reviewer,
                                   {"decision": "reject", "reasons": reasons})
             self.expect("reject", status, answer, 200)
             self.follow(label, token, request_id, "first_review_rejected", seen)
-            status, answer = call("POST", f"{self.api}/requests/{request_id}/resubmit", token,
+            status, answer = self.call("POST", f"/requests/{request_id}/resubmit", token,
                                   {"licensePassword": customer["licensePassword"]})
             self.expect("resubmit", status, answer, 202)
             self.follow(label, token, request_id, "pending_first_review", seen)
-        status, answer = call("POST", f"{self.api}/reviews/{request_id}/decision", self.reviewer, {"decision": "approve"})
+        status, answer = self.call("POST", f"/reviews/{request_id}/decision", self.reviewer, {"decision": "approve"})
         self.expect("approve", status, answer, 200)
         forwarded = self.follow(label, token, request_id, "forwarded_to_authority", seen)
-        sim = self.demo["authority"]["simulatorUrl"]
-        status, answer = call("POST", f"{sim}/submissions/{forwarded['submissionId']}/decision", None, {"decision": "approved"})
+        decide = f"/authority-sim/submissions/{forwarded['submissionId']}/decision"
+        status, answer = self.call("POST", decide, None, {"decision": "approved"})
         self.expect("authority simulator", status, answer, 200)
         self.follow(label, token, request_id, "completed", seen)
         wait_for_email(self.demo["localstackUrl"], customer["email"], ": completed")
 
 
-def free_websites(customer, api):
-    status, body = call("GET", f"{api}/websites", customer["token"])
+def free_websites(customer, demo):
+    status, body = demo.call("GET", "/websites", customer["token"])
     return [w for w in body.get("websites", []) if w["openRequest"] is None] if status == 200 else []
 
 
@@ -115,7 +107,7 @@ def main():
     demo = json.load(open(DEMO_FILE))
     d = Demo(demo)
     first, second = demo["customers"][0], demo["customers"][1]
-    mine, theirs = free_websites(first, d.api), free_websites(second, d.api)
+    mine, theirs = free_websites(first, d), free_websites(second, d)
     if len(mine) < 3 or len(theirs) < 1:
         sys.exit("demo: not enough active websites left (each run clears two): make down && make up")
     print("Requests and their status changes (request, status, actor, note):")

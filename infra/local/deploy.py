@@ -1,9 +1,7 @@
 """Deploys the packaged template to LocalStack's CloudFormation (create or update, polled every
 second: awscli's `cloudformation deploy` waits in 30 s steps), writes the stack's outputs to
-.local/stack.json and seeds the demo data: two customers (entities with a license password,
-phone, email) with three active websites each, and one reviewer, then writes .local/demo.json in
-the shape the API contract gives. Existing items are left as they are, so running it again on a
-live stack keeps its requests consistent.
+.local/stack.json and verifies the sender's email address with SES. The demo data is seeded
+after it, by `icp-seed demo` (deploy.sh).
 """
 
 import argparse
@@ -13,46 +11,9 @@ import sys
 import time
 
 import boto3
-import jwt
 import yaml
-from argon2 import PasswordHasher
-from argon2.low_level import Type
 
-TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600
-# The parameters the functions hash with (functions/domain/src/password.rs).
-HASHER = PasswordHasher(time_cost=3, memory_cost=12 * 1024, parallelism=1, type=Type.ID)
-
-CUSTOMERS = [
-    {
-        "entityId": "ent-bj-yunfan",
-        "name": "北京云帆科技有限公司 (Beijing Yunfan Technology Co., Ltd.)",
-        "entityLicenseNumber": "京ICP备20231234号",
-        "licensePassword": "Yunfan-Filing-2026",
-        "phone": "+8613800000001",
-        "email": "filing@yunfan.example.cn",
-        "domains": ["yunfan.example.cn", "shop.yunfan.example.cn", "blog.yunfan.example.cn"],
-        "ipBase": "203.0.113.",
-    },
-    {
-        "entityId": "ent-sh-haitao",
-        "name": "上海海涛网络有限公司 (Shanghai Haitao Network Co., Ltd.)",
-        "entityLicenseNumber": "沪ICP备20235678号",
-        "licensePassword": "Haitao-Filing-2026",
-        "phone": "+8613900000002",
-        "email": "icp@haitao.example.cn",
-        "domains": ["haitao.example.cn", "m.haitao.example.cn", "api.haitao.example.cn"],
-        "ipBase": "198.51.100.",
-    },
-]
 SENDER_EMAIL = "filing-noreply@provider.example.com"  # the template's default SenderEmail
-REVIEWER = {"reviewerId": "rev-demo", "email": "reviewer@provider.example.com"}
-
-
-def put_new(table, item, key):
-    try:
-        table.put_item(Item=item, ConditionExpression=f"attribute_not_exists({key})")
-    except table.meta.client.exceptions.ConditionalCheckFailedException:
-        pass  # seeded by an earlier run; keep its state
 
 
 DEPLOY_TIMEOUT_SECONDS = 600
@@ -164,7 +125,6 @@ def main():
             "IncludeBenchBaseline": "true",
             # How functions reach this API (the authority simulator and its callbacks).
             "ApiBaseUrl": f"{lambda_endpoint}/_aws/execute-api/{{apiId}}/{args.stage}",
-            "ReviewerEmails": REVIEWER["email"],
             "CreateSenderIdentity": "false",
             "CreateDashboard": "false",
         },
@@ -175,75 +135,7 @@ def main():
     with open(args.stack_file, "w") as f:
         json.dump(outputs, f, indent=2)
 
-    dynamodb = session.resource("dynamodb", endpoint_url=args.endpoint)
-    secrets = session.client("secretsmanager", endpoint_url=args.endpoint)
     session.client("ses", endpoint_url=args.endpoint).verify_email_identity(EmailAddress=SENDER_EMAIL)
-    jwt_key = secrets.get_secret_value(SecretId=outputs["JwtSecretArn"])["SecretString"]
-    authority_secret = secrets.get_secret_value(SecretId=outputs["AuthoritySecretArn"])["SecretString"]
-    entities = dynamodb.Table(outputs["EntitiesTableName"])
-    websites = dynamodb.Table(outputs["WebsitesTableName"])
-    expires = int(time.time()) + TOKEN_LIFETIME_SECONDS
-
-    def token(sub, role):
-        return jwt.encode({"sub": sub, "role": role, "exp": expires}, jwt_key, algorithm="HS256")
-
-    demo_customers = []
-    for c in CUSTOMERS:
-        put_new(
-            entities,
-            {
-                "entityId": c["entityId"],
-                "name": c["name"],
-                "entityLicenseNumber": c["entityLicenseNumber"],
-                "passwordHash": HASHER.hash(c["licensePassword"]),
-                "phone": c["phone"],
-                "email": c["email"],
-                "failedPasswordAttempts": 0,
-            },
-            "entityId",
-        )
-        demo_sites = []
-        for n, domain in enumerate(c["domains"], start=1):
-            website_id = f"web-{domain.replace('.', '-')}"
-            put_new(
-                websites,
-                {
-                    "websiteId": website_id,
-                    "entityId": c["entityId"],
-                    "domain": domain,
-                    "websiteLicenseNumber": f"{c['entityLicenseNumber'][:-1]}号-{n}",
-                    "serviceIps": [f"{c['ipBase']}{10 + n}"],
-                    "status": "active",
-                },
-                "websiteId",
-            )
-            demo_sites.append({"websiteId": website_id, "domain": domain})
-        demo_customers.append(
-            {
-                "token": token(c["entityId"], "customer"),
-                "entityId": c["entityId"],
-                "licensePassword": c["licensePassword"],
-                "phone": c["phone"],
-                "email": c["email"],
-                "websites": demo_sites,
-            }
-        )
-
-    demo = {
-        "apiUrl": api_url,
-        "localstackUrl": args.endpoint,
-        "region": args.region,
-        "customers": demo_customers,
-        "reviewerToken": token(REVIEWER["reviewerId"], "reviewer"),
-        "reviewerEmail": REVIEWER["email"],
-        "authority": {
-            "simulatorUrl": f"{api_url}/authority-sim",
-            "callbackUrl": f"{api_url}/authority/callbacks",
-            "secret": authority_secret,
-        },
-    }
-    with open(args.demo_file, "w") as f:
-        json.dump(demo, f, indent=2, ensure_ascii=False)
 
 
 if __name__ == "__main__":

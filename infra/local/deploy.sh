@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Deploys infra/template.yaml to this clone's running LocalStack, as CloudFormation would on AWS:
 # stages each function's bootstrap binary, packages (zips to S3), deploys the stack, writes its
-# outputs to .local/stack.json and seeds the demo data (.local/demo.json). Safe to run again:
+# outputs to .local/stack.json and seeds the demo data (.local/demo.json, by icp-seed). Safe to run again:
 # only what changed is redeployed. The stack itself is deployed by deploy.py.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -40,4 +40,7 @@ aws cloudformation package --template-file "$ROOT/infra/template.yaml" --s3-buck
   { cat "$STATE_DIR/package.log" >&2; fail "packaging failed"; }
 "$VENV/bin/python" "$LOCAL_DIR/deploy.py" --endpoint "$ENDPOINT" --region "$REGION" --stage "$STAGE" \
   --stack-name "$STACK_NAME" --template "$STATE_DIR/packaged.yaml" --bucket "$ARTIFACT_BUCKET" \
-  --stack-file "$STATE_DIR/stack.json" --demo-file "$STATE_DIR/demo.json"
+  --stack-file "$STATE_DIR/stack.json"
+# The demo data, seeded where the tests and the bench seed theirs (tests/src/seed.rs).
+"$TARGET_DIR/$PROFILE_DIR/icp-seed" demo >"$STATE_DIR/demo.json.new"
+mv "$STATE_DIR/demo.json.new" "$STATE_DIR/demo.json"

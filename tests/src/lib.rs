@@ -1,8 +1,10 @@
 //! Support for the end-to-end tests: the running stack's addresses (from `.local/`), fresh
-//! customers seeded into its DynamoDB tables, and an HTTP client speaking the API contract.
+//! customers seeded into its tables (`seed`, which also seeds the demo data and the bench's),
+//! and an HTTP client speaking the API contract.
+
+pub mod seed;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use icp_domain::{password, Entity, Website, WebsiteStatus};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -18,9 +20,10 @@ pub struct Stack {
     vault_secret: String,
     dynamodb: aws_sdk_dynamodb::Client,
     sfn: aws_sdk_sfn::Client,
+    seeder: seed::Seeder,
 }
 
-fn read_json(name: &str) -> Value {
+pub(crate) fn read_json(name: &str) -> Value {
     let path = format!("{}/../.local/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{path}: {e}; the stack is not up (make up / make test)"));
@@ -45,37 +48,19 @@ pub struct Reply {
 
 impl Stack {
     pub async fn connect() -> Stack {
-        let outputs = read_json("stack.json");
-        let demo = read_json("demo.json");
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(icp_adapters::aws::sdk_https_client())
-            .endpoint_url(outputs["localstackUrl"].as_str().unwrap())
-            .region(aws_config::Region::new(
-                outputs["region"].as_str().unwrap().to_string(),
-            ))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "test", "test", None, None, "e2e",
-            ))
-            .load()
-            .await;
-        let secrets = aws_sdk_secretsmanager::Client::new(&config);
-        let secret = |output: &'static str| {
-            let request = secrets
-                .get_secret_value()
-                .secret_id(outputs[output].as_str().unwrap());
-            async move { request.send().await.expect(output).secret_string.unwrap() }
-        };
-        let jwt_secret = secret("JwtSecretArn").await;
-        let vault_secret = secret("VaultSecretArn").await;
+        let deployed = seed::Deployed::read().await;
+        let jwt_secret = deployed.secret("JwtSecretArn").await;
+        let vault_secret = deployed.secret("VaultSecretArn").await;
         Stack {
-            api_url: outputs["apiUrl"].as_str().unwrap().to_string(),
-            demo,
-            outputs,
+            api_url: deployed.output("apiUrl").to_string(),
+            demo: read_json("demo.json"),
             http: icp_adapters::tls::http_client(Duration::from_secs(30)).unwrap(),
             jwt_secret,
             vault_secret,
-            dynamodb: aws_sdk_dynamodb::Client::new(&config),
-            sfn: aws_sdk_sfn::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::new(&deployed.config),
+            sfn: aws_sdk_sfn::Client::new(&deployed.config),
+            seeder: seed::Seeder::new(&deployed),
+            outputs: deployed.outputs,
         }
     }
 
@@ -84,7 +69,7 @@ impl Stack {
     }
 
     pub fn token_expiring(&self, sub: &str, role: &str, exp: i64) -> String {
-        icp_adapters::auth::mint(&self.jwt_secret, sub, role, exp)
+        icp_edge::auth::mint(&self.jwt_secret, sub, role, exp)
     }
 
     /// A new entity with `websites` active websites, written straight into the stack's tables.
@@ -95,67 +80,38 @@ impl Stack {
     /// As `new_customer`, with this contact email (empty: a unique valid one).
     pub async fn new_customer_with_email(&self, websites: usize, email: &str) -> Customer {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let entity = Entity {
-            entity_id: format!("ent-e2e-{id}"),
-            name: "E2E Test Co".into(),
-            entity_license_number: "京ICP备99999999号".into(),
-            password_hash: password::hash(PASSWORD),
-            phone: format!(
-                "+86137{:08}",
-                u32::from_str_radix(&id[..7], 16).unwrap() % 100_000_000
-            ),
-            email: if email.is_empty() {
-                format!("{id}@e2e.example.cn")
-            } else {
-                email.to_string()
-            },
-            failed_password_attempts: 0,
-            locked_until: None,
+        let phone = format!(
+            "+86137{:08}",
+            u32::from_str_radix(&id[..7], 16).unwrap() % 100_000_000
+        );
+        let email = if email.is_empty() {
+            format!("{id}@e2e.example.cn")
+        } else {
+            email.to_string()
         };
-        self.put("EntitiesTableName", serde_dynamo::to_item(&entity).unwrap())
-            .await;
-        let mut website_ids = Vec::new();
-        let mut domains = Vec::new();
-        for n in 1..=websites {
-            let website = Website {
-                website_id: format!("web-e2e-{id}-{n}"),
-                entity_id: entity.entity_id.clone(),
-                domain: format!("site{n}.{id}.example.cn"),
-                website_license_number: format!("京ICP备99999999号-{n}"),
-                service_ips: vec![format!("192.0.2.{n}")],
-                status: WebsiteStatus::Active,
-                open_request_id: None,
-            };
-            self.put(
-                "WebsitesTableName",
-                serde_dynamo::to_item(&website).unwrap(),
-            )
-            .await;
-            website_ids.push(website.website_id);
-            domains.push(website.domain);
-        }
+        let entity = seed::entity(
+            &format!("ent-e2e-{id}"),
+            "E2E Test Co",
+            "京ICP备99999999号",
+            &phone,
+            &email,
+        );
+        let sites: Vec<_> = (1..=websites)
+            .map(|n| {
+                let domain = format!("site{n}.{id}.example.cn");
+                let ip = format!("192.0.2.{n}");
+                seed::website(&format!("web-e2e-{id}-{n}"), &entity, &domain, n, &ip)
+            })
+            .collect();
+        self.seeder.customer(&entity, PASSWORD, &sites, false).await;
         Customer {
             token: self.token(&entity.entity_id, "customer"),
             entity_id: entity.entity_id,
-            website_ids,
-            domains,
-            phone: entity.phone,
-            email: entity.email,
+            website_ids: sites.iter().map(|w| w.website_id.clone()).collect(),
+            domains: sites.into_iter().map(|w| w.domain).collect(),
+            phone,
+            email,
         }
-    }
-
-    async fn put(
-        &self,
-        table_output: &str,
-        item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
-    ) {
-        self.dynamodb
-            .put_item()
-            .table_name(self.outputs[table_output].as_str().unwrap())
-            .set_item(Some(item))
-            .send()
-            .await
-            .expect("seed item");
     }
 
     /// One API call; `body` is sent as JSON when given.

@@ -140,7 +140,7 @@ async fn bad_inputs_on_every_route_get_their_4xx_and_change_nothing() {
     );
     let forged = format!(
         "Bearer {}",
-        icp_adapters::auth::mint("not-the-key", &alice.entity_id, "customer", 4_000_000_000)
+        icp_edge::auth::mint("not-the-key", &alice.entity_id, "customer", 4_000_000_000)
     );
     let admin = format!("Bearer {}", stack.token(&alice.entity_id, "admin"));
     let json_ct = "application/json";

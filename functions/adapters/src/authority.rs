@@ -16,7 +16,7 @@ pub struct HttpAuthority {
 
 /// The API's public base URL: `API_BASE_URL` with `{apiId}` filled in from `API_ID`, since the
 /// function cannot name its own API's URL in the template without a cycle on AWS.
-pub fn api_base_url() -> Result<String, lambda_runtime::Error> {
+pub fn api_base_url() -> Result<String, crate::Error> {
     let template = crate::aws::env("API_BASE_URL")?;
     Ok(template.replace("{apiId}", &std::env::var("API_ID").unwrap_or_default()))
 }
@@ -24,7 +24,7 @@ pub fn api_base_url() -> Result<String, lambda_runtime::Error> {
 impl HttpAuthority {
     /// `AUTHORITY_URL` is the authority's intake; empty means the local simulator behind our
     /// own API.
-    pub fn from_env(secret: String) -> Result<HttpAuthority, lambda_runtime::Error> {
+    pub fn from_env(secret: String) -> Result<HttpAuthority, crate::Error> {
         let base = api_base_url()?;
         let submissions_url = match std::env::var("AUTHORITY_URL").unwrap_or_default() {
             url if url.is_empty() => format!("{base}/authority-sim/submissions"),

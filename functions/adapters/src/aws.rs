@@ -3,7 +3,7 @@
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-use lambda_runtime::Error;
+use crate::Error;
 
 pub async fn load_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())

@@ -55,7 +55,7 @@ impl DynamoStore {
         DynamoStore { client, tables }
     }
 
-    pub fn from_env(config: &aws_config::SdkConfig) -> Result<DynamoStore, lambda_runtime::Error> {
+    pub fn from_env(config: &aws_config::SdkConfig) -> Result<DynamoStore, crate::Error> {
         let tables = Tables::from_env().map_err(|e| format!("table names: {e}"))?;
         Ok(DynamoStore::new(Client::new(config), tables))
     }

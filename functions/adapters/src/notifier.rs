@@ -12,7 +12,7 @@ pub struct SnsSesNotifier {
 }
 
 impl SnsSesNotifier {
-    pub fn from_env(config: &SdkConfig) -> Result<SnsSesNotifier, lambda_runtime::Error> {
+    pub fn from_env(config: &SdkConfig) -> Result<SnsSesNotifier, crate::Error> {
         Ok(SnsSesNotifier {
             sns: aws_sdk_sns::Client::new(config),
             ses: aws_sdk_ses::Client::new(config),

@@ -20,7 +20,7 @@ impl StepFunctionsWorkflow {
 
     pub fn from_env(
         config: &aws_config::SdkConfig,
-    ) -> Result<StepFunctionsWorkflow, lambda_runtime::Error> {
+    ) -> Result<StepFunctionsWorkflow, crate::Error> {
         Ok(StepFunctionsWorkflow::new(
             Client::new(config),
             crate::aws::env("STATE_MACHINE_ARN")?,

@@ -1,90 +1,18 @@
-//! The use cases on the in-memory store, a recording workflow, notifier and authority, and the
-//! real vault.
+//! The use cases on the test kit's in-memory store and recording workflow, notifier and
+//! authority, with the real vault.
 
 use chrono::{DateTime, Duration, Utc};
-use icp_adapters::memory::MemoryStore;
 use icp_adapters::vault::AesVault;
 use icp_domain::authority::{submission_id, AuthorityDecision};
 use icp_domain::contract::{Attempt, VerifyOutcome, Wait};
-use icp_domain::error::{AuthorityError, NotifyError, ServiceError, WorkflowError};
-use icp_domain::ports::{Authority, Notifier, Ports, Store, Submission, Workflow};
+use icp_domain::error::ServiceError;
+use icp_domain::ports::{Ports, Store};
 use icp_domain::submit::SubmitInput;
 use icp_domain::verify::{LockPolicy, PASSWORD_REJECTED_REASON};
 use icp_domain::*;
+use icp_testkit::fakes::{RecordingAuthority, RecordingNotifier, RecordingWorkflow};
+use icp_testkit::memory::MemoryStore;
 use std::collections::BTreeSet;
-use std::sync::Mutex;
-
-/// Records the executions started, the waits resumed and the executions stopped. A token in
-/// `timed_out` is no longer waited on: resuming it answers false and records nothing.
-#[derive(Default)]
-struct RecordingWorkflow {
-    executions: Mutex<BTreeSet<String>>,
-    resumed: Mutex<Vec<(String, serde_json::Value)>>,
-    stopped: Mutex<Vec<String>>,
-    timed_out: Mutex<BTreeSet<String>>,
-}
-
-impl Workflow for RecordingWorkflow {
-    async fn start(&self, request_id: &str, attempt: u32) -> Result<(), WorkflowError> {
-        self.executions
-            .lock()
-            .unwrap()
-            .insert(icp_adapters::workflow::execution_name(request_id, attempt));
-        Ok(())
-    }
-
-    async fn resume(&self, token: &str, output: &serde_json::Value) -> Result<bool, WorkflowError> {
-        if self.timed_out.lock().unwrap().contains(token) {
-            return Ok(false);
-        }
-        self.resumed
-            .lock()
-            .unwrap()
-            .push((token.into(), output.clone()));
-        Ok(true)
-    }
-
-    async fn stop(&self, request_id: &str, attempt: u32) -> Result<(), WorkflowError> {
-        self.stopped
-            .lock()
-            .unwrap()
-            .push(format!("{request_id}-{attempt}"));
-        Ok(())
-    }
-}
-
-/// Records what was sent; fails every email while `fail_email` is set.
-#[derive(Default)]
-struct RecordingNotifier {
-    sent: Mutex<Vec<(String, String)>>,
-    fail_email: std::sync::atomic::AtomicBool,
-}
-
-impl Notifier for RecordingNotifier {
-    async fn send_sms(&self, phone: &str, text: &str) -> Result<(), NotifyError> {
-        self.sent.lock().unwrap().push((phone.into(), text.into()));
-        Ok(())
-    }
-    async fn send_email(&self, to: &str, subject: &str, _body: &str) -> Result<(), NotifyError> {
-        if self.fail_email.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(NotifyError("SES is down".into()));
-        }
-        self.sent.lock().unwrap().push((to.into(), subject.into()));
-        Ok(())
-    }
-}
-
-#[derive(Default)]
-struct RecordingAuthority {
-    submissions: Mutex<Vec<Submission>>,
-}
-
-impl Authority for RecordingAuthority {
-    async fn submit(&self, submission: &Submission) -> Result<(), AuthorityError> {
-        self.submissions.lock().unwrap().push(submission.clone());
-        Ok(())
-    }
-}
 
 const PASSWORD: &str = "Licence-Pass-1";
 

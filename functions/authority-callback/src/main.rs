@@ -3,8 +3,8 @@
 
 use icp_adapters::aws;
 use icp_adapters::dynamo::DynamoStore;
-use icp_adapters::http::{self, ApiError};
-use icp_adapters::lambda::{self, HttpFunction, SdkConfig};
+use icp_edge::http::{self, ApiError};
+use icp_edge::lambda::{self, HttpFunction, SdkConfig};
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;

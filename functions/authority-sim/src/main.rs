@@ -12,8 +12,8 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use icp_adapters::aws;
-use icp_adapters::http::{self, ApiError};
-use icp_adapters::lambda::{self, HttpFunction, SdkConfig};
+use icp_edge::http::{self, ApiError};
+use icp_edge::lambda::{self, HttpFunction, SdkConfig};
 use icp_domain::signature;
 use lambda_http::{Error, Request, RequestExt};
 use serde::Deserialize;

@@ -3,9 +3,9 @@
 //! complete the request.
 
 use icp_adapters::dynamo::DynamoStore;
-use icp_adapters::lambda::{self, SdkConfig, StepFunction};
+use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_adapters::notifier::SnsSesNotifier;
-use icp_adapters::step::StepError;
+use icp_edge::step::StepError;
 use icp_domain::contract::Attempt;
 use icp_domain::ports::Ports;
 use lambda_runtime::{Context, Error};

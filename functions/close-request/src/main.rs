@@ -4,10 +4,10 @@
 //! on.
 
 use icp_adapters::dynamo::DynamoStore;
-use icp_adapters::lambda::{self, SdkConfig, StepFunction};
+use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_adapters::notifier::SnsSesNotifier;
-use icp_adapters::step::StepError;
-use icp_adapters::telemetry;
+use icp_edge::step::StepError;
+use icp_edge::telemetry;
 use icp_domain::contract::{AuthorityOutcome, CloseTask, ErrorName, Resumed};
 use icp_domain::ports::Ports;
 use lambda_runtime::{Context, Error};

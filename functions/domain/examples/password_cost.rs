@@ -1,6 +1,6 @@
 //! What one license-password check costs with the parameters verify-password uses (argon2id,
 //! m=12 MiB, t=3, p=1): `make bench` runs it in release and reports the median.
-//! Prints `{"hashMs": …, "verifyMs": …}`.
+//! Prints `{"parameters": …, "hashMs": …, "verifyMs": …}`.
 
 use icp_domain::password;
 use std::time::Instant;
@@ -26,7 +26,8 @@ fn main() {
         .map(|_| timed(&|| assert!(password::verify(&stored, "Bench-Filing-2026"))))
         .collect();
     println!(
-        r#"{{"hashMs": {:.2}, "verifyMs": {:.2}}}"#,
+        r#"{{"parameters": "{}", "hashMs": {:.2}, "verifyMs": {:.2}}}"#,
+        password::parameters(),
         median_ms(hash_ms),
         median_ms(verify_ms)
     );

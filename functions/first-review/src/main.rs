@@ -4,12 +4,13 @@
 //! `conclude` (a rejection: record it with its reasons and tell the customer).
 
 use icp_adapters::dynamo::DynamoStore;
-use icp_adapters::lambda::{self, SdkConfig, StepFunction};
+use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_adapters::notifier::{reviewer_emails, SnsSesNotifier};
-use icp_adapters::step::StepError;
+use icp_edge::step::StepError;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
-use icp_adapters::{aws, telemetry};
+use icp_adapters::aws;
+use icp_edge::telemetry;
 use icp_domain::contract::FirstReviewTask;
 use icp_domain::ports::Ports;
 use lambda_runtime::{Context, Error};

@@ -1,10 +1,10 @@
 //! `POST /requests`: validate a change request, store it, start its workflow.
 
-use icp_adapters::auth::Authenticator;
+use icp_edge::auth::Authenticator;
 use icp_adapters::aws;
 use icp_adapters::dynamo::DynamoStore;
-use icp_adapters::http::{self, ApiError};
-use icp_adapters::lambda::{self, HttpFunction, SdkConfig};
+use icp_edge::http::{self, ApiError};
+use icp_edge::lambda::{self, HttpFunction, SdkConfig};
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;

@@ -3,9 +3,9 @@
 
 use icp_adapters::aws;
 use icp_adapters::dynamo::DynamoStore;
-use icp_adapters::lambda::{self, SdkConfig, StepFunction};
+use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_adapters::notifier::SnsSesNotifier;
-use icp_adapters::step::StepError;
+use icp_edge::step::StepError;
 use icp_adapters::vault::AesVault;
 use icp_domain::contract::{Attempt, VerifyOutput};
 use icp_domain::deadlines::DeadlineConfig;

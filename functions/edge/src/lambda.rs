@@ -46,7 +46,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 pub fn run_step<F: StepFunction>() -> Result<(), Error> {
     runtime()?.block_on(async {
         crate::telemetry::init();
-        let function = &F::build(&crate::aws::load_config().await).await?;
+        let function = &F::build(&icp_adapters::aws::load_config().await).await?;
         lambda_runtime::run(lambda_runtime::service_fn(
             move |event: LambdaEvent<F::Input>| async move {
                 function.handle(event.payload, &event.context).await
@@ -59,7 +59,7 @@ pub fn run_step<F: StepFunction>() -> Result<(), Error> {
 pub fn run_http<F: HttpFunction>() -> Result<(), Error> {
     runtime()?.block_on(async {
         crate::telemetry::init();
-        let function = &F::build(&crate::aws::load_config().await).await?;
+        let function = &F::build(&icp_adapters::aws::load_config().await).await?;
         lambda_http::run(lambda_http::service_fn(
             move |request: Request| async move {
                 let request_id = http::request_id(&request);

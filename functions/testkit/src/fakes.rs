@@ -1,0 +1,80 @@
+//! Recording doubles of the workflow engine, the notifier and the authority: they do nothing
+//! but remember what they were asked, for the use-case tests to assert on.
+
+use icp_domain::error::{AuthorityError, NotifyError, WorkflowError};
+use icp_domain::ports::{Authority, Notifier, Submission, Workflow};
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+/// Records the executions started, the waits resumed and the executions stopped. A token in
+/// `timed_out` is no longer waited on: resuming it answers false and records nothing.
+#[derive(Default)]
+pub struct RecordingWorkflow {
+    pub executions: Mutex<BTreeSet<String>>,
+    pub resumed: Mutex<Vec<(String, serde_json::Value)>>,
+    pub stopped: Mutex<Vec<String>>,
+    pub timed_out: Mutex<BTreeSet<String>>,
+}
+
+impl Workflow for RecordingWorkflow {
+    async fn start(&self, request_id: &str, attempt: u32) -> Result<(), WorkflowError> {
+        self.executions
+            .lock()
+            .unwrap()
+            .insert(format!("{request_id}-{attempt}"));
+        Ok(())
+    }
+
+    async fn resume(&self, token: &str, output: &serde_json::Value) -> Result<bool, WorkflowError> {
+        if self.timed_out.lock().unwrap().contains(token) {
+            return Ok(false);
+        }
+        self.resumed
+            .lock()
+            .unwrap()
+            .push((token.into(), output.clone()));
+        Ok(true)
+    }
+
+    async fn stop(&self, request_id: &str, attempt: u32) -> Result<(), WorkflowError> {
+        self.stopped
+            .lock()
+            .unwrap()
+            .push(format!("{request_id}-{attempt}"));
+        Ok(())
+    }
+}
+
+/// Records what was sent; fails every email while `fail_email` is set.
+#[derive(Default)]
+pub struct RecordingNotifier {
+    pub sent: Mutex<Vec<(String, String)>>,
+    pub fail_email: std::sync::atomic::AtomicBool,
+}
+
+impl Notifier for RecordingNotifier {
+    async fn send_sms(&self, phone: &str, text: &str) -> Result<(), NotifyError> {
+        self.sent.lock().unwrap().push((phone.into(), text.into()));
+        Ok(())
+    }
+    async fn send_email(&self, to: &str, subject: &str, _body: &str) -> Result<(), NotifyError> {
+        if self.fail_email.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(NotifyError("SES is down".into()));
+        }
+        self.sent.lock().unwrap().push((to.into(), subject.into()));
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct RecordingAuthority {
+    pub submissions: Mutex<Vec<Submission>>,
+}
+
+impl Authority for RecordingAuthority {
+    async fn submit(&self, submission: &Submission) -> Result<(), AuthorityError> {
+        self.submissions.lock().unwrap().push(submission.clone());
+        Ok(())
+    }
+}
+

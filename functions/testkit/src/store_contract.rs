@@ -1,0 +1,466 @@
+//! One suite of store behaviour, run against the in-memory fake and against DynamoDB Local
+//! (the adapters' tests run both), so the fake cannot drift from the real thing.
+
+use chrono::{Duration, Utc};
+use icp_domain::ports::{Claim, CreateError, Store, TokenSlot};
+use icp_domain::*;
+use std::future::Future;
+
+use crate::memory::MemoryStore;
+
+/// Puts the entities and websites a suite starts from (the store itself has no use for
+/// writing them).
+pub trait Seed {
+    fn seed(&self, entity: &Entity, websites: &[Website]) -> impl Future<Output = ()>;
+}
+
+impl Seed for MemoryStore {
+    async fn seed(&self, entity: &Entity, websites: &[Website]) {
+        self.put_entity(entity.clone());
+        for w in websites {
+            self.put_website(w.clone());
+        }
+    }
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+pub fn fixture() -> (Entity, Vec<Website>) {
+    let entity = Entity {
+        entity_id: unique("ent"),
+        name: "Test Co".into(),
+        entity_license_number: "京ICP备12345678号".into(),
+        password_hash: "$argon2id$unused".into(),
+        phone: "+8613800000000".into(),
+        email: "ops@example.cn".into(),
+        failed_password_attempts: 0,
+        locked_until: None,
+    };
+    let websites = ["a.example.cn", "b.example.cn"]
+        .iter()
+        .enumerate()
+        .map(|(i, domain)| Website {
+            website_id: unique("web"),
+            entity_id: entity.entity_id.clone(),
+            domain: domain.to_string(),
+            website_license_number: format!("京ICP备12345678号-{}", i + 1),
+            service_ips: vec!["203.0.113.10".into()],
+            status: WebsiteStatus::Active,
+            open_request_id: None,
+        })
+        .collect();
+    (entity, websites)
+}
+
+pub fn idempotency(entity: &Entity, key: &str, request: &Request) -> IdempotencyRecord {
+    IdempotencyRecord {
+        scope_key: IdempotencyRecord::scope_key(&entity.entity_id, key),
+        body_fingerprint: "fp".into(),
+        request_id: request.request_id.clone(),
+        created_at: request.created_at,
+    }
+}
+
+pub fn new_request(website: &Website, at: chrono::DateTime<Utc>) -> Request {
+    Request::submitted(
+        new_request_id(),
+        RequestType::AccessCancellation,
+        website,
+        None,
+        format!("customer:{}", website.entity_id),
+        at,
+    )
+}
+
+/// The whole suite: reading what was seeded, submitting, transitions, then what the later
+/// steps need.
+pub async fn run(store: &impl Store, seeder: &impl Seed) {
+    let (entity, websites) = fixture();
+    seeder.seed(&entity, &websites).await;
+    let site = &websites[0];
+    let t0 = Utc::now();
+
+    // Listing and reading what was seeded.
+    assert_eq!(
+        store.get_entity(&entity.entity_id).await.unwrap(),
+        Some(entity.clone())
+    );
+    let listed = store.list_websites(&entity.entity_id).await.unwrap();
+    assert_eq!(listed, websites, "websites by entity, in domain order");
+    assert_eq!(store.get_request("req-missing").await.unwrap(), None);
+    // Ids no item can have (DynamoDB keys are 1 to 2048 bytes) are simply not found.
+    for impossible in [String::new(), "w".repeat(3000)] {
+        assert_eq!(store.get_website(&impossible).await.unwrap(), None);
+        assert_eq!(store.get_request(&impossible).await.unwrap(), None);
+    }
+
+    // Creating a request claims the website and records the key, all at once.
+    let first = new_request(site, t0);
+    let key = unique("key");
+    store
+        .create_request(&first, "sealed-1", &idempotency(&entity, &key, &first))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_request(&first.request_id).await.unwrap(),
+        Some(first.clone())
+    );
+    let claimed = store.get_website(&site.website_id).await.unwrap().unwrap();
+    assert_eq!(
+        claimed.open_request_id.as_deref(),
+        Some(first.request_id.as_str())
+    );
+    let record = store
+        .get_idempotency(&IdempotencyRecord::scope_key(&entity.entity_id, &key))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.request_id, first.request_id);
+    assert_eq!(
+        store
+            .sealed_password(&first.request_id, 1)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("sealed-1")
+    );
+    assert_eq!(
+        store.sealed_password(&first.request_id, 2).await.unwrap(),
+        None
+    );
+
+    // The same key again, or another request on the busy website, writes nothing.
+    let second = new_request(site, t0 + Duration::seconds(1));
+    let taken = store
+        .create_request(&second, "sealed-2", &idempotency(&entity, &key, &second))
+        .await;
+    assert!(
+        matches!(taken, Err(CreateError::IdempotencyKeyTaken)),
+        "{taken:?}"
+    );
+    let busy = store
+        .create_request(
+            &second,
+            "sealed-2",
+            &idempotency(&entity, &unique("key"), &second),
+        )
+        .await;
+    assert!(
+        matches!(busy, Err(CreateError::WebsiteUnavailable)),
+        "{busy:?}"
+    );
+    assert_eq!(store.get_request(&second.request_id).await.unwrap(), None);
+
+    // A transition applies once; the same one again is a conflict and changes nothing.
+    let move_on = first
+        .transition(Status::PendingFirstReview, "system:test", "ok", t0)
+        .unwrap();
+    let moved = store.apply(&move_on).await.unwrap();
+    assert_eq!(moved.status, Status::PendingFirstReview);
+    assert_eq!(moved.history.len(), 2);
+    assert_eq!(
+        store.sealed_password(&first.request_id, 1).await.unwrap(),
+        None,
+        "erased once used"
+    );
+    assert!(matches!(
+        store.apply(&move_on).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_request(&first.request_id).await.unwrap(),
+        Some(moved.clone())
+    );
+
+    // Rejection reasons are recorded; closing the request frees the website.
+    let mut close = moved
+        .transition(Status::Withdrawn, "customer:test", "changed my mind", t0)
+        .unwrap();
+    close.rejection_reasons = Some(vec!["r1".into(), "r2".into()]);
+    let closed = store.apply(&close).await.unwrap();
+    assert_eq!(
+        closed.rejection_reasons,
+        vec!["r1".to_string(), "r2".to_string()]
+    );
+    let freed = store.get_website(&site.website_id).await.unwrap().unwrap();
+    assert_eq!(freed.open_request_id, None);
+
+    // The next request on the website is accepted and listed first.
+    store
+        .create_request(
+            &second,
+            "sealed-2",
+            &idempotency(&entity, &unique("key"), &second),
+        )
+        .await
+        .unwrap();
+    let history: Vec<String> = store
+        .list_requests(&site.website_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.request_id)
+        .collect();
+    assert_eq!(
+        history,
+        vec![second.request_id.clone(), first.request_id.clone()]
+    );
+    assert!(store
+        .list_requests(&websites[1].website_id)
+        .await
+        .unwrap()
+        .is_empty());
+
+    workflow_suite(store, seeder).await;
+}
+
+/// What the later steps need: reviews recorded once, task tokens per attempt, notifications
+/// claimed once, the next attempt, and the website effects of completion.
+async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
+    let (entity, websites) = fixture();
+    seeder.seed(&entity, &websites).await;
+    let now = Utc::now();
+    let site = &websites[0];
+    let r = new_request(site, now);
+    store
+        .create_request(&r, "sealed-1", &idempotency(&entity, &unique("key"), &r))
+        .await
+        .unwrap();
+
+    let review = ReviewDecision {
+        decision: Decision::Reject,
+        reasons: vec!["blurred licence photo".into()],
+        reviewer: "rev-1".into(),
+        at: now,
+    };
+    assert!(
+        matches!(
+            store.record_review(&r.request_id, 1, &review).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "not awaiting review yet"
+    );
+    let mut pending = r
+        .transition(Status::PendingFirstReview, "system", "ok", now)
+        .unwrap();
+    pending.review_due_at = Some(now + Duration::days(1));
+    let pending = store.apply(&pending).await.unwrap();
+    assert_eq!(
+        pending.review_due_at.map(|d| d.timestamp()),
+        Some((now + Duration::days(1)).timestamp())
+    );
+    assert!(store
+        .pending_reviews()
+        .await
+        .unwrap()
+        .iter()
+        .any(|p| p.request_id == r.request_id));
+    store
+        .record_review(&r.request_id, 1, &review)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.record_review(&r.request_id, 1, &review).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store
+            .get_request(&r.request_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .review,
+        Some(review.clone())
+    );
+
+    let issued = "2026-11-23T10:00:00.000Z";
+    assert!(store
+        .put_task_token(
+            &r.request_id,
+            1,
+            TokenSlot::FirstReview,
+            "sealed-token",
+            issued
+        )
+        .await
+        .unwrap());
+    // The token of an earlier wait (a timed-out or retried one) never replaces a later one's.
+    let earlier = "2026-11-23T09:59:59.999Z";
+    assert!(!store
+        .put_task_token(&r.request_id, 1, TokenSlot::FirstReview, "stale", earlier)
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .task_token(&r.request_id, 1, TokenSlot::FirstReview)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("sealed-token")
+    );
+    assert_eq!(
+        store
+            .task_token(&r.request_id, 1, TokenSlot::Authority)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(matches!(
+        store
+            .put_task_token(&r.request_id, 2, TokenSlot::FirstReview, "x", issued)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    // Five wrong passwords in a row lock the entity; a right one clears the count.
+    let until = now + Duration::minutes(30);
+    for _ in 0..4 {
+        store
+            .record_password_check(&entity.entity_id, false, 5, until)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .get_entity(&entity.entity_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .locked_until,
+        None
+    );
+    store
+        .record_password_check(&entity.entity_id, false, 5, until)
+        .await
+        .unwrap();
+    let locked = store.get_entity(&entity.entity_id).await.unwrap().unwrap();
+    assert_eq!(locked.failed_password_attempts, 5);
+    assert_eq!(
+        locked.locked_until.map(|t| t.timestamp()),
+        Some(until.timestamp())
+    );
+    store
+        .record_password_check(&entity.entity_id, true, 5, until)
+        .await
+        .unwrap();
+    let cleared = store.get_entity(&entity.entity_id).await.unwrap().unwrap();
+    assert_eq!(
+        (cleared.failed_password_attempts, cleared.locked_until),
+        (0, None)
+    );
+
+    // A notification is claimed under a lease: in flight while it runs, claimed again once
+    // it ran out unfinished (its sender died), settled once finished.
+    let id = format!("{}#1#submitted#sms", r.request_id);
+    let later = |seconds| now + Duration::seconds(seconds);
+    let claim = |at, until| store.claim_notification(&id, at, until);
+    assert_eq!(claim(now, later(40)).await.unwrap(), Claim::Claimed);
+    assert_eq!(
+        claim(later(39), later(79)).await.unwrap(),
+        Claim::InFlight,
+        "claimed once while the lease runs"
+    );
+    assert_eq!(
+        claim(later(41), later(81)).await.unwrap(),
+        Claim::Claimed,
+        "claimed again once the lease ran out"
+    );
+    assert_eq!(claim(later(42), later(82)).await.unwrap(), Claim::InFlight);
+    store
+        .finish_notification(&id, Some("SNS down"))
+        .await
+        .unwrap();
+    assert_eq!(
+        claim(later(500), later(560)).await.unwrap(),
+        Claim::Settled,
+        "a finished notification is never claimed again"
+    );
+
+    // Rejected, then "Modify and Submit": attempt 2 with a fresh sealed password; the old
+    // decision and tokens are gone.
+    let rejected = store
+        .apply(
+            &pending
+                .transition(Status::FirstReviewRejected, "rev", "no", now)
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut again = rejected
+        .transition(Status::Submitted, "customer", "again", now)
+        .unwrap();
+    again.next_attempt = Some(NextAttempt {
+        service_ips: None,
+        sealed_password: "sealed-2".into(),
+    });
+    let again = store.apply(&again).await.unwrap();
+    assert_eq!(
+        (again.attempt, again.status, again.review.clone()),
+        (2, Status::Submitted, None)
+    );
+    assert_eq!(
+        store
+            .sealed_password(&r.request_id, 2)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("sealed-2")
+    );
+    assert_eq!(
+        store
+            .task_token(&r.request_id, 2, TokenSlot::FirstReview)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Completion applies its effect to the website with the release.
+    complete(store, again, WebsiteEffect::Clear).await;
+    let cleared = store.get_website(&site.website_id).await.unwrap().unwrap();
+    assert_eq!(
+        (cleared.status, cleared.open_request_id),
+        (WebsiteStatus::Cleared, None)
+    );
+
+    let other = new_request(&websites[1], now);
+    store
+        .create_request(&other, "s", &idempotency(&entity, &unique("key"), &other))
+        .await
+        .unwrap();
+    complete(
+        store,
+        other,
+        WebsiteEffect::ReplaceServiceIps(vec!["198.51.100.99".into()]),
+    )
+    .await;
+    let changed = store
+        .get_website(&websites[1].website_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.service_ips, ["198.51.100.99"]);
+    assert_eq!(
+        (changed.status, changed.open_request_id),
+        (WebsiteStatus::Active, None)
+    );
+}
+
+/// Moves a submitted request through to completion with `effect`.
+async fn complete(store: &impl Store, mut at: Request, effect: WebsiteEffect) {
+    let now = Utc::now();
+    for to in [
+        Status::PendingFirstReview,
+        Status::ForwardedToAuthority,
+        Status::Approved,
+        Status::Completed,
+    ] {
+        let mut t = at.transition(to, "system", "", now).unwrap();
+        if to == Status::Completed {
+            t.website_effect = Some(effect.clone());
+        }
+        at = store.apply(&t).await.unwrap();
+    }
+}
+

@@ -1,0 +1,245 @@
+//! The one place the stack's data is seeded: the demo customers and reviewer `make up` writes
+//! (`.local/demo.json`), the bench's load, and each end-to-end test's own customers. Entities and
+//! websites go straight into the tables (the API has no route that creates them), license
+//! passwords hashed as the functions hash them (`icp_domain::password`).
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use icp_domain::{password, Entity, Website, WebsiteStatus};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// The stack's outputs `make up` wrote to `.local/stack.json`, and its AWS configuration.
+pub struct Deployed {
+    pub outputs: Value,
+    pub config: aws_config::SdkConfig,
+}
+
+impl Deployed {
+    pub async fn read() -> Deployed {
+        let outputs = crate::read_json("stack.json");
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(icp_adapters::aws::sdk_https_client())
+            .endpoint_url(outputs["localstackUrl"].as_str().unwrap())
+            .region(aws_config::Region::new(
+                outputs["region"].as_str().unwrap().to_string(),
+            ))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "test", "test", None, None, "local",
+            ))
+            .load()
+            .await;
+        Deployed { outputs, config }
+    }
+
+    pub fn output(&self, name: &str) -> &str {
+        self.outputs[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} is not in .local/stack.json"))
+    }
+
+    pub async fn secret(&self, output: &str) -> String {
+        aws_sdk_secretsmanager::Client::new(&self.config)
+            .get_secret_value()
+            .secret_id(self.output(output))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{output}: {e}"))
+            .secret_string
+            .unwrap()
+    }
+}
+
+/// Writes entities and websites into the deployed tables.
+pub struct Seeder {
+    dynamodb: aws_sdk_dynamodb::Client,
+    entities: String,
+    websites: String,
+}
+
+impl Seeder {
+    pub fn new(deployed: &Deployed) -> Seeder {
+        Seeder {
+            dynamodb: aws_sdk_dynamodb::Client::new(&deployed.config),
+            entities: deployed.output("EntitiesTableName").into(),
+            websites: deployed.output("WebsitesTableName").into(),
+        }
+    }
+
+    /// Writes the entity (its `password_hash` the hash of `license_password`) and its
+    /// websites. With `keep_existing`, an item already there is left as it is (a running
+    /// stack's demo data keeps its state).
+    pub async fn customer(
+        &self,
+        entity: &Entity,
+        license_password: &str,
+        websites: &[Website],
+        keep_existing: bool,
+    ) {
+        let entity = Entity {
+            password_hash: password::hash(license_password),
+            ..entity.clone()
+        };
+        self.put(&self.entities, "entityId", serde_dynamo::to_item(&entity).unwrap(), keep_existing)
+            .await;
+        for website in websites {
+            self.put(&self.websites, "websiteId", serde_dynamo::to_item(website).unwrap(), keep_existing)
+                .await;
+        }
+    }
+
+    async fn put(&self, table: &str, key: &str, item: HashMap<String, AttributeValue>, keep_existing: bool) {
+        let put = self.dynamodb.put_item().table_name(table).set_item(Some(item));
+        let put = if keep_existing {
+            put.condition_expression(format!("attribute_not_exists({key})"))
+        } else {
+            put
+        };
+        match put.send().await {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+            Err(e) => panic!("seeding {table}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)),
+        }
+    }
+}
+
+/// An entity with no failed password checks.
+pub fn entity(entity_id: &str, name: &str, license: &str, phone: &str, email: &str) -> Entity {
+    Entity {
+        entity_id: entity_id.into(),
+        name: name.into(),
+        entity_license_number: license.into(),
+        password_hash: String::new(),
+        phone: phone.into(),
+        email: email.into(),
+        failed_password_attempts: 0,
+        locked_until: None,
+    }
+}
+
+/// An active website with no open request.
+pub fn website(website_id: &str, entity: &Entity, domain: &str, n: usize, ip: &str) -> Website {
+    Website {
+        website_id: website_id.into(),
+        entity_id: entity.entity_id.clone(),
+        domain: domain.into(),
+        website_license_number: format!("{}-{n}", entity.entity_license_number),
+        service_ips: vec![ip.into()],
+        status: WebsiteStatus::Active,
+        open_request_id: None,
+    }
+}
+
+/// The demo data: two customers (entities with a license password, phone and email) with three
+/// websites each, and one reviewer.
+struct DemoCustomer {
+    entity_id: &'static str,
+    name: &'static str,
+    license: &'static str,
+    password: &'static str,
+    phone: &'static str,
+    email: &'static str,
+    domains: [&'static str; 3],
+    ip_base: &'static str,
+}
+
+const DEMO_CUSTOMERS: [DemoCustomer; 2] = [
+    DemoCustomer {
+        entity_id: "ent-bj-yunfan",
+        name: "北京云帆科技有限公司 (Beijing Yunfan Technology Co., Ltd.)",
+        license: "京ICP备20231234号",
+        password: "Yunfan-Filing-2026",
+        phone: "+8613800000001",
+        email: "filing@yunfan.example.cn",
+        domains: ["yunfan.example.cn", "shop.yunfan.example.cn", "blog.yunfan.example.cn"],
+        ip_base: "203.0.113.",
+    },
+    DemoCustomer {
+        entity_id: "ent-sh-haitao",
+        name: "上海海涛网络有限公司 (Shanghai Haitao Network Co., Ltd.)",
+        license: "沪ICP备20235678号",
+        password: "Haitao-Filing-2026",
+        phone: "+8613900000002",
+        email: "icp@haitao.example.cn",
+        domains: ["haitao.example.cn", "m.haitao.example.cn", "api.haitao.example.cn"],
+        ip_base: "198.51.100.",
+    },
+];
+const DEMO_REVIEWER: &str = "rev-demo";
+/// The template's `ReviewerEmails` as the local deploy sets it.
+const DEMO_REVIEWER_EMAIL: &str = "reviewer@provider.example.com";
+/// Demo tokens last 30 days.
+const DEMO_TOKEN_SECONDS: i64 = 30 * 24 * 3600;
+
+/// Seeds the demo data (keeping what a running stack has) and answers what `.local/demo.json`
+/// holds: the API's address, the customers with their tokens and license passwords, the
+/// reviewer's token and the authority simulator's.
+pub async fn demo(deployed: &Deployed) -> Value {
+    let seeder = Seeder::new(deployed);
+    let jwt = deployed.secret("JwtSecretArn").await;
+    let expires = chrono::Utc::now().timestamp() + DEMO_TOKEN_SECONDS;
+    let token = |sub: &str, role: &str| icp_edge::auth::mint(&jwt, sub, role, expires);
+    let mut customers = Vec::new();
+    for c in &DEMO_CUSTOMERS {
+        let entity = entity(c.entity_id, c.name, c.license, c.phone, c.email);
+        let websites: Vec<Website> = (1..)
+            .zip(c.domains)
+            .map(|(n, domain)| {
+                let id = format!("web-{}", domain.replace('.', "-"));
+                website(&id, &entity, domain, n, &format!("{}{}", c.ip_base, 10 + n))
+            })
+            .collect();
+        seeder.customer(&entity, c.password, &websites, true).await;
+        customers.push(json!({
+            "token": token(c.entity_id, "customer"),
+            "entityId": c.entity_id,
+            "licensePassword": c.password,
+            "phone": c.phone,
+            "email": c.email,
+            "websites": websites.iter().map(|w| json!({"websiteId": w.website_id, "domain": w.domain})).collect::<Vec<_>>(),
+        }));
+    }
+    let api_url = deployed.output("apiUrl");
+    json!({
+        "apiUrl": api_url,
+        "localstackUrl": deployed.output("localstackUrl"),
+        "region": deployed.output("region"),
+        "customers": customers,
+        "reviewerToken": token(DEMO_REVIEWER, "reviewer"),
+        "reviewerEmail": DEMO_REVIEWER_EMAIL,
+        "authority": {
+            "simulatorUrl": format!("{api_url}/authority-sim"),
+            "callbackUrl": format!("{api_url}/authority/callbacks"),
+            "secret": deployed.secret("AuthoritySecretArn").await,
+        },
+    })
+}
+
+/// `count` fresh websites of this run, `per_entity` to an entity whose license password is
+/// `password`: `[{"websiteId", "token"}]` (the owner's customer token) for `make bench`'s load.
+pub async fn load(deployed: &Deployed, count: usize, per_entity: usize, password: &str) -> Value {
+    let seeder = Seeder::new(deployed);
+    let jwt = deployed.secret("JwtSecretArn").await;
+    let expires = chrono::Utc::now().timestamp() + 24 * 3600;
+    let run = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let mut seeded = Vec::new();
+    for first in (0..count).step_by(per_entity.max(1)) {
+        let entity_id = format!("ent-bench-{run}-{}", first / per_entity.max(1));
+        let entity = entity(
+            &entity_id,
+            &format!("Bench entity {entity_id}"),
+            "京ICP备20260000号",
+            "+8613700000000",
+            &format!("{entity_id}@bench.example.cn"),
+        );
+        let websites: Vec<Website> = (first..count.min(first + per_entity.max(1)))
+            .map(|n| {
+                let domain = format!("site{n}.{run}.bench.example.cn");
+                website(&format!("web-bench-{run}-{n}"), &entity, &domain, n - first + 1, "203.0.113.10")
+            })
+            .collect();
+        seeder.customer(&entity, password, &websites, false).await;
+        let token = icp_edge::auth::mint(&jwt, &entity_id, "customer", expires);
+        seeded.extend(websites.iter().map(|w| json!({"websiteId": w.website_id, "token": token})));
+    }
+    Value::Array(seeded)
+}
