@@ -511,7 +511,7 @@ impl Stack {
             .update_expression("SET passwordHash = :h")
             .expression_attribute_values(
                 ":h",
-                aws_sdk_dynamodb::types::AttributeValue::S(password::hash(password)),
+                aws_sdk_dynamodb::types::AttributeValue::S(icp_domain::password::hash(password)),
             )
             .send()
             .await

@@ -79,16 +79,36 @@ impl Seeder {
             password_hash: password::hash(license_password),
             ..entity.clone()
         };
-        self.put(&self.entities, "entityId", serde_dynamo::to_item(&entity).unwrap(), keep_existing)
-            .await;
+        self.put(
+            &self.entities,
+            "entityId",
+            serde_dynamo::to_item(&entity).unwrap(),
+            keep_existing,
+        )
+        .await;
         for website in websites {
-            self.put(&self.websites, "websiteId", serde_dynamo::to_item(website).unwrap(), keep_existing)
-                .await;
+            self.put(
+                &self.websites,
+                "websiteId",
+                serde_dynamo::to_item(website).unwrap(),
+                keep_existing,
+            )
+            .await;
         }
     }
 
-    async fn put(&self, table: &str, key: &str, item: HashMap<String, AttributeValue>, keep_existing: bool) {
-        let put = self.dynamodb.put_item().table_name(table).set_item(Some(item));
+    async fn put(
+        &self,
+        table: &str,
+        key: &str,
+        item: HashMap<String, AttributeValue>,
+        keep_existing: bool,
+    ) {
+        let put = self
+            .dynamodb
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item));
         let put = if keep_existing {
             put.condition_expression(format!("attribute_not_exists({key})"))
         } else {
@@ -96,8 +116,13 @@ impl Seeder {
         };
         match put.send().await {
             Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
-            Err(e) => panic!("seeding {table}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+            Err(e) => panic!(
+                "seeding {table}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e)
+            ),
         }
     }
 }
@@ -150,7 +175,11 @@ const DEMO_CUSTOMERS: [DemoCustomer; 2] = [
         password: "Yunfan-Filing-2026",
         phone: "+8613800000001",
         email: "filing@yunfan.example.cn",
-        domains: ["yunfan.example.cn", "shop.yunfan.example.cn", "blog.yunfan.example.cn"],
+        domains: [
+            "yunfan.example.cn",
+            "shop.yunfan.example.cn",
+            "blog.yunfan.example.cn",
+        ],
         ip_base: "203.0.113.",
     },
     DemoCustomer {
@@ -160,7 +189,11 @@ const DEMO_CUSTOMERS: [DemoCustomer; 2] = [
         password: "Haitao-Filing-2026",
         phone: "+8613900000002",
         email: "icp@haitao.example.cn",
-        domains: ["haitao.example.cn", "m.haitao.example.cn", "api.haitao.example.cn"],
+        domains: [
+            "haitao.example.cn",
+            "m.haitao.example.cn",
+            "api.haitao.example.cn",
+        ],
         ip_base: "198.51.100.",
     },
 ];
@@ -234,12 +267,22 @@ pub async fn load(deployed: &Deployed, count: usize, per_entity: usize, password
         let websites: Vec<Website> = (first..count.min(first + per_entity.max(1)))
             .map(|n| {
                 let domain = format!("site{n}.{run}.bench.example.cn");
-                website(&format!("web-bench-{run}-{n}"), &entity, &domain, n - first + 1, "203.0.113.10")
+                website(
+                    &format!("web-bench-{run}-{n}"),
+                    &entity,
+                    &domain,
+                    n - first + 1,
+                    "203.0.113.10",
+                )
             })
             .collect();
         seeder.customer(&entity, password, &websites, false).await;
         let token = icp_edge::auth::mint(&jwt, &entity_id, "customer", expires);
-        seeded.extend(websites.iter().map(|w| json!({"websiteId": w.website_id, "token": token})));
+        seeded.extend(
+            websites
+                .iter()
+                .map(|w| json!({"websiteId": w.website_id, "token": token})),
+        );
     }
     Value::Array(seeded)
 }

@@ -1,9 +1,9 @@
 //! AWS configuration, loaded once per cold start. Endpoints come from the standard
 //! `AWS_ENDPOINT_URL*` variables, so one binary runs on LocalStack and on AWS.
 
+use crate::Error;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-use crate::Error;
 
 pub async fn load_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())

@@ -633,10 +633,25 @@ impl Store for DynamoStore {
                 .expression_attribute_values(":failed", s("failed"))
                 .expression_attribute_values(":error", s(e)),
         };
+        // The message is out: without this record a retried step would send it again once the
+        // claim's lease ran out. So this write outlasts passing failures longer than others (the
+        // SDK's own retries share a quota that heavy throttling drains): 0.1 s to 1.6 s apart,
+        // about 3 s in all, well within any function's time.
+        let mut pause = std::time::Duration::from_millis(100);
+        for _ in 0..FINISH_ATTEMPTS - 1 {
+            if update.clone().send().await.is_ok() {
+                return Ok(());
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_millis(1600));
+        }
         update.send().await.map_err(unavailable)?;
         Ok(())
     }
 }
+
+/// How many times recording a sent notification is tried (see `finish_notification`).
+const FINISH_ATTEMPTS: u32 = 6;
 
 fn encode_value<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
     serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))

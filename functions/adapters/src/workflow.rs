@@ -18,9 +18,7 @@ impl StepFunctionsWorkflow {
         }
     }
 
-    pub fn from_env(
-        config: &aws_config::SdkConfig,
-    ) -> Result<StepFunctionsWorkflow, crate::Error> {
+    pub fn from_env(config: &aws_config::SdkConfig) -> Result<StepFunctionsWorkflow, crate::Error> {
         Ok(StepFunctionsWorkflow::new(
             Client::new(config),
             crate::aws::env("STATE_MACHINE_ARN")?,

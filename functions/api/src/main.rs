@@ -1,17 +1,17 @@
 //! The API beyond submitting: reading websites and requests (each only to its owner), the
 //! reviewer's queue and decision, and the customer's "Modify and Submit" and withdraw.
 
-use icp_edge::auth::Authenticator;
 use icp_adapters::aws;
 use icp_adapters::dynamo::DynamoStore;
-use icp_edge::http::{self, ApiError};
-use icp_edge::lambda::{self, HttpFunction, SdkConfig};
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
 use icp_domain::ports::Ports;
 use icp_domain::review::parse_decision;
 use icp_domain::{Caller, ServiceError};
+use icp_edge::auth::Authenticator;
+use icp_edge::http::{self, ApiError};
+use icp_edge::lambda::{self, HttpFunction, SdkConfig};
 use lambda_http::{Error, Request, RequestExt};
 use serde::Deserialize;
 use serde_json::{json, Value};

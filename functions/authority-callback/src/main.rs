@@ -3,14 +3,14 @@
 
 use icp_adapters::aws;
 use icp_adapters::dynamo::DynamoStore;
-use icp_edge::http::{self, ApiError};
-use icp_edge::lambda::{self, HttpFunction, SdkConfig};
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
 use icp_domain::authority::AuthorityDecision;
 use icp_domain::ports::Ports;
 use icp_domain::signature::{self, SignatureError};
+use icp_edge::http::{self, ApiError};
+use icp_edge::lambda::{self, HttpFunction, SdkConfig};
 use lambda_http::{Error, Request};
 use serde::Deserialize;
 use serde_json::json;

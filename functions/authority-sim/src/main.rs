@@ -12,9 +12,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use icp_adapters::aws;
+use icp_domain::signature;
 use icp_edge::http::{self, ApiError};
 use icp_edge::lambda::{self, HttpFunction, SdkConfig};
-use icp_domain::signature;
 use lambda_http::{Error, Request, RequestExt};
 use serde::Deserialize;
 use serde_json::{json, Value};

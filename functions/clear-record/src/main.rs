@@ -3,11 +3,11 @@
 //! complete the request.
 
 use icp_adapters::dynamo::DynamoStore;
-use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_adapters::notifier::SnsSesNotifier;
-use icp_edge::step::StepError;
 use icp_domain::contract::Attempt;
 use icp_domain::ports::Ports;
+use icp_edge::lambda::{self, SdkConfig, StepFunction};
+use icp_edge::step::StepError;
 use lambda_runtime::{Context, Error};
 
 struct ClearRecord(Ports<DynamoStore, SnsSesNotifier>);

@@ -4,12 +4,12 @@
 //! on.
 
 use icp_adapters::dynamo::DynamoStore;
-use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_adapters::notifier::SnsSesNotifier;
-use icp_edge::step::StepError;
-use icp_edge::telemetry;
 use icp_domain::contract::{AuthorityOutcome, CloseTask, ErrorName, Resumed};
 use icp_domain::ports::Ports;
+use icp_edge::lambda::{self, SdkConfig, StepFunction};
+use icp_edge::step::StepError;
+use icp_edge::telemetry;
 use lambda_runtime::{Context, Error};
 
 struct CloseRequest(Ports<DynamoStore, SnsSesNotifier>);

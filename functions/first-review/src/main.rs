@@ -3,16 +3,16 @@
 //! reviewers), `overdue` (the 1-working-day deadline passed: escalate to the reviewers) and
 //! `conclude` (a rejection: record it with its reasons and tell the customer).
 
+use icp_adapters::aws;
 use icp_adapters::dynamo::DynamoStore;
-use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_adapters::notifier::{reviewer_emails, SnsSesNotifier};
-use icp_edge::step::StepError;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
-use icp_adapters::aws;
-use icp_edge::telemetry;
 use icp_domain::contract::FirstReviewTask;
 use icp_domain::ports::Ports;
+use icp_edge::lambda::{self, SdkConfig, StepFunction};
+use icp_edge::step::StepError;
+use icp_edge::telemetry;
 use lambda_runtime::{Context, Error};
 
 struct FirstReview {

@@ -5,13 +5,13 @@
 use icp_adapters::authority::HttpAuthority;
 use icp_adapters::aws;
 use icp_adapters::dynamo::DynamoStore;
-use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_adapters::notifier::SnsSesNotifier;
-use icp_edge::step::StepError;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
 use icp_domain::contract::Wait;
 use icp_domain::ports::Ports;
+use icp_edge::lambda::{self, SdkConfig, StepFunction};
+use icp_edge::step::StepError;
 use lambda_runtime::{Context, Error};
 
 struct ForwardToAuthority(

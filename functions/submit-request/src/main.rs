@@ -1,15 +1,15 @@
 //! `POST /requests`: validate a change request, store it, start its workflow.
 
-use icp_edge::auth::Authenticator;
 use icp_adapters::aws;
 use icp_adapters::dynamo::DynamoStore;
-use icp_edge::http::{self, ApiError};
-use icp_edge::lambda::{self, HttpFunction, SdkConfig};
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
 use icp_domain::ports::Ports;
 use icp_domain::submit::SubmitInput;
+use icp_edge::auth::Authenticator;
+use icp_edge::http::{self, ApiError};
+use icp_edge::lambda::{self, HttpFunction, SdkConfig};
 use lambda_http::{Error, Request};
 use serde::Deserialize;
 use serde_json::json;

@@ -77,4 +77,3 @@ impl Authority for RecordingAuthority {
         Ok(())
     }
 }
-

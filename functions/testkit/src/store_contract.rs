@@ -463,4 +463,3 @@ async fn complete(store: &impl Store, mut at: Request, effect: WebsiteEffect) {
         at = store.apply(&t).await.unwrap();
     }
 }
-

@@ -3,14 +3,14 @@
 
 use icp_adapters::aws;
 use icp_adapters::dynamo::DynamoStore;
-use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_adapters::notifier::SnsSesNotifier;
-use icp_edge::step::StepError;
 use icp_adapters::vault::AesVault;
 use icp_domain::contract::{Attempt, VerifyOutput};
 use icp_domain::deadlines::DeadlineConfig;
 use icp_domain::ports::Ports;
 use icp_domain::verify::LockPolicy;
+use icp_edge::lambda::{self, SdkConfig, StepFunction};
+use icp_edge::step::StepError;
 use lambda_runtime::{Context, Error};
 
 struct VerifyPassword {
