@@ -100,7 +100,7 @@ def definitions_as_json(s3, template_path):
 
 def main():
     args = argparse.ArgumentParser()
-    for flag in ("--endpoint", "--region", "--stage", "--stack-name", "--template", "--bucket", "--stack-file", "--demo-file"):
+    for flag in ("--endpoint", "--region", "--stage", "--stack-name", "--template", "--bucket", "--stack-file"):
         args.add_argument(flag, required=True)
     args = args.parse_args()
 

@@ -38,13 +38,7 @@ impl HttpFunction for AuthorityCallback {
         let (vault_secret, authority_secret) =
             aws::secret_pair(config, "VAULT_SECRET_ID", "AUTHORITY_SECRET_ID").await?;
         Ok(AuthorityCallback {
-            ports: Ports {
-                store: DynamoStore::from_env(config)?,
-                notifier: SnsSesNotifier::from_env(config)?,
-                vault: AesVault::from_secret(&vault_secret),
-                workflow: StepFunctionsWorkflow::from_env(config)?,
-                authority: (),
-            },
+            ports: icp_adapters::ports(config, &vault_secret)?,
             secret: authority_secret,
         })
     }

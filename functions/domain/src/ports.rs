@@ -247,3 +247,16 @@ pub struct Ports<S, N = (), V = (), W = (), A = ()> {
     pub workflow: W,
     pub authority: A,
 }
+
+impl<S, N, V, W> Ports<S, N, V, W> {
+    /// The same ports, and the authority's intake.
+    pub fn with_authority<A: Authority>(self, authority: A) -> Ports<S, N, V, W, A> {
+        Ports {
+            store: self.store,
+            notifier: self.notifier,
+            vault: self.vault,
+            workflow: self.workflow,
+            authority,
+        }
+    }
+}

@@ -26,13 +26,7 @@ impl StepFunction for FirstReview {
 
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
         Ok(FirstReview {
-            ports: Ports {
-                store: DynamoStore::from_env(config)?,
-                notifier: SnsSesNotifier::from_env(config)?,
-                vault: AesVault::from_secret(&aws::secret(config, "VAULT_SECRET_ID").await?),
-                workflow: StepFunctionsWorkflow::from_env(config)?,
-                authority: (),
-            },
+            ports: icp_adapters::ports(config, &aws::secret(config, "VAULT_SECRET_ID").await?)?,
             reviewers: reviewer_emails(),
         })
     }

@@ -25,13 +25,10 @@ impl StepFunction for ForwardToAuthority {
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
         let (vault_secret, authority_secret) =
             aws::secret_pair(config, "VAULT_SECRET_ID", "AUTHORITY_SECRET_ID").await?;
-        Ok(ForwardToAuthority(Ports {
-            store: DynamoStore::from_env(config)?,
-            notifier: SnsSesNotifier::from_env(config)?,
-            vault: AesVault::from_secret(&vault_secret),
-            workflow: StepFunctionsWorkflow::from_env(config)?,
-            authority: HttpAuthority::from_env(authority_secret)?,
-        }))
+        let authority = HttpAuthority::from_env(authority_secret)?;
+        Ok(ForwardToAuthority(
+            icp_adapters::ports(config, &vault_secret)?.with_authority(authority),
+        ))
     }
 
     async fn handle(&self, wait: Wait, _: &Context) -> Result<(), StepError> {

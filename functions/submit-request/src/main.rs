@@ -34,13 +34,7 @@ impl HttpFunction for SubmitRequest {
         let (vault_secret, jwt_secret) =
             aws::secret_pair(config, "VAULT_SECRET_ID", "JWT_SECRET_ID").await?;
         Ok(SubmitRequest {
-            ports: Ports {
-                store: DynamoStore::from_env(config)?,
-                notifier: SnsSesNotifier::from_env(config)?,
-                vault: AesVault::from_secret(&vault_secret),
-                workflow: StepFunctionsWorkflow::from_env(config)?,
-                authority: (),
-            },
+            ports: icp_adapters::ports(config, &vault_secret)?,
             auth: Authenticator::new(&jwt_secret),
         })
     }
