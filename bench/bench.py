@@ -249,7 +249,8 @@ def transitions(stack, website_id, token):
 
 def load(stack, websites):
     """Every submit on its own website, LOAD_IN_FLIGHT at a time, each retried as a client
-    should (same Idempotency-Key, backoff) on 429 and 5xx; then every request must reach review.
+    should (same Idempotency-Key, backoff) on 429, 5xx and no answer in time; then every request
+    must reach review.
     Errors are the submits that never got their 202."""
     def one(site):
         key = str(uuid.uuid4())
@@ -258,7 +259,7 @@ def load(stack, websites):
             if retry:
                 time.sleep(2 ** (retry - 1))  # 1, 2, 4 s between the attempts
             status, answer, _ = stack.submit(*site, idempotency_key=key)
-            if status != 429 and status < 500:
+            if status is not None and status != 429 and status < 500:
                 break
         return status, answer, time.perf_counter() - began
 
@@ -269,7 +270,7 @@ def load(stack, websites):
     accepted = [(answer["requestId"], site[1]) for site, (status, answer, _) in zip(websites, results) if status == 202]
     errors = len(results) - len(accepted)
     if errors:
-        codes = sorted({status for status, _, _ in results if status != 202})
+        codes = sorted({str(status) for status, _, _ in results if status != 202})
         log(f"load: {errors} submits failed (HTTP {codes})")
     waiting = set(accepted)
     deadline = time.monotonic() + LOAD_REVIEW_WAIT_SECONDS

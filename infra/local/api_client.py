@@ -7,6 +7,8 @@ from urllib.parse import urlparse
 
 import requests
 
+TIMEOUT_SECONDS = 60
+
 
 class ApiClient:
     def __init__(self, base_url):
@@ -23,12 +25,18 @@ class ApiClient:
         return self.local.session
 
     def call(self, method, path, token=None, body=None, headers=None):
-        """(status, body, seconds) of one call to `path` under the base URL."""
+        """(status, body, seconds) of one call to `path` under the base URL; the status is None
+        when no answer came within TIMEOUT_SECONDS (a client retries it as it would a 5xx)."""
         all_headers = {"content-type": "application/json", **(headers or {})}
         if token:
             all_headers["authorization"] = f"Bearer {token}"
         started = time.perf_counter()
-        resp = self.session().request(method, f"{self.base_url}{path}", json=body, headers=all_headers, timeout=60)
+        try:
+            resp = self.session().request(
+                method, f"{self.base_url}{path}", json=body, headers=all_headers, timeout=TIMEOUT_SECONDS
+            )
+        except requests.Timeout:
+            return None, f"no answer within {TIMEOUT_SECONDS} s", time.perf_counter() - started
         elapsed = time.perf_counter() - started
         try:
             payload = resp.json()

@@ -96,3 +96,54 @@ fn only_the_workflow_and_the_operators_may_decrypt_with_the_workflow_key() {
         "the operators' role is a parameter"
     );
 }
+
+/// Every statement of every function's policies, as written in the template.
+fn function_statements(template: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        for policy in resource["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
+            for statement in policy["Statement"].as_sequence().into_iter().flatten() {
+                out.push((reference(name), statement.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn email_goes_out_from_the_sender_address_only() {
+    let template = template();
+    let senders: Vec<_> = function_statements(&template)
+        .into_iter()
+        .filter(|(_, s)| strings(&s["Action"]).contains(&"ses:SendEmail".to_string()))
+        .collect();
+    assert!(!senders.is_empty(), "some function sends email");
+    for (function, statement) in senders {
+        assert_eq!(
+            reference(&statement["Condition"]["StringEquals"]["ses:FromAddress"]),
+            "!Ref SenderEmail",
+            "{function} may send email from the sender address only"
+        );
+    }
+}
+
+/// At `trace` the runtime logs raw events: bearer tokens and license passwords.
+#[test]
+fn the_log_level_cannot_log_raw_events() {
+    let template = template();
+    let allowed = strings(&template["Parameters"]["LogLevel"]["AllowedValues"]);
+    assert!(!allowed.is_empty(), "LogLevel has AllowedValues");
+    for level in allowed {
+        assert!(
+            ["error", "warn", "info"].contains(&level.as_str()),
+            "LogLevel allows {level}"
+        );
+    }
+}

@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use std::future::Future;
 
 /// How long a claim keeps others off: longer than any function may run (30 s), so a sender
-/// still alive is never doubled, and shorter than a step's retries last (91 s), so a step
+/// still alive is never doubled, and shorter than a step's retries last (about 90 s), so a step
 /// retried after its sender died sends the notification itself.
 pub const SENDING_LEASE_SECONDS: i64 = 40;
 
