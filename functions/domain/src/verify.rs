@@ -41,11 +41,12 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
         lock: LockPolicy,
         now: DateTime<Utc>,
     ) -> Result<VerifyOutcome, ServiceError> {
-        if let Some(request) = load_attempt(&self.store, request_id, attempt).await? {
-            notify_customer(&self.store, &self.notifier, Event::Submitted, &request, now).await?;
-        }
+        let Some(request) = load_attempt(&self.store, request_id, attempt).await? else {
+            return Ok(VerifyOutcome::Superseded);
+        };
+        notify_customer(&self.store, &self.notifier, Event::Submitted, &request, now).await?;
         let outcome = self
-            .check_password(request_id, attempt, review_due_at, lock, now)
+            .check_password(request, review_due_at, lock, now)
             .await?;
         if outcome == VerifyOutcome::Rejected {
             // Also on a retry: the notification log makes it once.
@@ -62,18 +63,16 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
         Ok(outcome)
     }
 
+    /// The check itself, on the attempt's request as `verify_password` read it.
     async fn check_password(
         &self,
-        request_id: &str,
-        attempt: u32,
+        request: Request,
         review_due_at: DateTime<Utc>,
         lock: LockPolicy,
         now: DateTime<Utc>,
     ) -> Result<VerifyOutcome, ServiceError> {
         let store = &self.store;
-        let Some(request) = load_attempt(store, request_id, attempt).await? else {
-            return Ok(VerifyOutcome::Superseded);
-        };
+        let (request_id, attempt) = (request.request_id.as_str(), request.attempt);
         if request.status != Status::Submitted {
             return Ok(settled_outcome(&request, attempt));
         }
