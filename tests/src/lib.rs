@@ -24,9 +24,13 @@ pub struct Stack {
 }
 
 pub(crate) fn read_json(name: &str) -> Value {
-    let path = format!("{}/../.local/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{path}: {e}; the stack is not up (make up / make test)"));
+    let path = local_state().join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; the stack is not up (make up / make test)",
+            path.display()
+        )
+    });
     serde_json::from_str(&text).unwrap()
 }
 
@@ -552,18 +556,34 @@ impl Stack {
         self.signal_function(name, "-STOP")
     }
 
-    fn signal_function(&self, name: &str, signal: &str) -> usize {
+    /// How many invocations the local executor has handed to a process of this stack's
+    /// function `name` (the START lines of its log): once one is counted, killing the process
+    /// that holds it fails that invocation.
+    pub fn invocations_started(&self, name: &str) -> usize {
+        let log = local_state()
+            .join("logs")
+            .join(format!("{}.log", self.function_name(name)));
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.contains(" START RequestId: "))
+            .count()
+    }
+
+    /// The deployed name of this stack's function `name` (e.g. `first-review`).
+    fn function_name(&self, name: &str) -> String {
         let state_machine = self.outputs["StateMachineArn"].as_str().unwrap();
         let stack_name = state_machine
             .rsplit(':')
             .next()
             .unwrap()
             .trim_end_matches("-request");
-        let function = format!("AWS_LAMBDA_FUNCTION_NAME={stack_name}-{name}");
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap();
-        let ours = format!("ICP_LOCAL_ROOT={}", root.display());
+        format!("{stack_name}-{name}")
+    }
+
+    fn signal_function(&self, name: &str, signal: &str) -> usize {
+        let function = format!("AWS_LAMBDA_FUNCTION_NAME={}", self.function_name(name));
+        let ours = format!("ICP_LOCAL_ROOT={}", project_root().display());
         let mut signalled = 0;
         for entry in std::fs::read_dir("/proc").unwrap().flatten() {
             let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
@@ -685,9 +705,9 @@ impl Stack {
 
     /// The functions' log files, as the local executor wrote them.
     pub fn all_function_logs(&self) -> String {
-        let dir = format!("{}/../.local/logs", env!("CARGO_MANIFEST_DIR"));
+        let dir = local_state().join("logs");
         std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{dir}: {e}"))
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
             .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
             .collect()
     }
@@ -705,4 +725,16 @@ pub fn history(request: &Value) -> Vec<String> {
 
 pub fn status_is(status: &'static str) -> impl Fn(&Value) -> bool {
     move |r| r["status"] == status
+}
+
+/// The clone this test build belongs to.
+fn project_root() -> &'static std::path::Path {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+}
+
+/// The running local stack's state: its outputs, demo data and the functions' logs.
+fn local_state() -> std::path::PathBuf {
+    project_root().join(".local")
 }

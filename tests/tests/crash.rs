@@ -14,27 +14,41 @@ async fn the_review_wait_survives_a_crash_of_the_function_holding_its_token() {
     let stack = Stack::connect().await;
     let customer = stack.new_customer(2).await;
     let body = |website: &str| json!({"type": "access_cancellation", "websiteId": website, "licensePassword": PASSWORD});
-    // A first request keeps a first-review process warm (its wait's token is kept once it ran).
+    // A first request keeps a first-review process warm. Its wait's call must have returned
+    // (TaskSubmitted) before the pause: LocalStack hands a new call to a busy environment's
+    // sibling, and a process stopped mid-call would keep its environment busy.
     let warm = stack
         .submit_to_first_review(&customer.token, &body(&customer.website_ids[0]))
         .await;
-    e2e::eventually(|| stack.task_tokens(&warm, 1), |tokens| !tokens.is_empty()).await;
+    let call_returned = |events: &Vec<Value>| events.iter().any(|e| e["type"] == "TaskSubmitted");
+    let events = e2e::eventually(|| stack.execution_events(&warm, 1), call_returned).await;
     assert!(
-        stack.pause_function("first-review") >= 1,
-        "a first-review process was running"
+        call_returned(&events),
+        "the warm request's wait call returned: {events:?}"
     );
+    let started_before = stack.invocations_started("first-review");
+    let paused = stack.pause_function("first-review");
+    assert!(paused >= 1, "a first-review process was running");
     let id = stack
         .submit_to_first_review(&customer.token, &body(&customer.website_ids[1]))
         .await;
-    let wait_started = |events: &Vec<Value>| {
-        events
-            .iter()
-            .any(|e| e["type"] == "TaskStarted" || e["type"] == "LambdaFunctionStarted")
-    };
-    let events = e2e::eventually(|| stack.execution_events(&id, 1), wait_started).await;
-    assert!(wait_started(&events), "the review wait's task started");
+    // The executor logs START once the (stopped) process holding the call is chosen: killing it
+    // from then on fails that call.
+    let handed = e2e::eventually(
+        || async { stack.invocations_started("first-review") },
+        |started| *started > started_before,
+    )
+    .await;
+    assert!(
+        handed > started_before,
+        "the review wait's call reached a first-review process"
+    );
     assert_eq!(stack.decide(&id, "approve", &[]).await.status, 200);
-    assert!(stack.kill_function("first-review") >= 1);
+    assert_eq!(
+        stack.kill_function("first-review"),
+        paused,
+        "no new first-review process took the call"
+    );
     let forwarded = stack
         .wait_for(
             &customer.token,

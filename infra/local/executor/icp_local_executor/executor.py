@@ -510,7 +510,6 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         with self.invoke_lock:
             started = time.monotonic()
             deadline = started + self.timeout
-            self.log(f"START RequestId: {request_id} Version: {self.function_version.id.qualifier}")
             bootstrap = self.bootstrap
             if bootstrap is None or bootstrap.exit_code is not None:
                 # Killed on a timeout or crashed: a fresh process, its init counting to this invoke.
@@ -522,6 +521,9 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                     bootstrap.drain_output()
                     bootstrap.kill()
                     return True, init_error
+            # Logged once the process that runs the invocation is chosen (as Lambda logs START
+            # after init): from this line on, killing that process fails this invocation.
+            self.log(f"START RequestId: {request_id} Version: {self.function_version.id.qualifier}")
             outcome, payload = bootstrap.invoke(request, deadline)
             max_rss_kb = bootstrap.max_rss_kb()
             init_ms = None if bootstrap.init_reported else bootstrap.init_ms
