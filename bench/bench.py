@@ -129,7 +129,8 @@ class Stack:
         as every test and the demo are (`icp-seed`, tests/src/seed.rs): [(website id, token)]."""
         out = subprocess.run(
             [str(TARGET_DIR / "icp-seed"), "load", str(count), str(WEBSITES_PER_ENTITY), PASSWORD],
-            cwd=ROOT, check=True, capture_output=True, text=True,
+            cwd=ROOT, env={**os.environ, "ICP_LOCAL_ROOT": str(ROOT)},
+            check=True, capture_output=True, text=True,
         ).stdout
         return [(site["websiteId"], site["token"]) for site in json.loads(out)]
 

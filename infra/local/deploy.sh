@@ -42,5 +42,5 @@ aws cloudformation package --template-file "$ROOT/infra/template.yaml" --s3-buck
   --stack-name "$STACK_NAME" --template "$STATE_DIR/packaged.yaml" --bucket "$ARTIFACT_BUCKET" \
   --stack-file "$STATE_DIR/stack.json"
 # The demo data, seeded where the tests and the bench seed theirs (tests/src/seed.rs).
-"$TARGET_DIR/$PROFILE_DIR/icp-seed" demo >"$STATE_DIR/demo.json.new"
+ICP_LOCAL_ROOT="$ROOT" "$TARGET_DIR/$PROFILE_DIR/icp-seed" demo >"$STATE_DIR/demo.json.new"
 mv "$STATE_DIR/demo.json.new" "$STATE_DIR/demo.json"

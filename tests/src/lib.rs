@@ -727,11 +727,20 @@ pub fn status_is(status: &'static str) -> impl Fn(&Value) -> bool {
     move |r| r["status"] == status
 }
 
-/// The clone this test build belongs to.
-fn project_root() -> &'static std::path::Path {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
+/// The clone whose stack this run talks to: `ICP_LOCAL_ROOT` (as the local scripts set it), or
+/// the workspace of the package cargo runs the test for. Never the build's own path: clones
+/// share a target directory, so a binary may have been built from another clone.
+fn project_root() -> std::path::PathBuf {
+    if let Some(root) = std::env::var_os("ICP_LOCAL_ROOT") {
+        return root.into();
+    }
+    let package = std::env::var_os("CARGO_MANIFEST_DIR")
+        .expect("ICP_LOCAL_ROOT or CARGO_MANIFEST_DIR: the clone whose stack to use");
+    std::path::Path::new(&package)
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .expect("the package is in a workspace")
+        .to_path_buf()
 }
 
 /// The running local stack's state: its outputs, demo data and the functions' logs.

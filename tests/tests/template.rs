@@ -6,7 +6,9 @@
 use serde_yaml::Value;
 
 fn template() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+    // Read at run time: the build's own path may belong to another clone sharing the target dir.
+    let root = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo");
+    let path = format!("{root}/../infra/template.yaml");
     serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).expect("the template")
 }
 

@@ -99,8 +99,10 @@ struct TestStack {
 
 /// The deployed stack's table names, from the outputs `make up` wrote to `.local/stack.json`.
 fn icp_adapters_test_stack() -> TestStack {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.local/stack.json");
-    let text = std::fs::read_to_string(path)
+    // Read at run time: the build's own path may belong to another clone sharing the target dir.
+    let root = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo");
+    let path = format!("{root}/../../.local/stack.json");
+    let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{path}: {e}; run `make up` (or `make test`) first"));
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let s = |k: &str| {

@@ -14,10 +14,9 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 fn definition() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../statemachine/request.asl.yaml"
-    );
+    // Read at run time: the build's own path may belong to another clone sharing the target dir.
+    let root = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo");
+    let path = format!("{root}/../../statemachine/request.asl.yaml");
     let text = std::fs::read_to_string(path).expect("the definition");
     serde_yaml::from_str(&text).expect("the definition is YAML")
 }
