@@ -9,6 +9,8 @@ ICP_CACHE="${ICP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/icp-license}"
 VENV="$ICP_CACHE/localstack-venv"
 DDB_NPM_DIR="$ICP_CACHE/npm"
 DDB_AGENT_JAR="$ICP_CACHE/ddb-local-loader.jar"
+# The IAM policy evaluator of the IAM check (iam_check.sh), installed from iam_check's lockfile.
+IAM_CHECK_DIR="$ICP_CACHE/npm-iam-check"
 
 # Per-clone runtime state; stop.sh deletes LS_ROOT so no data outlives a run.
 STATE_DIR="$ROOT/.local"
@@ -16,6 +18,8 @@ LS_ROOT="$STATE_DIR/localstack"
 PID_FILE="$STATE_DIR/localstack.pid"
 LS_LOG="$STATE_DIR/localstack.log"
 LAMBDA_LOG_DIR="$STATE_DIR/logs"
+# The functions' AWS calls, as IAM would authorize them (the executor records them; iam_check reads).
+AWS_CALL_LOG="$STATE_DIR/aws-calls.jsonl"
 
 GATEWAY_HOST=127.0.0.1
 GATEWAY_PORT=4566

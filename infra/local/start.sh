@@ -38,7 +38,7 @@ mkdir -p "$libs/dynamodb-local/2" "$libs/java" "$LS_ROOT/tmp" "$LAMBDA_LOG_DIR"
 ln -s "$ddb_dir/DynamoDBLocal.jar" "$ddb_dir/DynamoDBLocal_lib" "$libs/dynamodb-local/2/"
 ln -s "$DDB_AGENT_JAR" "$libs/dynamodb-local/2/ddb-local-loader-0.1.jar"
 ln -s "$java_home" "$libs/java/21"
-rm -f "$LAMBDA_LOG_DIR"/*.log "$PID_FILE"
+rm -f "$LAMBDA_LOG_DIR"/*.log "$PID_FILE" "$AWS_CALL_LOG"
 : >"$LS_LOG"
 
 # ENABLE_CONFIG_UPDATES: the fault tests switch DynamoDB error injection on and off at run
@@ -48,6 +48,7 @@ rm -f "$LAMBDA_LOG_DIR"/*.log "$PID_FILE"
 # shellcheck disable=SC2016  # $$ and $@ are for the inner sh
 env ICP_LOCAL_ROOT="$ROOT" \
   ICP_LAMBDA_LOG_DIR="$LAMBDA_LOG_DIR" \
+  ICP_AWS_CALL_LOG="$AWS_CALL_LOG" \
   OVERRIDE_IN_DOCKER=0 \
   GATEWAY_LISTEN="$GATEWAY_HOST:$GATEWAY_PORT" \
   FILESYSTEM_ROOT="$LS_ROOT" \

@@ -35,6 +35,10 @@ fi
 echo "test: API conformance (schemathesis, infra/openapi.yaml)" >&2
 infra/local/conformance.sh
 
+# Every AWS call the functions made above, against their roles' policies as deployed.
+echo "test: IAM check (the functions' calls against their roles' policies)" >&2
+infra/local/iam_check.sh
+
 # What `make deploy` does short of reaching AWS: cargo lambda builds each function for
 # provided.al2023, SAM validates the template and packages every artifact into LocalStack's S3.
 # x86_64 here: this machine's Rust toolchain has no aarch64 standard library (`rustup target

@@ -44,6 +44,8 @@ from localstack.services.lambda_.invocation.runtime_executor import (
     RuntimeExecutor,
 )
 
+from icp_local_executor.aws_calls import register_caller
+
 LOG = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
@@ -386,6 +388,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             "AWS_ENDPOINT_URL", f"http://{LOOPBACK}:{config.GATEWAY_LISTEN[0].port}"
         )
         self.timeout = float(config_.timeout)
+        if access_key := env_vars.get("AWS_ACCESS_KEY_ID"):
+            register_caller(access_key, self.function_version.id.function_name, config_.role)
         if log_dir := os.environ.get("ICP_LAMBDA_LOG_DIR"):
             Path(log_dir).mkdir(parents=True, exist_ok=True)
             path = Path(log_dir) / f"{self.function_version.id.function_name}.log"
