@@ -360,3 +360,40 @@ async fn a_function_killed_mid_step_is_run_again_and_nothing_is_lost_or_doubled(
         .count();
     assert_eq!(forwarded_sms, 1, "one forwarded SMS: {sms:?}");
 }
+
+/// Once the reviewer approved, the customer can no longer withdraw, even while a slow authority
+/// still holds the forward step's submission (the request still shows `pending_first_review`):
+/// otherwise the authority would go on to approve a request the customer was told is withdrawn.
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn no_withdrawal_once_approved_while_the_authority_is_slow() {
+    let stack = Stack::connect().await;
+    let customer = stack.new_customer(1).await;
+    let body = json!({"type": "website_cancellation", "websiteId": customer.website_ids[0], "licensePassword": PASSWORD});
+    let id = stack.submit_to_first_review(&customer.token, &body).await;
+    // The authority holds each of the first two submissions 8 s, then refuses it: the forward
+    // step is in flight for 16 s at least, long enough to withdraw in the middle of it.
+    stack.simulate_authority_outage(&id, 2, 8).await;
+    assert_eq!(stack.decide(&id, "approve", &[]).await.status, 200);
+    let left = e2e::eventually(|| stack.authority_outage_left(&id), |left| *left < 2).await;
+    assert!(left < 2, "the authority holds the submission");
+    let holding = stack.get(&format!("/requests/{id}"), &customer.token).await;
+    assert_eq!(
+        holding.body["status"], "pending_first_review",
+        "{}",
+        holding.body
+    );
+    let refused = stack
+        .post(
+            &format!("/requests/{id}/withdraw"),
+            &customer.token,
+            &json!({}),
+        )
+        .await;
+    e2e::assert_error(&refused, 409, "withdraw_not_allowed");
+    let done = stack
+        .authority_approves_once_forwarded(&customer.token, &id)
+        .await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert!(!e2e::history(&done).contains(&"withdrawn".to_string()));
+}

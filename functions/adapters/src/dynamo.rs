@@ -6,8 +6,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use icp_domain::ports::{Claim, CreateError, Store, TokenSlot};
 use icp_domain::{
-    Entity, IdempotencyRecord, Request, ReviewDecision, Status, StoreError, Transition, Website,
-    WebsiteEffect, WebsiteStatus,
+    Decision, Entity, IdempotencyRecord, Request, ReviewDecision, Status, StoreError, Transition,
+    Website, WebsiteEffect, WebsiteStatus,
 };
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -378,12 +378,18 @@ impl Store for DynamoStore {
             // The sealed password is erased by the first move after it was checked.
             None => remove.push("sealedPassword"),
         }
+        let mut condition = "#status = :from AND attempt = :attempt".to_string();
+        if t.unless_approved {
+            condition
+                .push_str(" AND (attribute_not_exists(review) OR review.decision <> :approve)");
+            values.insert(":approve".into(), encode_value(&Decision::Approve)?);
+        }
         let update = format!("SET {} REMOVE {}", set.join(", "), remove.join(", "));
         let update_request = Update::builder()
             .table_name(&self.tables.requests)
             .key("requestId", s(&t.request_id))
             .update_expression(update)
-            .condition_expression("#status = :from AND attempt = :attempt")
+            .condition_expression(condition)
             .expression_attribute_names("#status", "status")
             .set_expression_attribute_values(Some(values))
             .build()

@@ -669,7 +669,7 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
 }
 
 #[tokio::test]
-async fn withdraw_works_until_forwarded_and_is_refused_after() {
+async fn withdraw_works_until_approved_and_is_refused_after() {
     let w = world();
     let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
     verify(&w, &r, 1).await;
@@ -699,12 +699,16 @@ async fn withdraw_works_until_forwarded_and_is_refused_after() {
     let r2 = submit(&w, &w.customer, "k2", "w1", PASSWORD).await.unwrap();
     verify(&w, &r2, 1).await;
     decide(&w, &r2, Decision::Approve, &[]).await.unwrap();
+    // Approved, not yet forwarded: the forward may already be with the authority.
+    assert!(matches!(
+        w.withdraw(&w.customer, &r2.request_id, Utc::now()).await,
+        Err(ServiceError::Domain(DomainError::WithdrawAfterApproval))
+    ));
+    assert_eq!(current(&w, &r2).await.status, Status::PendingFirstReview);
     forward(&w, &r2, "t").await;
     assert!(matches!(
         w.withdraw(&w.customer, &r2.request_id, Utc::now()).await,
-        Err(ServiceError::Domain(DomainError::WithdrawNotAllowed(
-            Status::ForwardedToAuthority
-        )))
+        Err(ServiceError::Domain(DomainError::WithdrawAfterApproval))
     ));
     assert_eq!(current(&w, &r2).await.status, Status::ForwardedToAuthority);
 }

@@ -129,7 +129,9 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
 }
 
 impl<S: Store, N, V, W: Workflow, A> Ports<S, N, V, W, A> {
-    /// Withdraw: allowed until the request is forwarded to the authority. Stops the workflow.
+    /// Withdraw: allowed until the reviewer approves (the forward to the authority may then be
+    /// under way, and the authority would hold a submission the customer withdrew). Stops the
+    /// workflow.
     pub async fn withdraw(
         &self,
         caller: &Caller,
@@ -144,16 +146,28 @@ impl<S: Store, N, V, W: Workflow, A> Ports<S, N, V, W, A> {
             self.workflow.stop(request_id, request.attempt).await?;
             return Ok(request);
         }
-        if !request.status.can_move_to(Status::Withdrawn) {
-            return Err(DomainError::WithdrawNotAllowed(request.status).into());
+        let refusal = |request: &Request| {
+            if request.is_approved() {
+                Some(DomainError::WithdrawAfterApproval)
+            } else if !request.status.can_move_to(Status::Withdrawn) {
+                Some(DomainError::WithdrawNotAllowed(request.status))
+            } else {
+                None
+            }
+        };
+        if let Some(refused) = refusal(&request) {
+            return Err(refused.into());
         }
-        let t = request.transition(Status::Withdrawn, caller.actor(), CAUSE, now)?;
+        let mut t = request.transition(Status::Withdrawn, caller.actor(), CAUSE, now)?;
+        t.unless_approved = true;
         let withdrawn = match store.apply(&t).await {
             Ok(r) => r,
             Err(StoreError::Conflict(_)) => {
                 let current = load(store, request_id).await?;
                 if current.status != Status::Withdrawn {
-                    return Err(DomainError::WithdrawNotAllowed(current.status).into());
+                    let refused = refusal(&current)
+                        .unwrap_or(DomainError::WithdrawNotAllowed(current.status));
+                    return Err(refused.into());
                 }
                 current
             }

@@ -21,6 +21,8 @@ pub enum DomainError {
     AlreadyDecided(String),
     #[error("a request in {0} can no longer be withdrawn")]
     WithdrawNotAllowed(Status),
+    #[error("the request was approved and is being forwarded to the authority; it can no longer be withdrawn")]
+    WithdrawAfterApproval,
     #[error("the submission {0} is not known")]
     SubmissionNotFound(String),
     #[error("too many wrong license passwords; try again in {retry_after_seconds} seconds")]

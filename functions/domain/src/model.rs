@@ -151,6 +151,9 @@ pub struct Transition {
     pub submission_id: Option<String>,
     pub next_attempt: Option<NextAttempt>,
     pub website_effect: Option<WebsiteEffect>,
+    /// The move is refused (a conflict) once the reviewer's approval is recorded: a withdrawal
+    /// must not overtake the forward to the authority, which may already hold the submission.
+    pub unless_approved: bool,
 }
 
 impl Transition {
@@ -161,6 +164,13 @@ impl Transition {
 }
 
 impl Request {
+    /// The reviewer approved the current attempt (recorded before the workflow moves it on).
+    pub fn is_approved(&self) -> bool {
+        self.review
+            .as_ref()
+            .is_some_and(|review| review.decision == Decision::Approve)
+    }
+
     /// A new request, first attempt, in `submitted`.
     pub fn submitted(
         request_id: String,
@@ -224,6 +234,7 @@ impl Request {
             submission_id: None,
             next_attempt: None,
             website_effect: None,
+            unless_approved: false,
         })
     }
 

@@ -54,7 +54,7 @@ impl From<ServiceError> for ApiError {
                     ApiError::new(409, "invalid_status", message)
                 }
                 DomainError::AlreadyDecided(_) => ApiError::new(409, "already_decided", message),
-                DomainError::WithdrawNotAllowed(_) => {
+                DomainError::WithdrawNotAllowed(_) | DomainError::WithdrawAfterApproval => {
                     ApiError::new(409, "withdraw_not_allowed", message)
                 }
                 DomainError::SubmissionNotFound(_) => {

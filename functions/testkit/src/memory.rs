@@ -152,7 +152,10 @@ impl Store for MemoryStore {
                 t.request_id
             )));
         };
-        if current.status != t.from || current.attempt != t.attempt {
+        if current.status != t.from
+            || current.attempt != t.attempt
+            || (t.unless_approved && current.is_approved())
+        {
             return Err(StoreError::Conflict(format!(
                 "{} is no longer {} at attempt {}",
                 t.request_id, t.from, t.attempt

@@ -214,6 +214,50 @@ pub async fn run(store: &impl Store, seeder: &impl Seed) {
         .is_empty());
 
     workflow_suite(store, seeder).await;
+    withdrawal_suite(store, seeder).await;
+}
+
+/// A withdrawal guarded by `unless_approved` loses to a recorded approval (the forward to the
+/// authority may be under way), not to a recorded rejection.
+async fn withdrawal_suite(store: &impl Store, seeder: &impl Seed) {
+    let (entity, websites) = fixture();
+    seeder.seed(&entity, &websites).await;
+    let now = Utc::now();
+    for (site, decision, withdrawn) in [
+        (&websites[0], Decision::Approve, false),
+        (&websites[1], Decision::Reject, true),
+    ] {
+        let r = new_request(site, now);
+        store
+            .create_request(&r, "sealed", &idempotency(&entity, &unique("key"), &r))
+            .await
+            .unwrap();
+        let pending = r
+            .transition(Status::PendingFirstReview, "system", "ok", now)
+            .unwrap();
+        let pending = store.apply(&pending).await.unwrap();
+        let review = ReviewDecision {
+            decision,
+            reasons: vec!["reason".into()],
+            reviewer: "rev-1".into(),
+            at: now,
+        };
+        store
+            .record_review(&r.request_id, 1, &review)
+            .await
+            .unwrap();
+        let mut withdraw = pending
+            .transition(Status::Withdrawn, "customer", "withdrawn", now)
+            .unwrap();
+        withdraw.unless_approved = true;
+        let result = store.apply(&withdraw).await;
+        assert_eq!(result.is_ok(), withdrawn, "{decision:?}: {result:?}");
+        if !withdrawn {
+            assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
+            let unchanged = store.get_request(&r.request_id).await.unwrap().unwrap();
+            assert_eq!(unchanged.status, Status::PendingFirstReview);
+        }
+    }
 }
 
 /// What the later steps need: reviews recorded once, task tokens per attempt, notifications
