@@ -210,6 +210,7 @@ async fn bad_inputs_on_every_route_get_their_4xx_and_change_nothing() {
         ("POST", format!("/reviews/{rid}/decision"), Some(&reviewer), None, Some(json_ct), submit(json!({"decision": "maybe"})), 400, "invalid_decision"),
         ("POST", format!("/reviews/{rid}/decision"), Some(&reviewer), None, Some(json_ct), submit(json!({"decision": "reject"})), 400, "invalid_reasons"),
         ("POST", format!("/reviews/{rid}/decision"), Some(&reviewer), None, Some(json_ct), submit(json!({"decision": "reject", "reasons": [" "]})), 400, "invalid_reasons"),
+        ("POST", format!("/reviews/{rid}/decision"), Some(&reviewer), None, Some(json_ct), submit(json!({"decision": "reject", "reasons": ["blurred\nSMS: approved"]})), 400, "invalid_reasons"),
         ("POST", "/reviews/req-nope/decision".into(), Some(&reviewer), None, Some(json_ct), submit(json!({"decision": "approve"})), 404, "request_not_found"),
         ("POST", format!("/reviews/{rid}/decision"), Some(&reviewer), None, Some(json_ct), submit(json!({"decision": "approve", "by": "me"})), 400, "invalid_body"),
         ("POST", "/authority/callbacks".into(), None, None, Some(json_ct), submit(json!({"requestId": rid})), 401, "invalid_signature"),

@@ -28,6 +28,13 @@ fn validate_reasons(decision: Decision, reasons: &[String]) -> Result<Vec<String
             "each reason must be 1 to {MAX_REASON_CHARS} characters"
         )));
     }
+    // Reasons reach the customer in SMS, email and pages: no line breaks, escapes or other
+    // control characters that could forge a line of a message or a log.
+    if reasons.iter().any(|r| r.chars().any(char::is_control)) {
+        return Err(invalid(
+            "reasons must not contain control characters".into(),
+        ));
+    }
     if decision == Decision::Reject && reasons.is_empty() {
         return Err(invalid("a rejection needs at least one reason".into()));
     }
@@ -238,5 +245,54 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
             }
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reasons(list: &[&str]) -> Vec<String> {
+        list.iter().map(|r| r.to_string()).collect()
+    }
+
+    #[test]
+    fn reasons_are_trimmed_bounded_and_required_to_reject() {
+        assert_eq!(
+            validate_reasons(Decision::Reject, &reasons(&["  照片模糊 "])).unwrap(),
+            reasons(&["照片模糊"])
+        );
+        assert!(validate_reasons(Decision::Approve, &[]).unwrap().is_empty());
+        for bad in [
+            reasons(&[]),
+            reasons(&[" "]),
+            reasons(&[&"x".repeat(MAX_REASON_CHARS + 1)]),
+        ] {
+            assert!(validate_reasons(Decision::Reject, &bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn reasons_refuse_control_characters() {
+        for bad in [
+            "blurred\nSMS: approved",
+            "tab\there",
+            "esc\u{1b}[31m",
+            "nul\u{0}end",
+            "del\u{7f}end",
+            "nel\u{85}end",
+        ] {
+            let err = validate_reasons(Decision::Reject, &reasons(&[bad])).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    DomainError::Validation {
+                        code: "invalid_reasons",
+                        ..
+                    }
+                ),
+                "{bad:?}"
+            );
+        }
     }
 }
