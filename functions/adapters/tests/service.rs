@@ -117,6 +117,24 @@ async fn submit_stores_the_request_seals_the_password_and_starts_one_execution()
         again.request_id, r.request_id,
         "same key and body: same request"
     );
+    // The same JSON spaced and ordered differently is the same body.
+    let reformatted = format!(
+        r#"{{ "licensePassword": "{PASSWORD}", "websiteId": "w1",
+              "type": "access_cancellation" }}"#
+    );
+    let input = SubmitInput {
+        idempotency_key: "k1",
+        request_type: "access_cancellation",
+        website_id: "w1",
+        license_password: PASSWORD,
+        service_ips: None,
+        raw_body: reformatted.as_bytes(),
+    };
+    let replayed = w
+        .submit(&w.customer, &input, new_request_id(), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(replayed.request_id, r.request_id, "same JSON: same request");
     let executions = w.workflow.executions.lock().unwrap().clone();
     assert_eq!(executions, BTreeSet::from([format!("{}-1", r.request_id)]));
 }

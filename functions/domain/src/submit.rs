@@ -4,7 +4,8 @@ use crate::error::{DomainError, ServiceError, StoreError};
 use crate::ports::{CreateError, Ports, Store, Vault, Workflow};
 use crate::records::{existing_entity, load, load_own};
 use crate::validation::{
-    parse_request_type, validate_password, validate_service_ips, validate_submission,
+    canonical_json, parse_request_type, validate_password, validate_service_ips,
+    validate_submission,
 };
 use crate::{
     Caller, Entity, IdempotencyRecord, NextAttempt, Request, RequestType, Status, Website,
@@ -19,7 +20,8 @@ pub struct SubmitInput<'a> {
     pub website_id: &'a str,
     pub license_password: &'a str,
     pub service_ips: Option<&'a [String]>,
-    /// The body as received, for the Idempotency-Key comparison.
+    /// The body as received, for the Idempotency-Key comparison (as JSON: spacing and key order
+    /// do not count).
     pub raw_body: &'a [u8],
 }
 
@@ -66,7 +68,7 @@ impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
         let entity_id = caller.entity_id()?;
         validate_idempotency_key(input.idempotency_key)?;
         let scope_key = IdempotencyRecord::scope_key(entity_id, input.idempotency_key);
-        let fingerprint = self.vault.fingerprint(input.raw_body);
+        let fingerprint = self.vault.fingerprint(&canonical_json(input.raw_body));
         if let Some(previous) = store.get_idempotency(&scope_key).await? {
             return self.replay(&previous, &fingerprint).await;
         }

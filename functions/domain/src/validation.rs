@@ -107,6 +107,28 @@ pub fn validate_submission(
     })
 }
 
+/// A JSON body in one canonical form (keys sorted, no whitespace), so that the Idempotency-Key
+/// comparison sees the same request in the same JSON however a client spaced or ordered it.
+/// A body that is not JSON is compared as it came.
+pub fn canonical_json(body: &[u8]) -> Vec<u8> {
+    fn sorted(value: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+            }
+            Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+            other => other,
+        }
+    }
+    match serde_json::from_slice(body) {
+        Ok(value) => serde_json::to_vec(&sorted(value)).expect("a JSON value serializes"),
+        Err(_) => body.to_vec(),
+    }
+}
+
 /// A keyed fingerprint of a submitted body, for Idempotency-Key comparison: keyed so that the
 /// stored value reveals nothing of the password inside the body.
 pub fn body_fingerprint(key: &[u8], canonical_body: &[u8]) -> String {
@@ -198,6 +220,20 @@ mod tests {
         assert!(validate_password("x").is_ok());
         assert!(validate_password("").is_err());
         assert!(validate_password(&"x".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn canonical_json_ignores_spacing_and_key_order_only() {
+        let a = canonical_json(br#"{"websiteId":"w1","type":"x","serviceIps":["1.2.3.4","5.6.7.8"],"o":{"b":1,"a":2}}"#);
+        let b = canonical_json(
+            br#" { "o": {"a": 2, "b": 1}, "type" : "x",
+                   "serviceIps": [ "1.2.3.4", "5.6.7.8" ], "websiteId": "w1" } "#,
+        );
+        assert_eq!(a, b);
+        let reordered_list = canonical_json(br#"{"websiteId":"w1","type":"x","serviceIps":["5.6.7.8","1.2.3.4"],"o":{"b":1,"a":2}}"#);
+        assert_ne!(a, reordered_list, "a list's order is the client's meaning");
+        assert_ne!(a, canonical_json(br#"{"websiteId":"w2","type":"x","serviceIps":["1.2.3.4","5.6.7.8"],"o":{"b":1,"a":2}}"#));
+        assert_eq!(canonical_json(b"not json"), b"not json");
     }
 
     #[test]
