@@ -653,6 +653,23 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
     let rejected = current(&w, &r).await;
     assert_eq!(rejected.status, Status::FirstReviewRejected);
     assert_eq!(rejected.rejection_reasons, ["IP not in our network"]);
+    // The customer sees that a reviewer rejected it, and why, not which reviewer.
+    let actors = |request: &Request| -> Vec<String> {
+        let mut actors: Vec<String> = request.history.iter().map(|h| h.actor.clone()).collect();
+        actors.extend(request.review.iter().map(|v| v.reviewer.clone()));
+        actors
+    };
+    let as_reviewer = w.get_request(&reviewer(), &r.request_id).await.unwrap();
+    assert!(actors(&as_reviewer).iter().any(|a| a.contains("rev-1")));
+    let as_customer = w.get_request(&w.customer, &r.request_id).await.unwrap();
+    assert!(
+        actors(&as_customer).iter().all(|a| !a.contains("rev-1")),
+        "{:?}",
+        actors(&as_customer)
+    );
+    assert!(actors(&as_customer).contains(&"reviewer".to_string()));
+    let listed = w.list_requests(&w.customer, None).await.unwrap();
+    assert!(listed.iter().flat_map(actors).all(|a| !a.contains("rev-1")));
     assert_eq!(
         sent_to(&w, "a@example.cn")
             .iter()

@@ -144,7 +144,7 @@ impl<S: Store, N, V, W: Workflow, A> Ports<S, N, V, W, A> {
         if request.status == Status::Withdrawn {
             // A retry: the first call may have failed to stop the execution.
             self.workflow.stop(request_id, request.attempt).await?;
-            return Ok(request);
+            return Ok(request.seen_by(caller));
         }
         let refusal = |request: &Request| {
             if request.is_approved() {
@@ -174,6 +174,6 @@ impl<S: Store, N, V, W: Workflow, A> Ports<S, N, V, W, A> {
             Err(e) => return Err(e.into()),
         };
         self.workflow.stop(request_id, withdrawn.attempt).await?;
-        Ok(withdrawn)
+        Ok(withdrawn.seen_by(caller))
     }
 }

@@ -164,6 +164,22 @@ impl Transition {
 }
 
 impl Request {
+    /// The request as `caller` may see it: a customer sees that a reviewer acted, not who.
+    pub fn seen_by(mut self, caller: &Caller) -> Request {
+        const REVIEWER: &str = "reviewer";
+        if let Caller::Customer { .. } = caller {
+            for entry in &mut self.history {
+                if entry.actor.starts_with("reviewer:") {
+                    entry.actor = REVIEWER.into();
+                }
+            }
+            if let Some(review) = &mut self.review {
+                review.reviewer = REVIEWER.into();
+            }
+        }
+        self
+    }
+
     /// The reviewer approved the current attempt (recorded before the workflow moves it on).
     pub fn is_approved(&self) -> bool {
         self.review

@@ -83,7 +83,9 @@ impl<S: Store, N, V, W, A> Ports<S, N, V, W, A> {
         let request = load(&self.store, request_id).await?;
         match caller {
             Caller::Reviewer { .. } => Ok(request),
-            Caller::Customer { entity_id } if *entity_id == request.entity_id => Ok(request),
+            Caller::Customer { entity_id } if *entity_id == request.entity_id => {
+                Ok(request.seen_by(caller))
+            }
             Caller::Customer { .. } => Err(ServiceError::Forbidden),
         }
     }
@@ -117,7 +119,8 @@ impl<S: Store, N, V, W, A> Ports<S, N, V, W, A> {
         };
         let mut requests = Vec::new();
         for id in website_ids {
-            requests.extend(self.store.list_requests(&id).await?);
+            let on_website = self.store.list_requests(&id).await?;
+            requests.extend(on_website.into_iter().map(|r| r.seen_by(caller)));
         }
         requests.sort_by(|a, b| (b.created_at, &b.request_id).cmp(&(a.created_at, &a.request_id)));
         Ok(requests)
