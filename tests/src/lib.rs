@@ -76,6 +76,11 @@ impl Stack {
         icp_edge::auth::mint(&self.jwt_secret, sub, role, exp)
     }
 
+    /// A token signed with the stack's key carrying exactly `claims`.
+    pub fn token_with_claims(&self, claims: &icp_edge::auth::Claims) -> String {
+        icp_edge::auth::mint_claims(&self.jwt_secret, claims)
+    }
+
     /// A new entity with `websites` active websites, written straight into the stack's tables.
     pub async fn new_customer(&self, websites: usize) -> Customer {
         self.new_customer_with_email(websites, "").await

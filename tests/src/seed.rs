@@ -200,8 +200,8 @@ const DEMO_CUSTOMERS: [DemoCustomer; 2] = [
 const DEMO_REVIEWER: &str = "rev-demo";
 /// The template's `ReviewerEmails` as the local deploy sets it.
 const DEMO_REVIEWER_EMAIL: &str = "reviewer@provider.example.com";
-/// Demo tokens last 30 days.
-const DEMO_TOKEN_SECONDS: i64 = 30 * 24 * 3600;
+/// Demo tokens last a day, the most the API accepts; `make up` mints new ones.
+const DEMO_TOKEN_SECONDS: i64 = icp_edge::auth::MAX_LIFETIME_SECONDS;
 
 /// Seeds the demo data (keeping what a running stack has) and answers what `.local/demo.json`
 /// holds: the API's address, the customers with their tokens and license passwords, the
@@ -252,7 +252,7 @@ pub async fn demo(deployed: &Deployed) -> Value {
 pub async fn load(deployed: &Deployed, count: usize, per_entity: usize, password: &str) -> Value {
     let seeder = Seeder::new(deployed);
     let jwt = deployed.secret("JwtSecretArn").await;
-    let expires = chrono::Utc::now().timestamp() + 24 * 3600;
+    let expires = chrono::Utc::now().timestamp() + icp_edge::auth::MAX_LIFETIME_SECONDS;
     let run = &uuid::Uuid::new_v4().simple().to_string()[..8];
     let mut seeded = Vec::new();
     for first in (0..count).step_by(per_entity.max(1)) {

@@ -143,6 +143,23 @@ async fn bad_inputs_on_every_route_get_their_4xx_and_change_nothing() {
         icp_edge::auth::mint("not-the-key", &alice.entity_id, "customer", 4_000_000_000)
     );
     let admin = format!("Bearer {}", stack.token(&alice.entity_id, "admin"));
+    let now = chrono::Utc::now().timestamp();
+    let foreign = |aud: &str, iss: &str, exp: i64| {
+        let claims = icp_edge::auth::Claims {
+            sub: alice.entity_id.clone(),
+            role: "customer".into(),
+            iss: iss.into(),
+            aud: aud.into(),
+            iat: now,
+            nbf: now,
+            exp,
+        };
+        format!("Bearer {}", stack.token_with_claims(&claims))
+    };
+    let (issuer, audience) = (icp_edge::auth::ISSUER, icp_edge::auth::AUDIENCE);
+    let other_audience = foreign("another-service", issuer, now + 600);
+    let other_issuer = foreign(audience, "someone-else", now + 600);
+    let too_long_lived = foreign(audience, issuer, now + 7 * 24 * 3600);
     let json_ct = "application/json";
     let submit = |body: Value| body.to_string();
     let ok_body = |extra: Value| {
@@ -161,6 +178,9 @@ async fn bad_inputs_on_every_route_get_their_4xx_and_change_nothing() {
         ("GET", "/websites".into(), None, None, None, String::new(), 401, "unauthorized"),
         ("GET", "/websites".into(), Some("Bearer garbage"), None, None, String::new(), 401, "unauthorized"),
         ("GET", "/websites".into(), Some(&expired), None, None, String::new(), 401, "unauthorized"),
+        ("GET", "/websites".into(), Some(&other_audience), None, None, String::new(), 401, "unauthorized"),
+        ("GET", "/websites".into(), Some(&other_issuer), None, None, String::new(), 401, "unauthorized"),
+        ("GET", "/websites".into(), Some(&too_long_lived), None, None, String::new(), 401, "unauthorized"),
         ("GET", "/websites".into(), Some(&forged), None, None, String::new(), 401, "unauthorized"),
         ("GET", "/websites".into(), Some(&admin), None, None, String::new(), 401, "unauthorized"),
         ("GET", "/websites".into(), Some("Basic YTpi"), None, None, String::new(), 401, "unauthorized"),

@@ -1,14 +1,26 @@
-//! Bearer-token authentication: HS256 JWTs with `sub`, `role` and `exp`.
+//! Bearer-token authentication: HS256 JWTs with `sub`, `role`, `iss`, `aud`, `iat`, `nbf` and
+//! `exp`, from the provider's identity system, for this API, living at most a day.
 
 use crate::http::ApiError;
 use icp_domain::Caller;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+/// Who issues the tokens this API accepts (the provider's identity system).
+pub const ISSUER: &str = "icp-identity";
+/// Whom the tokens are for: a token minted for another of the provider's services is refused.
+pub const AUDIENCE: &str = "icp-license-api";
+/// The longest a token may live (`exp - iat`): a leaked token is worth a day at most.
+pub const MAX_LIFETIME_SECONDS: i64 = 24 * 3600;
+
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
     pub role: String,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub nbf: i64,
     pub exp: i64,
 }
 
@@ -21,7 +33,10 @@ impl Authenticator {
     pub fn new(secret: &str) -> Authenticator {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.validate_nbf = true;
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "nbf", "sub", "iss", "aud"]);
         Authenticator {
             key: DecodingKey::from_secret(secret.as_bytes()),
             validation,
@@ -37,6 +52,9 @@ impl Authenticator {
         let claims = decode::<Claims>(token.trim(), &self.key, &self.validation)
             .map_err(|_| unauthorized("the bearer token is invalid or expired"))?
             .claims;
+        if claims.exp - claims.iat > MAX_LIFETIME_SECONDS {
+            return Err(unauthorized("the bearer token lives longer than a day"));
+        }
         match claims.role.as_str() {
             "customer" => Ok(Caller::Customer {
                 entity_id: claims.sub,
@@ -49,16 +67,29 @@ impl Authenticator {
     }
 }
 
-/// Mints a token; used by tests and local tooling, never by the deployed functions.
+/// Mints a token valid from now (or from `exp`, if that is earlier) until `exp`; used by tests
+/// and local tooling, never by the deployed functions.
 pub fn mint(secret: &str, sub: &str, role: &str, exp: i64) -> String {
-    let claims = Claims {
-        sub: sub.into(),
-        role: role.into(),
-        exp,
-    };
+    let issued = chrono::Utc::now().timestamp().min(exp);
+    mint_claims(
+        secret,
+        &Claims {
+            sub: sub.into(),
+            role: role.into(),
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: issued,
+            nbf: issued,
+            exp,
+        },
+    )
+}
+
+/// Mints a token with exactly these claims (tests of what the API refuses).
+pub fn mint_claims(secret: &str, claims: &Claims) -> String {
     encode(
         &Header::new(Algorithm::HS256),
-        &claims,
+        claims,
         &EncodingKey::from_secret(secret.as_bytes()),
     )
     .expect("HS256 encoding cannot fail")
@@ -109,5 +140,62 @@ mod tests {
             let err = auth.caller(case.as_deref()).unwrap_err();
             assert_eq!((err.status, err.code), (401, "unauthorized"), "{case:?}");
         }
+    }
+
+    #[test]
+    fn tokens_for_another_issuer_or_audience_not_yet_valid_or_too_long_lived_are_refused() {
+        let auth = Authenticator::new("k");
+        let now = chrono::Utc::now().timestamp();
+        let valid = || Claims {
+            sub: "ent-1".into(),
+            role: "customer".into(),
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now,
+            nbf: now,
+            exp: now + 3600,
+        };
+        let bearer = |claims: &Claims| format!("Bearer {}", mint_claims("k", claims));
+        assert!(auth.caller(Some(&bearer(&valid()))).is_ok());
+        let day = Claims {
+            exp: now + MAX_LIFETIME_SECONDS,
+            ..valid()
+        };
+        assert!(auth.caller(Some(&bearer(&day))).is_ok(), "a day exactly");
+        let refused = [
+            Claims {
+                iss: "someone-else".into(),
+                ..valid()
+            },
+            Claims {
+                aud: "another-service".into(),
+                ..valid()
+            },
+            Claims {
+                nbf: now + 600,
+                ..valid()
+            },
+            Claims {
+                exp: now + MAX_LIFETIME_SECONDS + 1,
+                ..valid()
+            },
+            Claims {
+                iat: now - 2 * MAX_LIFETIME_SECONDS,
+                nbf: now - 2 * MAX_LIFETIME_SECONDS,
+                ..valid()
+            },
+        ];
+        for claims in refused {
+            let err = auth.caller(Some(&bearer(&claims))).unwrap_err();
+            assert_eq!((err.status, err.code), (401, "unauthorized"), "{claims:?}");
+        }
+        // A token without iss, aud, iat or nbf (as this API minted them before) is refused.
+        let old = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &serde_json::json!({"sub": "ent-1", "role": "customer", "exp": now + 3600}),
+            &EncodingKey::from_secret(b"k"),
+        )
+        .unwrap();
+        assert!(auth.caller(Some(&format!("Bearer {old}"))).is_err());
     }
 }
