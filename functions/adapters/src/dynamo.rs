@@ -539,12 +539,27 @@ impl Store for DynamoStore {
         matched: bool,
         lock_after: u32,
         lock_until: chrono::DateTime<chrono::Utc>,
+        expired_lock: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<(), StoreError> {
         let update = self
             .client
             .update_item()
             .table_name(&self.tables.entities)
             .key("entityId", s(entity_id));
+        if let (false, Some(expired)) = (matched, expired_lock) {
+            // The first mismatch after a lock ran out counts one, not one more than the limit.
+            let restarted = update
+                .clone()
+                .update_expression("SET failedPasswordAttempts = :one REMOVE lockedUntil")
+                .condition_expression("lockedUntil = :expired")
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .expression_attribute_values(":expired", encode_value(&expired)?)
+                .send()
+                .await;
+            if condition_held(restarted)? {
+                return Ok(());
+            }
+        }
         if matched {
             update
                 .update_expression("SET failedPasswordAttempts = :zero REMOVE lockedUntil")

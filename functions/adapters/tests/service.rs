@@ -8,7 +8,7 @@ use icp_domain::contract::{Attempt, VerifyOutcome, Wait};
 use icp_domain::error::ServiceError;
 use icp_domain::ports::{Ports, Store};
 use icp_domain::submit::SubmitInput;
-use icp_domain::verify::{LockPolicy, PASSWORD_REJECTED_REASON};
+use icp_domain::verify::{LockPolicy, PASSWORD_LOCKED_REASON, PASSWORD_REJECTED_REASON};
 use icp_domain::*;
 use icp_testkit::fakes::{RecordingAuthority, RecordingNotifier, RecordingWorkflow};
 use icp_testkit::memory::MemoryStore;
@@ -849,6 +849,40 @@ async fn five_wrong_passwords_in_a_row_lock_the_entity_and_a_right_one_resets_th
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_lock_stops_the_checks_in_flight_and_its_end_restarts_the_count() {
+    let w = world();
+    // Submitted before the lock, checked while it holds: rejected unchecked, not counted.
+    let in_flight = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    let mut e = w.store.get_entity("e1").await.unwrap().unwrap();
+    e.failed_password_attempts = 5;
+    e.locked_until = Some(Utc::now() + Duration::minutes(10));
+    w.store.put_entity(e.clone());
+    assert_eq!(verify(&w, &in_flight, 1).await, VerifyOutcome::Rejected);
+    let rejected = current(&w, &in_flight).await;
+    assert_eq!(rejected.status, Status::PasswordRejected);
+    assert_eq!(rejected.rejection_reasons, [PASSWORD_LOCKED_REASON]);
+    assert_eq!(
+        w.store.get_entity("e1").await.unwrap().unwrap(),
+        e,
+        "the right password was not checked, the count not touched"
+    );
+    w.withdraw(&w.customer, &in_flight.request_id, Utc::now())
+        .await
+        .unwrap();
+
+    // The lock ran out: one wrong password counts one, it does not lock again at once.
+    e.locked_until = Some(Utc::now() - Duration::seconds(1));
+    w.store.put_entity(e);
+    let wrong = submit(&w, &w.customer, "k2", "w1", "nope").await.unwrap();
+    assert_eq!(verify(&w, &wrong, 1).await, VerifyOutcome::Rejected);
+    let entity = w.store.get_entity("e1").await.unwrap().unwrap();
+    assert_eq!(
+        (entity.failed_password_attempts, entity.locked_until),
+        (1, None)
+    );
 }
 
 #[tokio::test]

@@ -106,13 +106,16 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 
     /// Counts a license password check for the entity: a match clears the count; a mismatch
-    /// adds one and, at `lock_after` in a row, locks the entity until `lock_until`.
+    /// adds one and, at `lock_after` in a row, locks the entity until `lock_until`. A mismatch
+    /// after a lock ran out (`expired_lock`, the lock as the check read it) starts the count
+    /// again at one, unless someone changed the lock meanwhile.
     fn record_password_check(
         &self,
         entity_id: &str,
         matched: bool,
         lock_after: u32,
         lock_until: chrono::DateTime<chrono::Utc>,
+        expired_lock: Option<chrono::DateTime<chrono::Utc>>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Claims the right to send the notification `id` until `lease_until`: `Claimed` the first

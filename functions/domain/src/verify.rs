@@ -11,6 +11,8 @@ use crate::{password, Request, Status};
 use chrono::{DateTime, Utc};
 
 pub const PASSWORD_REJECTED_REASON: &str = "The license password is incorrect.";
+pub const PASSWORD_LOCKED_REASON: &str =
+    "The license password is locked after too many wrong tries; submit again once the lock is over.";
 
 /// Wrong passwords in a row that lock the entity, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,32 +83,44 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("{request_id} has no sealed password")))?;
         let entity = existing_entity(store, &request.entity_id).await?;
-        let matches = self
-            .vault
-            .open(&sealed, &sealing_context(request_id, attempt))
-            .is_some_and(|candidate| password::verify(&entity.password_hash, &candidate));
+        // A locked entity's passwords are not checked, not even those of requests submitted
+        // before the lock: else the requests in flight would be guesses past the lock.
+        let locked = entity.locked_until.is_some_and(|until| until > now);
+        let matches = !locked
+            && self
+                .vault
+                .open(&sealed, &sealing_context(request_id, attempt))
+                .is_some_and(|candidate| password::verify(&entity.password_hash, &candidate));
 
-        let (to, note) = if matches {
-            (Status::PendingFirstReview, "license password verified")
-        } else {
-            (Status::PasswordRejected, "license password rejected")
+        let (to, note) = match (matches, locked) {
+            (true, _) => (Status::PendingFirstReview, "license password verified"),
+            (false, false) => (Status::PasswordRejected, "license password rejected"),
+            (false, true) => (Status::PasswordRejected, "license password locked"),
         };
         let mut transition = request.transition(to, "system:verify-password", note, now)?;
         if matches {
             transition.review_due_at = Some(review_due_at);
         } else {
-            transition.rejection_reasons = Some(vec![PASSWORD_REJECTED_REASON.into()]);
+            let reason = if locked {
+                PASSWORD_LOCKED_REASON
+            } else {
+                PASSWORD_REJECTED_REASON
+            };
+            transition.rejection_reasons = Some(vec![reason.into()]);
         }
         match store.apply(&transition).await {
+            Ok(_) if locked => Ok(VerifyOutcome::Rejected),
             Ok(_) => {
                 // Counted once per check: a retry finds the transition made and skips this.
                 let lock_until = now + chrono::Duration::seconds(lock.seconds);
+                let expired_lock = entity.locked_until.filter(|until| *until <= now);
                 store
                     .record_password_check(
                         &entity.entity_id,
                         matches,
                         lock.after_failures,
                         lock_until,
+                        expired_lock,
                     )
                     .await?;
                 Ok(if matches {

@@ -277,6 +277,7 @@ impl Store for MemoryStore {
         matched: bool,
         lock_after: u32,
         lock_until: chrono::DateTime<chrono::Utc>,
+        expired_lock: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<(), StoreError> {
         let mut state = self.lock();
         let entity = state
@@ -287,6 +288,10 @@ impl Store for MemoryStore {
             entity.failed_password_attempts = 0;
             entity.locked_until = None;
         } else {
+            if expired_lock.is_some() && entity.locked_until == expired_lock {
+                entity.failed_password_attempts = 0;
+                entity.locked_until = None;
+            }
             entity.failed_password_attempts += 1;
             if entity.failed_password_attempts >= lock_after {
                 entity.locked_until = Some(lock_until);

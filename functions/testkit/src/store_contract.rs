@@ -362,7 +362,7 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
     let until = now + Duration::minutes(30);
     for _ in 0..4 {
         store
-            .record_password_check(&entity.entity_id, false, 5, until)
+            .record_password_check(&entity.entity_id, false, 5, until, None)
             .await
             .unwrap();
     }
@@ -376,7 +376,7 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
         None
     );
     store
-        .record_password_check(&entity.entity_id, false, 5, until)
+        .record_password_check(&entity.entity_id, false, 5, until, None)
         .await
         .unwrap();
     let locked = store.get_entity(&entity.entity_id).await.unwrap().unwrap();
@@ -385,8 +385,27 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
         locked.locked_until.map(|t| t.timestamp()),
         Some(until.timestamp())
     );
+    // Once the lock ran out, the next mismatch counts one, not six (a lock the check did not
+    // see, e.g. a newer one, is left alone).
+    let stale = until - Duration::minutes(1);
     store
-        .record_password_check(&entity.entity_id, true, 5, until)
+        .record_password_check(&entity.entity_id, false, 5, until, Some(stale))
+        .await
+        .unwrap();
+    let still = store.get_entity(&entity.entity_id).await.unwrap().unwrap();
+    assert_eq!(still.failed_password_attempts, 6);
+    assert_eq!(still.locked_until, locked.locked_until);
+    store
+        .record_password_check(&entity.entity_id, false, 5, until, still.locked_until)
+        .await
+        .unwrap();
+    let restarted = store.get_entity(&entity.entity_id).await.unwrap().unwrap();
+    assert_eq!(
+        (restarted.failed_password_attempts, restarted.locked_until),
+        (1, None)
+    );
+    store
+        .record_password_check(&entity.entity_id, true, 5, until, None)
         .await
         .unwrap();
     let cleared = store.get_entity(&entity.entity_id).await.unwrap().unwrap();
