@@ -684,7 +684,7 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
         .await
         .unwrap();
     assert_eq!((again.status, again.attempt), (Status::Submitted, 2));
-    assert_eq!(again.service_ips, Some(ips));
+    assert_eq!(again.service_ips, Some(ips.clone()));
     assert!(again.rejection_reasons.is_empty() && again.review.is_none());
     assert!(w
         .workflow
@@ -696,6 +696,28 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
         w.workflow.stopped.lock().unwrap().clone(),
         vec![format!("{}-1", r.request_id)]
     );
+    // The same resubmission retried answers the same; another one while attempt 2 is being
+    // checked is refused, not dropped.
+    let retried = w
+        .resubmit(&w.customer, &r.request_id, PASSWORD, Some(&ips), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!((retried.status, retried.attempt), (Status::Submitted, 2));
+    let other_ips = vec!["198.51.100.10".to_string()];
+    for (password, ips) in [("other-pass-1", Some(&ips)), (PASSWORD, Some(&other_ips))] {
+        assert!(matches!(
+            w.resubmit(
+                &w.customer,
+                &r.request_id,
+                password,
+                ips.map(|v| v.as_slice()),
+                Utc::now()
+            )
+            .await,
+            Err(ServiceError::Domain(DomainError::AlreadyResubmitted(2)))
+        ));
+    }
+    assert_eq!(current(&w, &r).await.service_ips, Some(ips.clone()));
     assert_eq!(verify(&w, &r, 2).await, VerifyOutcome::Accepted);
     assert_eq!(current(&w, &r).await.status, Status::PendingFirstReview);
     // The old attempt's expiry no longer applies.

@@ -19,6 +19,8 @@ pub enum DomainError {
     InvalidTransition { from: Status, to: Status },
     #[error("the request {0} was already decided")]
     AlreadyDecided(String),
+    #[error("the request was already resubmitted (attempt {0}) and is being checked")]
+    AlreadyResubmitted(u32),
     #[error("a request in {0} can no longer be withdrawn")]
     WithdrawNotAllowed(Status),
     #[error("the request was approved and is being forwarded to the authority; it can no longer be withdrawn")]

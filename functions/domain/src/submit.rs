@@ -184,7 +184,14 @@ impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
         validate_password(license_password)?;
         let request = load_own(store, caller, request_id).await?;
         if request.status == Status::Submitted && request.attempt > 1 {
-            // A retry after the new attempt was recorded: make sure its workflow runs.
+            // A retry after the new attempt was recorded: make sure its workflow runs. Another
+            // resubmission (other password or IPs) would be dropped silently: refused instead.
+            if !self
+                .is_same_resubmission(&request, license_password, service_ips)
+                .await?
+            {
+                return Err(DomainError::AlreadyResubmitted(request.attempt).into());
+            }
             self.workflow.start(request_id, request.attempt).await?;
             return Ok(request);
         }
@@ -241,5 +248,35 @@ impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
         self.workflow.stop(request_id, request.attempt).await?;
         self.workflow.start(request_id, next).await?;
         Ok(resubmitted)
+    }
+
+    /// Whether a resubmission repeats the one that started the attempt in `submitted`: the
+    /// same license password (its sealed copy is kept until it is checked) and, if given, the
+    /// same service IPs.
+    async fn is_same_resubmission(
+        &self,
+        request: &Request,
+        license_password: &str,
+        service_ips: Option<&[String]>,
+    ) -> Result<bool, ServiceError> {
+        let (id, attempt) = (request.request_id.as_str(), request.attempt);
+        let same_password = self
+            .store
+            .sealed_password(id, attempt)
+            .await?
+            .and_then(|sealed| self.vault.open(&sealed, &sealing_context(id, attempt)))
+            .is_some_and(|password| password == license_password);
+        let canonical = |ips: &[String]| -> Option<Vec<String>> {
+            ips.iter()
+                .map(|ip| ip.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string()))
+                .collect()
+        };
+        let same_ips = match service_ips {
+            None => true,
+            Some(ips) => {
+                canonical(ips).is_some_and(|ips| Some(&ips) == request.service_ips.as_ref())
+            }
+        };
+        Ok(same_password && same_ips)
     }
 }

@@ -50,7 +50,7 @@ impl From<ServiceError> for ApiError {
                 DomainError::IdempotencyKeyReused => {
                     ApiError::new(409, "idempotency_key_reused", message)
                 }
-                DomainError::InvalidTransition { .. } => {
+                DomainError::InvalidTransition { .. } | DomainError::AlreadyResubmitted(_) => {
                     ApiError::new(409, "invalid_status", message)
                 }
                 DomainError::AlreadyDecided(_) => ApiError::new(409, "already_decided", message),
