@@ -122,6 +122,8 @@ def main():
         {
             "Stage": args.stage,
             "IncludeAuthoritySimulator": "true",
+            # The demo and the tests use the documentation ranges (RFC 5737, RFC 3849).
+            "AllowDocumentationIps": "true",
             "IncludeBenchBaseline": "true",
             # How functions reach this API (the authority simulator and its callbacks).
             "ApiBaseUrl": f"{lambda_endpoint}/_aws/execute-api/{{apiId}}/{args.stage}",

@@ -207,6 +207,8 @@ async fn bad_inputs_on_every_route_get_their_4xx_and_change_nothing() {
         ("POST", "/requests".into(), Some(&a), Some("k12"), Some(json_ct), submit(ok_body(json!({"serviceIps": ["300.1.1.1"]}))), 400, "invalid_service_ips"),
         ("POST", "/requests".into(), Some(&a), Some("k13"), Some(json_ct), submit(ok_body(json!({"serviceIps": ["198.51.100.3", "198.51.100.3"]}))), 400, "invalid_service_ips"),
         ("POST", "/requests".into(), Some(&a), Some("k14"), Some(json_ct), submit(ok_body(json!({"serviceIps": many}))), 400, "invalid_service_ips"),
+        ("POST", "/requests".into(), Some(&a), Some("k14p"), Some(json_ct), submit(ok_body(json!({"serviceIps": ["10.1.2.3"]}))), 400, "invalid_service_ips"),
+        ("POST", "/requests".into(), Some(&a), Some("k14m"), Some(json_ct), submit(ok_body(json!({"serviceIps": ["::ffff:8.8.8.8"]}))), 400, "invalid_service_ips"),
         ("POST", "/requests".into(), Some(&a), Some("k15"), Some(json_ct), submit(ok_body(json!({"serviceIps": ["192.0.2.2"]}))), 400, "invalid_service_ips"),
         ("POST", "/requests".into(), Some(&a), Some("k16"), Some(json_ct), submit(ok_body(json!({"type": "website_cancellation"}))), 400, "invalid_service_ips"),
         ("POST", "/requests".into(), Some(&a), Some("k17"), Some(json_ct), submit(ok_body(json!({"serviceIps": []}))), 400, "invalid_service_ips"),

@@ -8,6 +8,7 @@ use icp_domain::contract::{Attempt, VerifyOutcome, Wait};
 use icp_domain::error::ServiceError;
 use icp_domain::ports::{Ports, Store};
 use icp_domain::submit::SubmitInput;
+use icp_domain::validation::IpPolicy;
 use icp_domain::verify::{LockPolicy, PASSWORD_LOCKED_REASON, PASSWORD_REJECTED_REASON};
 use icp_domain::*;
 use icp_testkit::fakes::{RecordingAuthority, RecordingNotifier, RecordingWorkflow};
@@ -88,6 +89,7 @@ async fn submit(
         website_id,
         license_password: password,
         service_ips: None,
+        ip_policy: LOCAL,
         raw_body: raw.as_bytes(),
     };
     w.submit(caller, &input, new_request_id(), Utc::now()).await
@@ -128,6 +130,7 @@ async fn submit_stores_the_request_seals_the_password_and_starts_one_execution()
         website_id: "w1",
         license_password: PASSWORD,
         service_ips: None,
+        ip_policy: LOCAL,
         raw_body: reformatted.as_bytes(),
     };
     let replayed = w
@@ -324,6 +327,11 @@ fn reviewer() -> Caller {
 
 const REVIEWERS: &[&str] = &["rev-a@provider.example", "rev-b@provider.example"];
 
+/// The local stage's IP policy: the tests' addresses are in the documentation ranges.
+const LOCAL: IpPolicy = IpPolicy {
+    allow_documentation: true,
+};
+
 fn reviewers() -> Vec<String> {
     REVIEWERS.iter().map(|s| s.to_string()).collect()
 }
@@ -337,6 +345,7 @@ async fn submit_change(w: &World, website_id: &str, ips: &[&str]) -> Request {
         website_id,
         license_password: PASSWORD,
         service_ips: Some(&ips),
+        ip_policy: LOCAL,
         raw_body: raw.as_bytes(),
     };
     w.submit(&w.customer, &input, new_request_id(), Utc::now())
@@ -680,7 +689,14 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
 
     let ips = vec!["198.51.100.9".to_string()];
     let again = w
-        .resubmit(&w.customer, &r.request_id, PASSWORD, Some(&ips), Utc::now())
+        .resubmit(
+            &w.customer,
+            &r.request_id,
+            PASSWORD,
+            Some(&ips),
+            LOCAL,
+            Utc::now(),
+        )
         .await
         .unwrap();
     assert_eq!((again.status, again.attempt), (Status::Submitted, 2));
@@ -699,7 +715,14 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
     // The same resubmission retried answers the same; another one while attempt 2 is being
     // checked is refused, not dropped.
     let retried = w
-        .resubmit(&w.customer, &r.request_id, PASSWORD, Some(&ips), Utc::now())
+        .resubmit(
+            &w.customer,
+            &r.request_id,
+            PASSWORD,
+            Some(&ips),
+            LOCAL,
+            Utc::now(),
+        )
         .await
         .unwrap();
     assert_eq!((retried.status, retried.attempt), (Status::Submitted, 2));
@@ -711,6 +734,7 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
                 &r.request_id,
                 password,
                 ips.map(|v| v.as_slice()),
+                LOCAL,
                 Utc::now()
             )
             .await,

@@ -34,6 +34,7 @@ struct ResubmitBody {
 struct Api {
     ports: Ports<DynamoStore, SnsSesNotifier, AesVault, StepFunctionsWorkflow>,
     auth: Authenticator,
+    ip_policy: icp_domain::validation::IpPolicy,
 }
 
 impl HttpFunction for Api {
@@ -43,6 +44,7 @@ impl HttpFunction for Api {
         Ok(Api {
             ports: icp_adapters::ports(config, &vault_secret)?,
             auth: Authenticator::new(&jwt_secret),
+            ip_policy: http::ip_policy(),
         })
     }
 
@@ -87,6 +89,7 @@ impl HttpFunction for Api {
                         &id,
                         &body.license_password,
                         body.service_ips.as_deref(),
+                        self.ip_policy,
                         now,
                     )
                     .await?;

@@ -5,7 +5,7 @@ use crate::ports::{CreateError, Ports, Store, Vault, Workflow};
 use crate::records::{existing_entity, load, load_own};
 use crate::validation::{
     canonical_json, parse_request_type, validate_password, validate_service_ips,
-    validate_submission,
+    validate_submission, IpPolicy,
 };
 use crate::{
     Caller, Entity, IdempotencyRecord, NextAttempt, Request, RequestType, Status, Website,
@@ -20,6 +20,8 @@ pub struct SubmitInput<'a> {
     pub website_id: &'a str,
     pub license_password: &'a str,
     pub service_ips: Option<&'a [String]>,
+    /// Which service IPs this stage accepts.
+    pub ip_policy: IpPolicy,
     /// The body as received, for the Idempotency-Key comparison (as JSON: spacing and key order
     /// do not count).
     pub raw_body: &'a [u8],
@@ -82,7 +84,8 @@ impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
         if website.entity_id != entity_id {
             return Err(ServiceError::Forbidden);
         }
-        let valid = validate_submission(request_type, input.service_ips, &website)?;
+        let valid =
+            validate_submission(request_type, input.service_ips, &website, input.ip_policy)?;
         refuse_if_locked(&existing_entity(store, entity_id).await?, now)?;
         if website.open_request_id.is_some() {
             return self.already_open(&scope_key, &fingerprint, &website).await;
@@ -178,6 +181,7 @@ impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
         request_id: &str,
         license_password: &str,
         service_ips: Option<&[String]>,
+        ip_policy: IpPolicy,
         now: DateTime<Utc>,
     ) -> Result<Request, ServiceError> {
         let store = &self.store;
@@ -212,7 +216,7 @@ impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
                     .get_website(&request.website_id)
                     .await?
                     .ok_or_else(|| DomainError::WebsiteNotFound(request.website_id.clone()))?;
-                Some(validate_service_ips(ips, &website.service_ips)?)
+                Some(validate_service_ips(ips, &website.service_ips, ip_policy)?)
             }
             (_, Some(_)) => {
                 return Err(DomainError::validation(

@@ -41,11 +41,69 @@ pub fn validate_password(raw: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// Service IPs for an access change: valid IPv4/IPv6, 1 to 16, distinct, and not the set the
-/// website already has. Returned in canonical text form.
+/// Which service IPs a website may move to. The documentation ranges (RFC 5737, RFC 3849) serve
+/// no website, but the local stage's demo and tests use them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IpPolicy {
+    pub allow_documentation: bool,
+}
+
+/// Why `ip` cannot serve a public website, if it cannot.
+fn unroutable(ip: IpAddr, policy: IpPolicy) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            if v4.is_unspecified() || a == 0 {
+                Some("unspecified")
+            } else if v4.is_loopback() {
+                Some("a loopback address")
+            } else if v4.is_private() {
+                Some("a private address")
+            } else if a == 100 && (64..128).contains(&b) {
+                Some("a shared (carrier-grade NAT) address")
+            } else if v4.is_link_local() {
+                Some("a link-local address")
+            } else if v4.is_broadcast() {
+                Some("the broadcast address")
+            } else if v4.is_multicast() {
+                Some("a multicast address")
+            } else if a >= 240 {
+                Some("a reserved address")
+            } else if v4.is_documentation() && !policy.allow_documentation {
+                Some("a documentation address")
+            } else {
+                None
+            }
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            if v6.is_unspecified() {
+                Some("unspecified")
+            } else if v6.is_loopback() {
+                Some("a loopback address")
+            } else if v6.to_ipv4_mapped().is_some() {
+                Some("an IPv4-mapped address (give the IPv4 address)")
+            } else if first & 0xfe00 == 0xfc00 {
+                Some("a unique local (private) address")
+            } else if first & 0xffc0 == 0xfe80 {
+                Some("a link-local address")
+            } else if v6.is_multicast() {
+                Some("a multicast address")
+            } else if first == 0x2001 && v6.segments()[1] == 0x0db8 && !policy.allow_documentation {
+                Some("a documentation address")
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// Service IPs for an access change: valid IPv4/IPv6 addresses that can serve a public website,
+/// 1 to 16, distinct, and not the set the website already has. Returned in canonical text form.
 pub fn validate_service_ips(
     raw: &[String],
     current: &[String],
+    policy: IpPolicy,
 ) -> Result<Vec<String>, DomainError> {
     let invalid = |message: String| DomainError::validation("invalid_service_ips", message);
     if raw.is_empty() || raw.len() > MAX_SERVICE_IPS {
@@ -59,6 +117,11 @@ pub fn validate_service_ips(
         let parsed: IpAddr = ip
             .parse()
             .map_err(|_| invalid(format!("{ip:?} is not an IPv4 or IPv6 address")))?;
+        if let Some(why) = unroutable(parsed, policy) {
+            return Err(invalid(format!(
+                "{ip} is {why}: it cannot serve a public website"
+            )));
+        }
         if !seen.insert(parsed) {
             return Err(invalid(format!("{ip} is listed twice")));
         }
@@ -79,13 +142,14 @@ pub fn validate_submission(
     request_type: RequestType,
     service_ips: Option<&[String]>,
     website: &Website,
+    policy: IpPolicy,
 ) -> Result<ValidSubmission, DomainError> {
     if website.status != WebsiteStatus::Active {
         return Err(DomainError::WebsiteNotFound(website.website_id.clone()));
     }
     let service_ips = match (request_type, service_ips) {
         (RequestType::AccessChange, Some(ips)) => {
-            Some(validate_service_ips(ips, &website.service_ips)?)
+            Some(validate_service_ips(ips, &website.service_ips, policy)?)
         }
         (RequestType::AccessChange, None) => {
             return Err(DomainError::validation(
@@ -141,6 +205,58 @@ pub fn body_fingerprint(key: &[u8], canonical_body: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// The local stage's policy: the documentation ranges the tests use are allowed.
+    const LOCAL: IpPolicy = IpPolicy {
+        allow_documentation: true,
+    };
+
+    #[test]
+    fn service_ips_must_be_able_to_serve_a_public_website() {
+        let current = ips(&["8.8.4.4"]);
+        for public in ["8.8.8.8", "1.1.1.1", "2400:3200::1", "240e:1::1"] {
+            assert!(
+                validate_service_ips(&ips(&[public]), &current, IpPolicy::default()).is_ok(),
+                "{public}"
+            );
+        }
+        for bad in [
+            "0.0.0.0",
+            "0.1.2.3",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "169.254.1.1",
+            "255.255.255.255",
+            "224.0.0.1",
+            "240.0.0.1",
+            "::",
+            "::1",
+            "::ffff:8.8.8.8",
+            "fc00::1",
+            "fd12::1",
+            "fe80::1",
+            "ff02::1",
+        ] {
+            for policy in [IpPolicy::default(), LOCAL] {
+                let err = validate_service_ips(&ips(&[bad]), &current, policy).unwrap_err();
+                assert!(
+                    err.to_string().contains("cannot serve a public website"),
+                    "{bad}: {err}"
+                );
+            }
+        }
+        for documentation in ["192.0.2.1", "198.51.100.7", "203.0.113.9", "2001:db8::1"] {
+            let list = ips(&[documentation]);
+            assert!(validate_service_ips(&list, &current, IpPolicy::default()).is_err());
+            assert!(
+                validate_service_ips(&list, &current, LOCAL).is_ok(),
+                "{documentation}"
+            );
+        }
+    }
+
     fn website(ips: &[&str]) -> Website {
         Website {
             website_id: "w1".into(),
@@ -162,6 +278,7 @@ mod tests {
         let out = validate_service_ips(
             &ips(&["198.51.100.7", "2001:DB8::1"]),
             &ips(&["203.0.113.1"]),
+            LOCAL,
         )
         .unwrap();
         assert_eq!(out, ips(&["198.51.100.7", "2001:db8::1"]));
@@ -179,7 +296,7 @@ mod tests {
             ips(&["203.0.113.1"]),
             (0..17).map(|i| format!("198.51.100.{i}")).collect(),
         ] {
-            let err = validate_service_ips(&bad, &current).unwrap_err();
+            let err = validate_service_ips(&bad, &current, LOCAL).unwrap_err();
             assert!(
                 matches!(
                     err,
@@ -192,17 +309,24 @@ mod tests {
             );
         }
         let sixteen: Vec<String> = (0..16).map(|i| format!("198.51.100.{i}")).collect();
-        assert_eq!(validate_service_ips(&sixteen, &current).unwrap().len(), 16);
+        assert_eq!(
+            validate_service_ips(&sixteen, &current, LOCAL)
+                .unwrap()
+                .len(),
+            16
+        );
     }
 
     #[test]
     fn service_ips_belong_to_access_change_only() {
         let w = website(&["203.0.113.1"]);
         let new = ips(&["198.51.100.7"]);
-        assert!(validate_submission(RequestType::AccessChange, Some(&new), &w).is_ok());
-        assert!(validate_submission(RequestType::AccessChange, None, &w).is_err());
-        assert!(validate_submission(RequestType::WebsiteCancellation, Some(&new), &w).is_err());
-        assert!(validate_submission(RequestType::AccessCancellation, None, &w).is_ok());
+        assert!(validate_submission(RequestType::AccessChange, Some(&new), &w, LOCAL).is_ok());
+        assert!(validate_submission(RequestType::AccessChange, None, &w, LOCAL).is_err());
+        assert!(
+            validate_submission(RequestType::WebsiteCancellation, Some(&new), &w, LOCAL).is_err()
+        );
+        assert!(validate_submission(RequestType::AccessCancellation, None, &w, LOCAL).is_ok());
     }
 
     #[test]
@@ -210,7 +334,7 @@ mod tests {
         let mut w = website(&["203.0.113.1"]);
         w.status = WebsiteStatus::Cleared;
         assert_eq!(
-            validate_submission(RequestType::AccessCancellation, None, &w),
+            validate_submission(RequestType::AccessCancellation, None, &w, LOCAL),
             Err(DomainError::WebsiteNotFound("w1".into()))
         );
     }

@@ -2,7 +2,9 @@
 //! parsers of what clients send under arbitrary input.
 
 use chrono::{Duration, Utc};
-use icp_domain::validation::{parse_request_type, validate_password, validate_service_ips};
+use icp_domain::validation::{
+    parse_request_type, validate_password, validate_service_ips, IpPolicy,
+};
 use icp_domain::*;
 use proptest::prelude::*;
 use std::net::IpAddr;
@@ -82,7 +84,8 @@ proptest! {
         )
     ) {
         let current = vec!["203.0.113.10".to_string()];
-        match validate_service_ips(&raw, &current) {
+        let local = IpPolicy { allow_documentation: true };
+        match validate_service_ips(&raw, &current, local) {
             Ok(ips) => {
                 prop_assert!((1..=16).contains(&ips.len()));
                 prop_assert_eq!(ips.len(), raw.len());

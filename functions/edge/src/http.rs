@@ -189,3 +189,11 @@ pub fn respond(
         }
     }
 }
+
+/// The service IPs this stage accepts: the documentation ranges only where the template allows
+/// them (`ALLOW_DOCUMENTATION_IPS`, the local stage's demo and tests).
+pub fn ip_policy() -> icp_domain::validation::IpPolicy {
+    icp_domain::validation::IpPolicy {
+        allow_documentation: std::env::var("ALLOW_DOCUMENTATION_IPS").is_ok_and(|v| v == "true"),
+    }
+}

@@ -27,6 +27,7 @@ struct SubmitBody {
 struct SubmitRequest {
     ports: Ports<DynamoStore, SnsSesNotifier, AesVault, StepFunctionsWorkflow>,
     auth: Authenticator,
+    ip_policy: icp_domain::validation::IpPolicy,
 }
 
 impl HttpFunction for SubmitRequest {
@@ -36,6 +37,7 @@ impl HttpFunction for SubmitRequest {
         Ok(SubmitRequest {
             ports: icp_adapters::ports(config, &vault_secret)?,
             auth: Authenticator::new(&jwt_secret),
+            ip_policy: http::ip_policy(),
         })
     }
 
@@ -56,6 +58,7 @@ impl HttpFunction for SubmitRequest {
             website_id: &body.website_id,
             license_password: &body.license_password,
             service_ips: body.service_ips.as_deref(),
+            ip_policy: self.ip_policy,
             raw_body,
         };
         let request = self
