@@ -149,3 +149,36 @@ fn the_log_level_cannot_log_raw_events() {
         );
     }
 }
+
+/// A whole-item write (`PutItem`) only where the code creates items: requests and idempotency
+/// records (submit), notification claims, the simulator's submissions. Everywhere else the
+/// functions update in place, and a `PutItem` grant would let them replace a whole record.
+#[test]
+fn whole_items_are_written_only_where_items_are_created() {
+    let created = [
+        "!GetAtt RequestsTable.Arn",
+        "!GetAtt IdempotencyTable.Arn",
+        "!GetAtt NotificationsTable.Arn",
+        "!GetAtt AuthoritySimTable.Arn",
+    ];
+    let puts: Vec<_> = function_statements(&template())
+        .into_iter()
+        .filter(|(_, s)| strings(&s["Action"]).contains(&"dynamodb:PutItem".to_string()))
+        .collect();
+    assert!(!puts.is_empty());
+    for (function, statement) in puts {
+        for table in strings(&statement["Resource"]) {
+            assert!(
+                created.contains(&table.as_str()),
+                "{function} may PutItem on {table}"
+            );
+        }
+        if function != "SubmitRequestFunction" && function != "AuthoritySimFunction" {
+            assert_eq!(
+                strings(&statement["Resource"]),
+                ["!GetAtt NotificationsTable.Arn"],
+                "{function} creates notification claims only"
+            );
+        }
+    }
+}
