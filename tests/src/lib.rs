@@ -277,6 +277,16 @@ impl Stack {
         .await
     }
 
+    /// The customer's withdrawal of a request.
+    pub async fn withdraw(&self, token: &str, request_id: &str) -> Reply {
+        self.post(
+            &format!("/requests/{request_id}/withdraw"),
+            token,
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
     /// Has the authority simulator decide the request's current submission.
     pub async fn authority_decides(
         &self,

@@ -406,13 +406,7 @@ async fn no_withdrawal_once_approved_while_the_authority_is_slow() {
         "{}",
         holding.body
     );
-    let refused = stack
-        .post(
-            &format!("/requests/{id}/withdraw"),
-            &customer.token,
-            &json!({}),
-        )
-        .await;
+    let refused = stack.withdraw(&customer.token, &id).await;
     e2e::assert_error(&refused, 409, "withdraw_not_allowed");
     let done = stack
         .authority_approves_once_forwarded(&customer.token, &id)

@@ -435,13 +435,7 @@ async fn withdraw_before_forwarding_and_refused_after(request_type: &str) {
     stack
         .wait_for(&customer.token, &first, status_is("pending_first_review"))
         .await;
-    let withdrawn = stack
-        .post(
-            &format!("/requests/{first}/withdraw"),
-            &customer.token,
-            &json!({}),
-        )
-        .await;
+    let withdrawn = stack.withdraw(&customer.token, &first).await;
     assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);
     assert_eq!(withdrawn.body["status"], "withdrawn");
     assert_eq!(
@@ -476,13 +470,7 @@ async fn withdraw_before_forwarding_and_refused_after(request_type: &str) {
             status_is("forwarded_to_authority"),
         )
         .await;
-    let refused = stack
-        .post(
-            &format!("/requests/{second}/withdraw"),
-            &customer.token,
-            &json!({}),
-        )
-        .await;
+    let refused = stack.withdraw(&customer.token, &second).await;
     assert_error(&refused, 409, "withdraw_not_allowed");
     let after = stack
         .get(&format!("/requests/{second}"), &customer.token)
@@ -637,13 +625,7 @@ async fn five_wrong_passwords_in_a_row_lock_the_entity() {
         stack
             .wait_for(&customer.token, &id, status_is("password_rejected"))
             .await;
-        let withdrawn = stack
-            .post(
-                &format!("/requests/{id}/withdraw"),
-                &customer.token,
-                &json!({}),
-            )
-            .await;
+        let withdrawn = stack.withdraw(&customer.token, &id).await;
         assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);
     }
     let locked = stack.submit(&customer.token, &body).await;

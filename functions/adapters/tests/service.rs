@@ -418,6 +418,23 @@ async fn decide(
 
 /// The forward-to-authority step, its wait beginning at `entered_at` with `token`: submit,
 /// record the forward, tell the customer, keep the token.
+async fn resubmit(
+    w: &World,
+    r: &Request,
+    password: &str,
+    ips: &[String],
+) -> Result<Request, ServiceError> {
+    w.resubmit(
+        &w.customer,
+        &r.request_id,
+        password,
+        Some(ips),
+        LOCAL,
+        Utc::now(),
+    )
+    .await
+}
+
 async fn forward_issued(w: &World, r: &Request, token: &str, entered_at: &str) {
     w.forward_to_authority(&wait(r, r.attempt, token, entered_at), Utc::now())
         .await
@@ -688,17 +705,7 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
     );
 
     let ips = vec!["198.51.100.9".to_string()];
-    let again = w
-        .resubmit(
-            &w.customer,
-            &r.request_id,
-            PASSWORD,
-            Some(&ips),
-            LOCAL,
-            Utc::now(),
-        )
-        .await
-        .unwrap();
+    let again = resubmit(&w, &r, PASSWORD, &ips).await.unwrap();
     assert_eq!((again.status, again.attempt), (Status::Submitted, 2));
     assert_eq!(again.service_ips, Some(ips.clone()));
     assert!(again.rejection_reasons.is_empty() && again.review.is_none());
@@ -714,30 +721,12 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
     );
     // The same resubmission retried answers the same; another one while attempt 2 is being
     // checked is refused, not dropped.
-    let retried = w
-        .resubmit(
-            &w.customer,
-            &r.request_id,
-            PASSWORD,
-            Some(&ips),
-            LOCAL,
-            Utc::now(),
-        )
-        .await
-        .unwrap();
+    let retried = resubmit(&w, &r, PASSWORD, &ips).await.unwrap();
     assert_eq!((retried.status, retried.attempt), (Status::Submitted, 2));
     let other_ips = vec!["198.51.100.10".to_string()];
-    for (password, ips) in [("other-pass-1", Some(&ips)), (PASSWORD, Some(&other_ips))] {
+    for (password, ips) in [("other-pass-1", &ips), (PASSWORD, &other_ips)] {
         assert!(matches!(
-            w.resubmit(
-                &w.customer,
-                &r.request_id,
-                password,
-                ips.map(|v| v.as_slice()),
-                LOCAL,
-                Utc::now()
-            )
-            .await,
+            resubmit(&w, &r, password, ips).await,
             Err(ServiceError::Domain(DomainError::AlreadyResubmitted(2)))
         ));
     }

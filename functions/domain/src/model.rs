@@ -20,6 +20,13 @@ pub struct Entity {
     pub locked_until: Option<DateTime<Utc>>,
 }
 
+impl Entity {
+    /// Until when the entity's license password is locked, if it is at `now`.
+    pub fn lock_in_force(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.locked_until.filter(|until| *until > now)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WebsiteStatus {

@@ -46,7 +46,7 @@ fn validate_idempotency_key(key: &str) -> Result<(), DomainError> {
 
 /// A locked entity (too many wrong passwords) cannot submit until the lock ends.
 fn refuse_if_locked(entity: &Entity, now: DateTime<Utc>) -> Result<(), DomainError> {
-    match entity.locked_until.filter(|until| *until > now) {
+    match entity.lock_in_force(now) {
         Some(until) => Err(DomainError::PasswordLocked {
             retry_after_seconds: (until - now).num_seconds().max(1),
         }),

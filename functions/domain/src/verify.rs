@@ -85,35 +85,42 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
         let entity = existing_entity(store, &request.entity_id).await?;
         // A locked entity's passwords are not checked, not even those of requests submitted
         // before the lock: else the requests in flight would be guesses past the lock.
-        let locked = entity.locked_until.is_some_and(|until| until > now);
+        let locked = entity.lock_in_force(now).is_some();
         let matches = !locked
             && self
                 .vault
                 .open(&sealed, &sealing_context(request_id, attempt))
                 .is_some_and(|candidate| password::verify(&entity.password_hash, &candidate));
 
-        let (to, note) = match (matches, locked) {
-            (true, _) => (Status::PendingFirstReview, "license password verified"),
-            (false, false) => (Status::PasswordRejected, "license password rejected"),
-            (false, true) => (Status::PasswordRejected, "license password locked"),
+        let (to, note, rejection) = match (matches, locked) {
+            (true, _) => (
+                Status::PendingFirstReview,
+                "license password verified",
+                None,
+            ),
+            (false, false) => (
+                Status::PasswordRejected,
+                "license password rejected",
+                Some(PASSWORD_REJECTED_REASON),
+            ),
+            (false, true) => (
+                Status::PasswordRejected,
+                "license password locked",
+                Some(PASSWORD_LOCKED_REASON),
+            ),
         };
         let mut transition = request.transition(to, "system:verify-password", note, now)?;
-        if matches {
-            transition.review_due_at = Some(review_due_at);
-        } else {
-            let reason = if locked {
-                PASSWORD_LOCKED_REASON
-            } else {
-                PASSWORD_REJECTED_REASON
-            };
-            transition.rejection_reasons = Some(vec![reason.into()]);
+        match rejection {
+            None => transition.review_due_at = Some(review_due_at),
+            Some(reason) => transition.rejection_reasons = Some(vec![reason.into()]),
         }
         match store.apply(&transition).await {
             Ok(_) if locked => Ok(VerifyOutcome::Rejected),
             Ok(_) => {
                 // Counted once per check: a retry finds the transition made and skips this.
                 let lock_until = now + chrono::Duration::seconds(lock.seconds);
-                let expired_lock = entity.locked_until.filter(|until| *until <= now);
+                // Not in force (a locked check returned above): any lock left has run out.
+                let expired_lock = entity.locked_until;
                 store
                     .record_password_check(
                         &entity.entity_id,
