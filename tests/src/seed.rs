@@ -198,6 +198,7 @@ const DEMO_CUSTOMERS: [DemoCustomer; 2] = [
     },
 ];
 const DEMO_REVIEWER: &str = "rev-demo";
+const DEMO_OPERATOR: &str = "ops-demo";
 /// The template's `ReviewerEmails` as the local deploy sets it.
 const DEMO_REVIEWER_EMAIL: &str = "reviewer@provider.example.com";
 /// Demo tokens last a day, the most the API accepts; `make up` mints new ones.
@@ -239,6 +240,7 @@ pub async fn demo(deployed: &Deployed) -> Value {
         "customers": customers,
         "reviewerToken": token(DEMO_REVIEWER, "reviewer"),
         "reviewerEmail": DEMO_REVIEWER_EMAIL,
+        "operatorToken": token(DEMO_OPERATOR, "operator"),
         "authority": {
             "simulatorUrl": format!("{api_url}/authority-sim"),
             "callbackUrl": format!("{api_url}/authority/callbacks"),

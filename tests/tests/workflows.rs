@@ -648,7 +648,7 @@ async fn five_wrong_passwords_in_a_row_lock_the_entity() {
 /// The authority wait's decision, and the answer of `AuthorityDeadline` when the wait ends by
 /// its deadline (the result the callback recorded, if any; `close-request`'s, unit-tested in the
 /// adapters' service tests), route the request: approved → the record is cleared, rejected or
-/// superseded → done, overdue → failed.
+/// superseded → done, overdue → the wait begins again (a late result still applies).
 #[tokio::test]
 #[ignore = "needs the local stack: run by make test"]
 async fn the_authority_decision_routes_the_request_as_deployed() {
@@ -656,7 +656,7 @@ async fn the_authority_decision_routes_the_request_as_deployed() {
     let routes = [
         ("approved", "ClearRecord"),
         ("rejected", "Done"),
-        ("overdue", "AuthorityOverdue"),
+        ("overdue", "ForwardToAuthority"),
         ("superseded", "Done"),
         ("something-else", "Unexpected"),
     ];
@@ -664,6 +664,27 @@ async fn the_authority_decision_routes_the_request_as_deployed() {
         let input = json!({"authority": {"decision": decision}});
         assert_eq!(
             stack.choice_next_state("AuthorityDecided", &input).await,
+            next,
+            "{input}"
+        );
+    }
+}
+
+/// A failed round of applying an approval is tried again after a wait until the rounds the
+/// deadlines allow are spent; past them the approval is parked (and the rounds go on).
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn a_failed_apply_round_waits_and_tries_again_then_parks_as_deployed() {
+    let stack = Stack::connect().await;
+    for (failed, next) in [
+        (1, "AwaitApplyRetry"),
+        (8, "AwaitApplyRetry"),
+        (9, "ApprovalParked"),
+    ] {
+        let input =
+            json!({"applyRounds": {"failed": failed}, "deadlines": {"applyRetryRounds": 8}});
+        assert_eq!(
+            stack.choice_next_state("ApplyLater", &input).await,
             next,
             "{input}"
         );

@@ -656,6 +656,112 @@ async fn at_the_authority_deadline_a_result_recorded_without_its_wait_still_deci
 }
 
 #[tokio::test]
+async fn a_result_after_an_overdue_round_is_recorded_and_applied() {
+    let w = world();
+    let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    verify(&w, &r, 1).await;
+    decide(&w, &r, Decision::Approve, &[]).await.unwrap();
+    let start = Utc::now();
+    forward_issued(&w, &r, "first-wait", &entered(start)).await;
+    let told = w.notifier.sent.lock().unwrap().len();
+    w.workflow
+        .timed_out
+        .lock()
+        .unwrap()
+        .insert("first-wait".into());
+    let outcome = w.authority_deadline(&attempt_of(&r, 1)).await.unwrap();
+    assert_eq!(serde_json::to_value(outcome).unwrap(), "overdue");
+    // The definition waits again: the same step, a new token, nothing submitted or told twice.
+    forward_issued(&w, &r, "second-wait", &entered(start + Duration::days(30))).await;
+    assert_eq!(w.authority.submissions.lock().unwrap().len(), 1);
+    assert_eq!(w.notifier.sent.lock().unwrap().len(), told);
+    assert_eq!(current(&w, &r).await.status, Status::ForwardedToAuthority);
+
+    authority(&w, &r, AuthorityDecision::Approved)
+        .await
+        .unwrap();
+    assert_eq!(
+        resumed(&w),
+        vec![(
+            "second-wait".to_string(),
+            serde_json::json!({"decision": "approved"})
+        )]
+    );
+    w.clear_record(&attempt_of(&r, 1), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(current(&w, &r).await.status, Status::Completed);
+}
+
+fn operator() -> Caller {
+    Caller::Operator {
+        operator_id: "ops-1".into(),
+    }
+}
+
+#[tokio::test]
+async fn an_approval_is_never_failed_and_an_operator_re_drives_it_once() {
+    let w = world();
+    let r = submit_change(&w, "w1", &["203.0.113.20"]).await;
+    verify(&w, &r, 1).await;
+    assert!(matches!(
+        w.redrive(&operator(), &r.request_id, Utc::now()).await,
+        Err(ServiceError::Domain(DomainError::NothingToRedrive(
+            Status::PendingFirstReview
+        )))
+    ));
+    decide(&w, &r, Decision::Approve, &[]).await.unwrap();
+    forward(&w, &r, "t").await;
+    authority(&w, &r, AuthorityDecision::Approved)
+        .await
+        .unwrap();
+    let told = sent_to(&w, "a@example.cn").len();
+
+    // The workflow's failure path leaves an approval as it is, and tells nobody.
+    w.fail(
+        &attempt_of(&r, 1),
+        "processing failed (Retryable)",
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(current(&w, &r).await.status, Status::Approved);
+    assert_eq!(sent_to(&w, "a@example.cn").len(), told);
+
+    for not_an_operator in [w.customer.clone(), reviewer()] {
+        assert!(matches!(
+            w.redrive(&not_an_operator, &r.request_id, Utc::now()).await,
+            Err(ServiceError::Forbidden)
+        ));
+    }
+    let redriven = w
+        .redrive(&operator(), &r.request_id, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(redriven.status, Status::Completed);
+    let website = w.store.get_website("w1").await.unwrap().unwrap();
+    assert_eq!(website.service_ips, vec!["203.0.113.20".to_string()]);
+    let again = w
+        .redrive(&operator(), &r.request_id, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        again.history, redriven.history,
+        "a second re-drive changes nothing"
+    );
+    // The workflow's own next round finds the work done.
+    w.clear_record(&attempt_of(&r, 1), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(current(&w, &r).await.history, redriven.history);
+    assert_eq!(
+        sent_to(&w, "a@example.cn").len(),
+        told + 1,
+        "told once that it completed"
+    );
+}
+
+#[tokio::test]
 async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
     let w = world();
     let r = submit_change(&w, "w1", &["198.51.100.7"]).await;

@@ -1,5 +1,6 @@
 //! The API beyond submitting: reading websites and requests (each only to its owner), the
-//! reviewer's queue and decision, and the customer's "Modify and Submit" and withdraw.
+//! reviewer's queue and decision, the customer's "Modify and Submit" and withdraw, and the
+//! operator's re-drive of a parked approval.
 
 use icp_adapters::aws;
 use icp_adapters::dynamo::DynamoStore;
@@ -135,6 +136,15 @@ impl HttpFunction for Api {
                     json!({ "requestId": request.request_id, "decision": body.decision, "status": request.status }),
                 ))
             }
+            ("POST", "/operations/requests/{requestId}/redrive") => {
+                let id = http::path_param(req, "requestId")?;
+                tracing::info!(request_id = %id, actor = %caller.actor(), "re-drive of a parked approval");
+                let request = ports.redrive(&caller, &id, now).await?;
+                Ok((
+                    200,
+                    json!({ "requestId": request.request_id, "status": request.status }),
+                ))
+            }
             (method, path) => Err(ApiError::new(
                 404,
                 "route_not_found",
@@ -148,7 +158,7 @@ impl HttpFunction for Api {
 fn reviewer(caller: &Caller) -> Result<(), ApiError> {
     match caller {
         Caller::Reviewer { .. } => Ok(()),
-        Caller::Customer { .. } => Err(ApiError::new(
+        Caller::Customer { .. } | Caller::Operator { .. } => Err(ApiError::new(
             403,
             "forbidden",
             "this route needs the reviewer role",

@@ -1,19 +1,21 @@
 //! Approved by the authority: apply the outcome (website cancelled and cleared, access
 //! cancelled with the entity license number kept, or the new service IPs in force) and
-//! complete the request.
+//! complete the request. When applying keeps failing past its rounds of retries, the approval
+//! is parked: counted for the alarm, named in the log for the operator who re-drives it.
 
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
-use icp_domain::contract::Attempt;
+use icp_domain::contract::ClearTask;
 use icp_domain::ports::Ports;
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_edge::step::StepError;
+use icp_edge::telemetry;
 use lambda_runtime::{Context, Error};
 
 struct ClearRecord(Ports<DynamoStore, SnsSesNotifier>);
 
 impl StepFunction for ClearRecord {
-    type Input = Attempt;
+    type Input = ClearTask;
     type Output = ();
 
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
@@ -26,9 +28,19 @@ impl StepFunction for ClearRecord {
         }))
     }
 
-    async fn handle(&self, input: Attempt, _: &Context) -> Result<(), StepError> {
-        tracing::info!(request_id = %input.request_id, attempt = input.attempt, "clearing the record");
-        Ok(self.0.clear_record(&input, chrono::Utc::now()).await?)
+    async fn handle(&self, task: ClearTask, _: &Context) -> Result<(), StepError> {
+        match task {
+            ClearTask::Apply(attempt) => {
+                tracing::info!(request_id = %attempt.request_id, attempt = attempt.attempt, "clearing the record");
+                Ok(self.0.clear_record(&attempt, chrono::Utc::now()).await?)
+            }
+            // Nothing here may need DynamoDB: an outage of it is the likely cause.
+            ClearTask::Parked { attempt, error } => {
+                telemetry::count("ApprovalParked");
+                tracing::error!(request_id = %attempt.request_id, attempt = attempt.attempt, %error, "approval parked: applying it keeps failing; re-drive it once the cause is fixed (icp-review redrive)");
+                Ok(())
+            }
+        }
     }
 }
 

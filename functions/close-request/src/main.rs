@@ -1,11 +1,11 @@
 //! Ends requests that stop without an authority decision delivered to their wait: the reminder
 //! and the expiry of a rejected request not resubmitted, the result recorded by the callback
-//! when the authority's deadline passes, and the recorded failure when the workflow cannot go
-//! on.
+//! when the authority's deadline passes (or, with none, the alarm and another wait), and the
+//! recorded failure when the workflow cannot go on.
 
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
-use icp_domain::contract::{AuthorityOutcome, CloseTask, ErrorName, Resumed};
+use icp_domain::contract::{AuthorityOutcome, CloseTask, Resumed};
 use icp_domain::ports::Ports;
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_edge::step::StepError;
@@ -36,17 +36,15 @@ impl StepFunction for CloseRequest {
             CloseTask::Expire(attempt) => self.0.expire(&attempt, now).await?,
             CloseTask::AuthorityDeadline(attempt) => {
                 let decision = self.0.authority_deadline(&attempt).await?;
+                if decision == AuthorityOutcome::Overdue {
+                    telemetry::count("AuthorityOverdue");
+                }
                 tracing::info!(request_id = %attempt.request_id, attempt = attempt.attempt, ?decision, "authority deadline passed");
                 return Ok(Some(Resumed { decision }));
             }
             CloseTask::Fail { attempt, error } => {
                 tracing::warn!(request_id = %attempt.request_id, attempt = attempt.attempt, %error, "workflow failed");
-                let cause = if ErrorName::parse(&error) == Some(ErrorName::StatesTimeout) {
-                    telemetry::count("AuthorityOverdue");
-                    "the communication administration did not answer in time".to_string()
-                } else {
-                    format!("processing failed ({error})")
-                };
+                let cause = format!("processing failed ({error})");
                 self.0.fail(&attempt, &cause, now).await?
             }
         }

@@ -73,6 +73,33 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
         .await
     }
 
+    /// An operator's re-drive of an approval the workflow could not apply (parked): apply it
+    /// now. Applied already, it answers the request as it stands; a failure is the caller's to
+    /// see (the workflow's own rounds go on regardless).
+    pub async fn redrive(
+        &self,
+        caller: &Caller,
+        request_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Request, ServiceError> {
+        let Caller::Operator { .. } = caller else {
+            return Err(ServiceError::Forbidden);
+        };
+        let request = load(&self.store, request_id).await?;
+        match request.status {
+            Status::Approved => {
+                let attempt = Attempt {
+                    request_id: request_id.into(),
+                    attempt: request.attempt,
+                };
+                self.clear_record(&attempt, now).await?;
+                load(&self.store, request_id).await
+            }
+            Status::Completed => Ok(request),
+            other => Err(DomainError::NothingToRedrive(other).into()),
+        }
+    }
+
     /// A rejected request not yet resubmitted: remind the customer before it expires.
     pub async fn remind_resubmission(
         &self,

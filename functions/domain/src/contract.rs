@@ -87,7 +87,8 @@ impl ReviewOutcome {
 pub enum AuthorityOutcome {
     Approved,
     Rejected,
-    /// The deadline passed with no result recorded: the request fails.
+    /// The deadline passed with no result recorded: operators are alerted and the wait begins
+    /// again (a late result is still recorded and applied).
     Overdue,
     Superseded,
 }
@@ -123,6 +124,22 @@ pub enum FirstReviewTask {
     },
     /// A rejection: record it with the reviewer's reasons and tell the customer.
     Conclude(Attempt),
+}
+
+/// `clear-record`'s two moments.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "action")]
+pub enum ClearTask {
+    /// Approved by the authority: apply the outcome to the website and complete the request.
+    Apply(Attempt),
+    /// Applying failed for longer than its rounds of retries: the approval is parked (an
+    /// alarm) for an operator to re-drive, and the rounds go on.
+    Parked {
+        #[serde(flatten)]
+        attempt: Attempt,
+        /// The error name of the last failed round.
+        error: String,
+    },
 }
 
 /// `close-request`'s moments: a rejected request's reminder and expiry, the authority's

@@ -25,6 +25,8 @@ pub enum DomainError {
     WithdrawNotAllowed(Status),
     #[error("the request was approved and is being forwarded to the authority; it can no longer be withdrawn")]
     WithdrawAfterApproval,
+    #[error("only an approval not yet applied can be re-driven; the request is {0}")]
+    NothingToRedrive(Status),
     #[error("the submission {0} is not known")]
     SubmissionNotFound(String),
     #[error("too many wrong license passwords; try again in {retry_after_seconds} seconds")]

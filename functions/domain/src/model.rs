@@ -171,13 +171,20 @@ impl Transition {
 }
 
 impl Request {
-    /// The request as `caller` may see it: a customer sees that a reviewer acted, not who.
+    /// The request as `caller` may see it: a customer sees that a reviewer or an operator
+    /// acted, not who.
     pub fn seen_by(mut self, caller: &Caller) -> Request {
         const REVIEWER: &str = "reviewer";
         if let Caller::Customer { .. } = caller {
             for entry in &mut self.history {
-                if entry.actor.starts_with("reviewer:") {
-                    entry.actor = REVIEWER.into();
+                for role in [REVIEWER, "operator"] {
+                    if entry
+                        .actor
+                        .strip_prefix(role)
+                        .is_some_and(|id| id.starts_with(':'))
+                    {
+                        entry.actor = role.into();
+                    }
                 }
             }
             if let Some(review) = &mut self.review {
@@ -406,8 +413,16 @@ mod tests {
 /// Who is calling, from a verified token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
-    Customer { entity_id: String },
-    Reviewer { reviewer_id: String },
+    Customer {
+        entity_id: String,
+    },
+    Reviewer {
+        reviewer_id: String,
+    },
+    /// Runs the system: re-drives what the workflow parked, reads any request.
+    Operator {
+        operator_id: String,
+    },
 }
 
 impl Caller {
@@ -415,13 +430,16 @@ impl Caller {
         match self {
             Caller::Customer { entity_id } => format!("customer:{entity_id}"),
             Caller::Reviewer { reviewer_id } => format!("reviewer:{reviewer_id}"),
+            Caller::Operator { operator_id } => format!("operator:{operator_id}"),
         }
     }
 
     pub fn entity_id(&self) -> Result<&str, crate::error::ServiceError> {
         match self {
             Caller::Customer { entity_id } => Ok(entity_id),
-            Caller::Reviewer { .. } => Err(crate::error::ServiceError::Forbidden),
+            Caller::Reviewer { .. } | Caller::Operator { .. } => {
+                Err(crate::error::ServiceError::Forbidden)
+            }
         }
     }
 }

@@ -44,7 +44,9 @@ impl Status {
             PendingFirstReview => &[FirstReviewRejected, ForwardedToAuthority, Withdrawn, Failed],
             FirstReviewRejected => &[Submitted, Withdrawn, Expired],
             ForwardedToAuthority => &[AuthorityRejected, Approved, Failed],
-            Approved => &[Completed, Failed],
+            // An approval is applied however long it takes: never `failed` (the workflow retries,
+            // then parks it for an operator's re-drive).
+            Approved => &[Completed],
             AuthorityRejected | Completed | Withdrawn | Expired | Failed => &[],
         }
     }
@@ -111,7 +113,6 @@ mod tests {
         (ForwardedToAuthority, Approved),
         (ForwardedToAuthority, Failed),
         (Approved, Completed),
-        (Approved, Failed),
     ];
 
     #[test]

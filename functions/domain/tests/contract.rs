@@ -5,8 +5,8 @@
 //! this test, not a request.
 
 use icp_domain::contract::{
-    Attempt, AuthorityOutcome, CloseTask, ErrorName, FirstReviewTask, ReviewOutcome, VerifyOutcome,
-    Wait,
+    Attempt, AuthorityOutcome, ClearTask, CloseTask, ErrorName, FirstReviewTask, ReviewOutcome,
+    VerifyOutcome, Wait,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -33,6 +33,14 @@ fn name_of<T: Serialize>(value: T) -> String {
         .to_string()
 }
 
+/// The one Choice rule that is not an outcome's: the count of failed rounds of applying an
+/// approval against the rounds allowed before it is parked.
+const PARKING_RULE: (&str, &str, &str) = (
+    "$.applyRounds.failed",
+    "NumericGreaterThanPath",
+    "$.deadlines.applyRetryRounds",
+);
+
 /// The values the definition's Choice rules compare each variable with.
 fn choice_values(definition: &Value) -> BTreeMap<String, BTreeSet<String>> {
     let mut values: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -41,6 +49,11 @@ fn choice_values(definition: &Value) -> BTreeMap<String, BTreeSet<String>> {
             let variable = rule["Variable"].as_str().unwrap_or_else(|| {
                 panic!("{name}: every rule compares one variable (no And/Or/Not): {rule}")
             });
+            let (counter, comparison, bound) = PARKING_RULE;
+            if variable == counter {
+                assert_eq!(rule[comparison], bound, "{name}: {rule}");
+                continue;
+            }
             let value = rule["StringEquals"]
                 .as_str()
                 .unwrap_or_else(|| panic!("{name}: every rule is a StringEquals: {rule}"));
@@ -67,6 +80,34 @@ fn every_choice_value_is_an_outcome_and_every_outcome_is_routed() {
     .map(|(variable, values)| (variable.to_string(), values))
     .collect();
     assert_eq!(choice_values(&definition()), expected);
+}
+
+/// Every `$.deadlines.*` the definition reads (waits, timeouts, the parking rule) is a field
+/// verify-password answers, and every field it answers is read.
+#[test]
+fn every_deadline_read_is_answered_and_every_one_answered_is_read() {
+    let answered: BTreeSet<String> = serde_json::to_value(
+        icp_domain::deadlines::DeadlineConfig::default()
+            .for_review_starting(chrono::Utc::now())
+            .1,
+    )
+    .unwrap()
+    .as_object()
+    .unwrap()
+    .keys()
+    .cloned()
+    .collect();
+    let text = serde_json::to_string(&definition()).unwrap();
+    let read: BTreeSet<String> = text
+        .split("$.deadlines.")
+        .skip(1)
+        .map(|rest| {
+            rest.chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect()
+        })
+        .collect();
+    assert_eq!(read, answered);
 }
 
 /// `ALL` lists every variant: a variant added to an enum fails to compile here (the matches
@@ -165,9 +206,8 @@ fn every_task_payload_is_what_its_function_reads() {
         let function = parameters["FunctionName"].as_str().unwrap();
         let payload = payload(parameters);
         match function {
-            "${VerifyPasswordFunctionArn}" | "${ClearRecordFunctionArn}" => {
-                reads::<Attempt>(name, &payload)
-            }
+            "${VerifyPasswordFunctionArn}" => reads::<Attempt>(name, &payload),
+            "${ClearRecordFunctionArn}" => reads::<ClearTask>(name, &payload),
             "${FirstReviewFunctionArn}" => reads::<FirstReviewTask>(name, &payload),
             "${ForwardToAuthorityFunctionArn}" => reads::<Wait>(name, &payload),
             "${CloseRequestFunctionArn}" => reads::<CloseTask>(name, &payload),

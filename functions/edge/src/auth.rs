@@ -62,6 +62,9 @@ impl Authenticator {
             "reviewer" => Ok(Caller::Reviewer {
                 reviewer_id: claims.sub,
             }),
+            "operator" => Ok(Caller::Operator {
+                operator_id: claims.sub,
+            }),
             _ => Err(unauthorized("the bearer token carries an unknown role")),
         }
     }
@@ -118,6 +121,13 @@ mod tests {
             auth.caller(Some(&format!("Bearer {token}"))).unwrap(),
             Caller::Reviewer {
                 reviewer_id: "rev-1".into()
+            }
+        );
+        let token = mint("k", "ops-1", "operator", far_future());
+        assert_eq!(
+            auth.caller(Some(&format!("Bearer {token}"))).unwrap(),
+            Caller::Operator {
+                operator_id: "ops-1".into()
             }
         );
     }

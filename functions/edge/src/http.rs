@@ -50,9 +50,9 @@ impl From<ServiceError> for ApiError {
                 DomainError::IdempotencyKeyReused => {
                     ApiError::new(409, "idempotency_key_reused", message)
                 }
-                DomainError::InvalidTransition { .. } | DomainError::AlreadyResubmitted(_) => {
-                    ApiError::new(409, "invalid_status", message)
-                }
+                DomainError::InvalidTransition { .. }
+                | DomainError::AlreadyResubmitted(_)
+                | DomainError::NothingToRedrive(_) => ApiError::new(409, "invalid_status", message),
                 DomainError::AlreadyDecided(_) => ApiError::new(409, "already_decided", message),
                 DomainError::WithdrawNotAllowed(_) | DomainError::WithdrawAfterApproval => {
                     ApiError::new(409, "withdraw_not_allowed", message)

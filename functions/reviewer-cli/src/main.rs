@@ -1,19 +1,21 @@
-//! `icp-review`: first review from a terminal, for operators without a console.
+//! `icp-review`: first review from a terminal, for operators without a console, and the
+//! operator's re-drive of an approval the workflow parked.
 //!
 //! ```text
 //! icp-review pending
 //! icp-review approve REQUEST_ID
 //! icp-review reject REQUEST_ID --reason TEXT [--reason TEXT ...]
+//! icp-review redrive REQUEST_ID
 //! ```
 //!
-//! The API and the reviewer's token come from `ICP_API_URL` and `ICP_REVIEWER_TOKEN`, or else
-//! from the local stack's demo file (`apiUrl`, `reviewerToken` of `ICP_DEMO_FILE`, by default
-//! `.local/demo.json`).
+//! The API and the token come from `ICP_API_URL` and `ICP_REVIEWER_TOKEN` (`ICP_OPERATOR_TOKEN`
+//! for `redrive`), or else from the local stack's demo file (`apiUrl`, `reviewerToken`,
+//! `operatorToken` of `ICP_DEMO_FILE`, by default `.local/demo.json`).
 
 use serde_json::{json, Value};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: icp-review pending | approve REQUEST_ID | reject REQUEST_ID --reason TEXT [--reason TEXT ...]";
+const USAGE: &str = "usage: icp-review pending | approve REQUEST_ID | reject REQUEST_ID --reason TEXT [--reason TEXT ...] | redrive REQUEST_ID";
 
 enum Command {
     Pending,
@@ -22,6 +24,19 @@ enum Command {
         decision: &'static str,
         reasons: Vec<String>,
     },
+    Redrive {
+        request_id: String,
+    },
+}
+
+impl Command {
+    /// Who runs the command: (the token's variable, its field in the demo file).
+    fn role(&self) -> (&'static str, &'static str) {
+        match self {
+            Command::Redrive { .. } => ("ICP_OPERATOR_TOKEN", "operatorToken"),
+            _ => ("ICP_REVIEWER_TOKEN", "reviewerToken"),
+        }
+    }
 }
 
 fn parse(args: &[String]) -> Result<Command, String> {
@@ -31,6 +46,9 @@ fn parse(args: &[String]) -> Result<Command, String> {
             request_id: id.clone(),
             decision: "approve",
             reasons: Vec::new(),
+        }),
+        [cmd, id] if cmd == "redrive" => Ok(Command::Redrive {
+            request_id: id.clone(),
         }),
         [cmd, id, rest @ ..] if cmd == "reject" => {
             let mut reasons = Vec::new();
@@ -54,23 +72,19 @@ fn parse(args: &[String]) -> Result<Command, String> {
     }
 }
 
-/// (API base URL, reviewer token)
-fn config() -> Result<(String, String), String> {
-    if let (Ok(api), Ok(token)) = (
-        std::env::var("ICP_API_URL"),
-        std::env::var("ICP_REVIEWER_TOKEN"),
-    ) {
+/// (API base URL, token) for `command`'s role.
+fn config(command: &Command) -> Result<(String, String), String> {
+    let (token_var, token_field) = command.role();
+    if let (Ok(api), Ok(token)) = (std::env::var("ICP_API_URL"), std::env::var(token_var)) {
         return Ok((api, token));
     }
     let path = std::env::var("ICP_DEMO_FILE").unwrap_or_else(|_| ".local/demo.json".into());
     let demo: Value = std::fs::read_to_string(&path)
-        .map_err(|e| {
-            format!("set ICP_API_URL and ICP_REVIEWER_TOKEN, or run `make up` ({path}: {e})")
-        })
+        .map_err(|e| format!("set ICP_API_URL and {token_var}, or run `make up` ({path}: {e})"))
         .and_then(|text| serde_json::from_str(&text).map_err(|e| format!("{path}: {e}")))?;
-    match (demo["apiUrl"].as_str(), demo["reviewerToken"].as_str()) {
+    match (demo["apiUrl"].as_str(), demo[token_field].as_str()) {
         (Some(api), Some(token)) => Ok((api.to_string(), token.to_string())),
-        _ => Err(format!("{path} has no apiUrl or reviewerToken")),
+        _ => Err(format!("{path} has no apiUrl or {token_field}")),
     }
 }
 
@@ -108,7 +122,7 @@ fn http_client() -> Result<reqwest::Client, String> {
 }
 
 async fn run(command: Command) -> Result<String, String> {
-    let (api, token) = config()?;
+    let (api, token) = config(&command)?;
     let http = http_client()?;
     match command {
         Command::Pending => {
@@ -150,6 +164,17 @@ async fn run(command: Command) -> Result<String, String> {
             .await?;
             Ok(format!(
                 "{request_id}: {decision} recorded (status {})\n",
+                answer["status"].as_str().unwrap_or("?")
+            ))
+        }
+        Command::Redrive { request_id } => {
+            let answer = call(
+                http.post(format!("{api}/operations/requests/{request_id}/redrive"))
+                    .bearer_auth(&token),
+            )
+            .await?;
+            Ok(format!(
+                "{request_id}: re-driven (status {})\n",
                 answer["status"].as_str().unwrap_or("?")
             ))
         }
@@ -224,6 +249,10 @@ mod tests {
             }
             _ => panic!("reject with reasons"),
         }
+        assert!(matches!(
+            parse(&args("redrive r1")),
+            Ok(Command::Redrive { request_id }) if request_id == "r1"
+        ));
         for bad in [
             "",
             "approve",
@@ -231,6 +260,8 @@ mod tests {
             "reject r1 --reason",
             "reject r1 --why x",
             "delete r1",
+            "redrive",
+            "redrive r1 r2",
         ] {
             assert!(parse(&args(bad)).is_err(), "{bad:?}");
         }
