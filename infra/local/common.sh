@@ -20,6 +20,8 @@ LS_LOG="$STATE_DIR/localstack.log"
 LAMBDA_LOG_DIR="$STATE_DIR/logs"
 # The functions' AWS calls, as IAM would authorize them (the executor records them; iam_check reads).
 AWS_CALL_LOG="$STATE_DIR/aws-calls.jsonl"
+# Failures the tests inject into one request's invocations of one function (see the executor).
+FAULT_DIR="$STATE_DIR/faults"
 
 GATEWAY_HOST=127.0.0.1
 GATEWAY_PORT=4566

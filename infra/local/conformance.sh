@@ -5,7 +5,7 @@
 # the content type is the documented one, the documented headers (x-request-id, Retry-After) are
 # there, and nothing is a 5xx. Needs a running stack (`make up`); reads `.local/demo.json`.
 #
-# Two passes, each bounded (examples per operation, steps per scenario, a time limit):
+# Three passes, each bounded (examples per operation, steps per scenario, a time limit):
 # - customer: the customer routes with the first demo customer's token. Schemathesis reuses the
 #   ids it reads in answers, so it submits, reads, resubmits and withdraws real requests on that
 #   customer's websites. So that this cannot wedge the demo customer, a generated license
@@ -16,6 +16,7 @@
 #   pass's requests), without reusing ids from answers and without stateful scenarios, so no
 #   real request is ever decided: an approved one could no longer be withdrawn and would hold its
 #   website until the authority's deadline.
+# - operator: the re-drive route with the operator token, on generated ids only.
 # Described but not fuzzed: POST /authority/callbacks (without the HMAC secret every call ends at
 # the 401; with it the fuzzer would be deciding real requests) and the simulator's local-only
 # /authority-sim routes (they sign and send real callbacks).
@@ -50,10 +51,12 @@ for key in sys.argv[2:]:
 print(value)' "$DEMO" "$@"
 }
 API_URL=$(demo_field apiUrl)
-export ICP_CONFORMANCE_CUSTOMER_TOKEN ICP_CONFORMANCE_PASSWORD ICP_CONFORMANCE_REVIEWER_TOKEN
+export ICP_CONFORMANCE_CUSTOMER_TOKEN ICP_CONFORMANCE_PASSWORD ICP_CONFORMANCE_REVIEWER_TOKEN \
+  ICP_CONFORMANCE_OPERATOR_TOKEN
 ICP_CONFORMANCE_CUSTOMER_TOKEN=$(demo_field customers 0 token)
 ICP_CONFORMANCE_PASSWORD=$(demo_field customers 0 licensePassword)
 ICP_CONFORMANCE_REVIEWER_TOKEN=$(demo_field reviewerToken)
+ICP_CONFORMANCE_OPERATOR_TOKEN=$(demo_field operatorToken)
 
 # The demo customer's requests, through the API: `before` prints the time and the ids of its
 # open requests; `cleanup FILE` (FILE: what `before` printed) withdraws every open request not
@@ -200,6 +203,22 @@ responses = false
 [phases.stateful]
 enabled = false
 ' --include-path-regex '^/reviews'
+
+# The operator's re-drive, on generated ids only (none is a parked approval: 404 or 409).
+# shellcheck disable=SC2016
+run_pass operator '
+[auth.openapi.bearerAuth]
+bearer = "${ICP_CONFORMANCE_OPERATOR_TOKEN}"
+
+[phases.coverage.extra-data-sources]
+responses = false
+
+[phases.fuzzing.extra-data-sources]
+responses = false
+
+[phases.stateful]
+enabled = false
+' --include-path-regex '^/operations'
 
 # After both passes, so that the reviewer's queue held the customer pass's requests.
 requests_helper cleanup "$WORK/open-before" || failed+=("cleanup")

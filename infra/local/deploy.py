@@ -125,11 +125,11 @@ def main():
             # The demo and the tests use the documentation ranges (RFC 5737, RFC 3849).
             "AllowDocumentationIps": "true",
             # Short enough for the tests to see: a deadline passing while the authority is
-            # silent (the wait begins again), and an approval parked after one retry round
+            # silent (the wait begins again), and an approval parked after its first round
             # (only an operator's re-drive applies it within the hour).
             "AuthorityDeadlineSeconds": "120",
             "ApplyRetrySeconds": "1",
-            "ApplyRetryRounds": "1",
+            "ApplyRetryRounds": "0",
             "ParkedRetrySeconds": "3600",
             "IncludeBenchBaseline": "true",
             # How functions reach this API (the authority simulator and its callbacks).

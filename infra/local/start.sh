@@ -39,6 +39,7 @@ ln -s "$ddb_dir/DynamoDBLocal.jar" "$ddb_dir/DynamoDBLocal_lib" "$libs/dynamodb-
 ln -s "$DDB_AGENT_JAR" "$libs/dynamodb-local/2/ddb-local-loader-0.1.jar"
 ln -s "$java_home" "$libs/java/21"
 rm -f "$LAMBDA_LOG_DIR"/*.log "$PID_FILE" "$AWS_CALL_LOG"
+rm -rf "$FAULT_DIR"
 : >"$LS_LOG"
 
 # ENABLE_CONFIG_UPDATES: the fault tests switch DynamoDB error injection on and off at run
@@ -49,6 +50,7 @@ rm -f "$LAMBDA_LOG_DIR"/*.log "$PID_FILE" "$AWS_CALL_LOG"
 env ICP_LOCAL_ROOT="$ROOT" \
   ICP_LAMBDA_LOG_DIR="$LAMBDA_LOG_DIR" \
   ICP_AWS_CALL_LOG="$AWS_CALL_LOG" \
+  ICP_FAULT_DIR="$FAULT_DIR" \
   OVERRIDE_IN_DOCKER=0 \
   GATEWAY_LISTEN="$GATEWAY_HOST:$GATEWAY_PORT" \
   FILESYSTEM_ROOT="$LS_ROOT" \

@@ -226,6 +226,15 @@ impl Stack {
     }
 }
 
+/// A failure injected by `Stack::fail_function_for`; dropping it ends the failure.
+pub struct InjectedFault(std::path::PathBuf);
+
+impl Drop for InjectedFault {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// The API's answer: status, JSON body and `x-request-id`.
 async fn reply(resp: reqwest::Response) -> Reply {
     let status = resp.status();
@@ -259,6 +268,10 @@ pub fn assert_error(reply: &Reply, status: u16, code: &str) {
 impl Stack {
     pub fn reviewer_token(&self) -> String {
         self.demo["reviewerToken"].as_str().unwrap().to_string()
+    }
+
+    pub fn operator_token(&self) -> String {
+        self.demo["operatorToken"].as_str().unwrap().to_string()
     }
 
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> Reply {
@@ -453,6 +466,31 @@ impl Stack {
         histories
     }
 
+    /// The states the request's execution for `attempt` entered, in order, once `done` holds
+    /// of them, for at most `within`; returns the last seen.
+    pub async fn states_entered_once(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        within: Duration,
+        done: impl Fn(&[String]) -> bool,
+    ) -> Vec<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            let entered: Vec<String> = self
+                .execution_events(request_id, attempt)
+                .await
+                .iter()
+                .filter_map(|e| e["stateEnteredEventDetails"]["name"].as_str())
+                .map(String::from)
+                .collect();
+            if done(&entered) || Instant::now() > deadline {
+                return entered;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
     /// The events of the request's execution for `attempt`, oldest first, as JSON.
     pub async fn execution_events(&self, request_id: &str, attempt: u32) -> Vec<Value> {
         let arn = self.outputs["StateMachineArn"].as_str().unwrap().replacen(
@@ -557,6 +595,17 @@ impl Stack {
             .send()
             .await
             .expect("outage item");
+    }
+
+    /// Makes every invocation of this stack's function `name` (e.g. `clear-record`) for
+    /// `request_id` fail, as a crashed runtime does, until the guard is dropped: an outage that
+    /// outlasts every retry, for that request only (the local executor reads the fault file).
+    pub fn fail_function_for(&self, name: &str, request_id: &str) -> InjectedFault {
+        let dir = local_state().join("faults").join(self.function_name(name));
+        std::fs::create_dir_all(&dir).expect("fault dir");
+        let file = dir.join(request_id);
+        std::fs::write(&file, b"").expect("fault file");
+        InjectedFault(file)
     }
 
     /// Kills (SIGKILL) every running process of this stack's function `name` (e.g.

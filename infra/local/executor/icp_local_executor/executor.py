@@ -14,6 +14,10 @@ Lambda Runtime API to the function and reports to LocalStack's executor endpoint
   invocation starts a fresh process, as Lambda re-initialises a sandbox.
 
 Output lines also go to ``$ICP_LAMBDA_LOG_DIR/<function>.log`` when that variable is set.
+
+Tests inject a lasting failure of one step for one request (an outage no retry outlasts) with a
+file ``$ICP_FAULT_DIR/<function>/<requestId>``: while it exists, each invocation of that function
+whose event names that request fails as a crashed runtime does, without running the function.
 """
 
 import fcntl
@@ -53,6 +57,18 @@ RUNTIME_API = "/2018-06-01/runtime"
 # Environment variables of the LocalStack process handed on to every bootstrap process:
 # ICP_LOCAL_ROOT marks processes as this clone's, so stop.sh finds them even if orphaned.
 INHERITED_VARS = ("ICP_LOCAL_ROOT",)
+
+
+def _injected_fault(function_name: str, payload: str) -> bool:
+    """Whether the tests made this function fail for the request the event names."""
+    fault_dir = os.environ.get("ICP_FAULT_DIR")
+    if not fault_dir:
+        return False
+    try:
+        request_id = json.loads(payload).get("requestId")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(request_id, str) and (Path(fault_dir) / function_name / request_id).is_file()
 
 
 def _error_payload(error_type: str, message: str) -> bytes:
@@ -511,6 +527,10 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
 
     def _run(self, request: dict) -> tuple[bool, bytes]:
         request_id = request["invoke-id"]
+        if _injected_fault(self.function_version.id.function_name, request["payload"]):
+            message = "Runtime exited with error: injected fault (local tests)"
+            self.log(f"RequestId: {request_id} Error: {message}")
+            return True, _error_payload("Runtime.ExitError", f"RequestId: {request_id} Error: {message}")
         with self.invoke_lock:
             started = time.monotonic()
             deadline = started + self.timeout
