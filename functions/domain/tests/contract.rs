@@ -166,6 +166,39 @@ fn every_error_name_matched_is_known_and_every_known_name_is_matched() {
     assert_eq!(matched, known);
 }
 
+/// Every value a state computes (`key.$` in Parameters, ResultSelector, Payload) is a path or
+/// one whole intrinsic call, and no field is empty: a YAML slip (a comma in a flow mapping
+/// splits it) fails here rather than in an execution.
+#[test]
+fn every_computed_value_is_a_path_or_one_intrinsic_call() {
+    fn check(state: &str, value: &Value) {
+        let Some(fields) = value.as_object() else {
+            return;
+        };
+        for (key, value) in fields {
+            assert!(!value.is_null(), "{state}: {key} is empty");
+            match (key.strip_suffix(".$"), value.as_str()) {
+                (Some(_), Some(expression)) => {
+                    let call = expression.starts_with("States.")
+                        && expression.ends_with(')')
+                        && expression.matches('(').count() == expression.matches(')').count();
+                    assert!(
+                        expression.starts_with('$') || call,
+                        "{state}: {key} = {expression}"
+                    );
+                }
+                (Some(_), None) => panic!("{state}: {key} is not a string"),
+                (None, _) => check(state, value),
+            }
+        }
+    }
+    for (name, state) in states(&definition()) {
+        for field in ["Parameters", "ResultSelector"] {
+            check(name, &state[field]);
+        }
+    }
+}
+
 /// A task's `Parameters.Payload` with each JSONPath (`key.$`) filled in as Step Functions would.
 fn payload(parameters: &Value) -> Value {
     let mut out = serde_json::Map::new();
