@@ -598,13 +598,14 @@ impl Stack {
     }
 
     /// Makes every invocation of this stack's function `name` (e.g. `clear-record`) for
-    /// `request_id` fail, as a crashed runtime does, until the guard is dropped: an outage that
-    /// outlasts every retry, for that request only (the local executor reads the fault file).
-    pub fn fail_function_for(&self, name: &str, request_id: &str) -> InjectedFault {
+    /// `request_id` whose event carries the fields of `only` fail, as a crashed runtime does,
+    /// until the guard is dropped: an outage that outlasts every retry, for that request only
+    /// (the local executor reads the fault file).
+    pub fn fail_function_for(&self, name: &str, request_id: &str, only: &Value) -> InjectedFault {
         let dir = local_state().join("faults").join(self.function_name(name));
         std::fs::create_dir_all(&dir).expect("fault dir");
         let file = dir.join(request_id);
-        std::fs::write(&file, b"").expect("fault file");
+        std::fs::write(&file, only.to_string()).expect("fault file");
         InjectedFault(file)
     }
 

@@ -17,7 +17,8 @@ Output lines also go to ``$ICP_LAMBDA_LOG_DIR/<function>.log`` when that variabl
 
 Tests inject a lasting failure of one step for one request (an outage no retry outlasts) with a
 file ``$ICP_FAULT_DIR/<function>/<requestId>``: while it exists, each invocation of that function
-whose event names that request fails as a crashed runtime does, without running the function.
+whose event names that request (and carries the fields of the JSON object the file may hold)
+fails as a crashed runtime does, without running the function.
 """
 
 import fcntl
@@ -60,15 +61,21 @@ INHERITED_VARS = ("ICP_LOCAL_ROOT",)
 
 
 def _injected_fault(function_name: str, payload: str) -> bool:
-    """Whether the tests made this function fail for the request the event names."""
+    """Whether the tests made this function fail for the request the event names (and, if the
+    fault file holds a JSON object, for events carrying each of its fields)."""
     fault_dir = os.environ.get("ICP_FAULT_DIR")
     if not fault_dir:
         return False
     try:
-        request_id = json.loads(payload).get("requestId")
-    except (ValueError, AttributeError):
+        event = json.loads(payload)
+        request_id = event.get("requestId")
+        if not isinstance(request_id, str) or "/" in request_id:
+            return False
+        text = (Path(fault_dir) / function_name / request_id).read_text()
+        only = json.loads(text) if text.strip() else {}
+    except (OSError, ValueError, AttributeError):
         return False
-    return isinstance(request_id, str) and (Path(fault_dir) / function_name / request_id).is_file()
+    return all(event.get(key) == value for key, value in only.items())
 
 
 def _error_payload(error_type: str, message: str) -> bytes:
