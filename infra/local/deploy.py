@@ -131,6 +131,9 @@ def main():
             "ApplyRetrySeconds": "1",
             "ApplyRetryRounds": "0",
             "ParkedRetrySeconds": "3600",
+            # The sweeper every minute, on requests quiet for 20 s (the tests invoke it too).
+            "SweepSchedule": "rate(1 minute)",
+            "SweepQuietSeconds": "20",
             "IncludeBenchBaseline": "true",
             # How functions reach this API (the authority simulator and its callbacks).
             "ApiBaseUrl": f"{lambda_endpoint}/_aws/execute-api/{{apiId}}/{args.stage}",

@@ -609,6 +609,40 @@ impl Stack {
         InjectedFault(file)
     }
 
+    /// Makes this stack's function `name` fail its calls of `operation` (LocalStack's
+    /// `service.Operation`, e.g. `stepfunctions.StartExecution`) with 503 until the guard is
+    /// dropped: an outage of that service as the function meets it.
+    pub fn fail_aws_call(&self, name: &str, operation: &str) -> InjectedFault {
+        let dir = local_state().join("faults").join(self.function_name(name));
+        std::fs::create_dir_all(&dir).expect("fault dir");
+        let file = dir.join(operation);
+        std::fs::write(&file, b"").expect("fault file");
+        InjectedFault(file)
+    }
+
+    /// Invokes this stack's function `name` with `event` (Lambda's Invoke, synchronously) and
+    /// returns its answer.
+    pub async fn invoke_function(&self, name: &str, event: &Value) -> Value {
+        let url = format!(
+            "{}/2015-03-31/functions/{}/invocations",
+            self.outputs["localstackUrl"].as_str().unwrap(),
+            self.function_name(name)
+        );
+        self.http
+            .post(url)
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0",
+            )
+            .body(event.to_string())
+            .send()
+            .await
+            .expect("Invoke")
+            .json()
+            .await
+            .expect("the function answers JSON")
+    }
+
     /// Kills (SIGKILL) every running process of this stack's function `name` (e.g.
     /// `forward-to-authority`): a crash mid-step, as Lambda meets one. Returns how many.
     pub fn kill_function(&self, name: &str) -> usize {

@@ -442,12 +442,12 @@ impl Store for DynamoStore {
             .ok_or_else(|| StoreError::Corrupt(format!("{} vanished", t.request_id)))
     }
 
-    async fn pending_reviews(&self) -> Result<Vec<Request>, StoreError> {
+    async fn requests_in_status(&self, status: Status) -> Result<Vec<Request>, StoreError> {
         self.query(
             &self.tables.requests,
             REQUESTS_BY_STATUS,
             "status",
-            Status::PendingFirstReview.as_str(),
+            status.as_str(),
             false,
         )
         .await

@@ -1,8 +1,9 @@
 //! The request workflow on Step Functions: executions started, resumed from a wait, stopped.
 
+use aws_sdk_sfn::types::ExecutionStatus;
 use aws_sdk_sfn::Client;
 use icp_domain::error::WorkflowError;
-use icp_domain::ports::Workflow;
+use icp_domain::ports::{Execution, Workflow};
 use serde_json::json;
 
 pub struct StepFunctionsWorkflow {
@@ -90,6 +91,31 @@ impl Workflow for StepFunctionsWorkflow {
             {
                 tracing::info!("task token no longer waited on");
                 Ok(false)
+            }
+            Err(e) => Err(WorkflowError::Unavailable(
+                aws_sdk_sfn::error::DisplayErrorContext(e).to_string(),
+            )),
+        }
+    }
+
+    async fn execution(&self, request_id: &str, attempt: u32) -> Result<Execution, WorkflowError> {
+        let result = self
+            .client
+            .describe_execution()
+            .execution_arn(self.execution_arn(request_id, attempt))
+            .send()
+            .await;
+        match result {
+            Ok(described) => Ok(match described.status() {
+                // A failed execution being redriven runs again.
+                ExecutionStatus::Running | ExecutionStatus::PendingRedrive => Execution::Running,
+                _ => Execution::Ended,
+            }),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_execution_does_not_exist()) =>
+            {
+                Ok(Execution::Missing)
             }
             Err(e) => Err(WorkflowError::Unavailable(
                 aws_sdk_sfn::error::DisplayErrorContext(e).to_string(),

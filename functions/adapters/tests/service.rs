@@ -761,6 +761,90 @@ async fn an_approval_is_never_failed_and_an_operator_re_drives_it_once() {
     );
 }
 
+fn execution_name(r: &Request) -> String {
+    format!("{}-{}", r.request_id, r.attempt)
+}
+
+async fn sweep(w: &World) -> sweep::SweepReport {
+    w.sweep(Utc::now(), Duration::zero()).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_sweeper_starts_a_write_left_without_its_execution_once_it_is_quiet() {
+    let w = world();
+    let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    // The submit died between its write and StartExecution.
+    w.workflow.executions.lock().unwrap().clear();
+    let young = w.sweep(Utc::now(), Duration::minutes(5)).await.unwrap();
+    assert_eq!(
+        young,
+        sweep::SweepReport::default(),
+        "a young write is left alone"
+    );
+    let report = sweep(&w).await;
+    assert_eq!(report.started, vec![r.request_id.clone()]);
+    assert!(w
+        .workflow
+        .executions
+        .lock()
+        .unwrap()
+        .contains(&execution_name(&r)));
+    assert_eq!(sweep(&w).await.acted(), 0, "now it runs: nothing to do");
+}
+
+#[tokio::test]
+async fn the_sweeper_closes_what_an_ended_execution_left_open() {
+    let w = world();
+    // Awaiting first review, its execution ended (its failure could not be recorded).
+    let stuck = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    verify(&w, &stuck, 1).await;
+    // Approved by the authority, its execution ended before the record was cleared.
+    let approved = submit_change(&w, "w2", &["203.0.113.30"]).await;
+    verify(&w, &approved, 1).await;
+    decide(&w, &approved, Decision::Approve, &[]).await.unwrap();
+    forward(&w, &approved, "t").await;
+    authority(&w, &approved, AuthorityDecision::Approved)
+        .await
+        .unwrap();
+    // Rejected, its expiry timer ended: the customer can still resubmit.
+    let rejected = submit(
+        &w,
+        &Caller::Customer {
+            entity_id: "e2".into(),
+        },
+        "k3",
+        "w3",
+        "wrong",
+    )
+    .await
+    .unwrap();
+    verify(&w, &rejected, 1).await;
+    for r in [&stuck, &approved, &rejected] {
+        w.workflow.ended.lock().unwrap().insert(execution_name(r));
+    }
+    let told_before = sent_to(&w, "a@example.cn").len();
+
+    let report = sweep(&w).await;
+    assert_eq!(report.failed, vec![stuck.request_id.clone()]);
+    assert_eq!(report.applied, vec![approved.request_id.clone()]);
+    assert_eq!(report.left, vec![rejected.request_id.clone()]);
+    assert!(
+        report.started.is_empty() && report.errors.is_empty(),
+        "{report:?}"
+    );
+    assert_eq!(current(&w, &stuck).await.status, Status::Failed);
+    assert_eq!(current(&w, &approved).await.status, Status::Completed);
+    assert_eq!(
+        current(&w, &rejected).await.status,
+        Status::PasswordRejected
+    );
+    // Each customer told once, by SMS and email: failed for one, completed for the other.
+    assert_eq!(sent_to(&w, "a@example.cn").len(), told_before + 2);
+    let again = sweep(&w).await;
+    assert_eq!(again.acted(), 0, "{again:?}");
+    assert_eq!(sent_to(&w, "a@example.cn").len(), told_before + 2);
+}
+
 #[tokio::test]
 async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
     let w = world();

@@ -26,6 +26,7 @@ pub mod closing;
 pub mod queries;
 pub mod review;
 pub mod submit;
+pub mod sweep;
 pub mod verify;
 
 pub use error::{DomainError, ServiceError, StoreError};

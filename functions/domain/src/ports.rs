@@ -73,8 +73,11 @@ pub trait Store: Send + Sync {
     /// request closes. Returns the request as written.
     fn apply(&self, t: &Transition) -> impl Future<Output = Result<Request, StoreError>> + Send;
 
-    /// Requests awaiting first review, oldest first.
-    fn pending_reviews(&self) -> impl Future<Output = Result<Vec<Request>, StoreError>> + Send;
+    /// The requests in `status`, oldest first (the reviewers' queue, the sweeper's rounds).
+    fn requests_in_status(
+        &self,
+        status: crate::Status,
+    ) -> impl Future<Output = Result<Vec<Request>, StoreError>> + Send;
 
     /// Records the reviewer's decision if the request is still awaiting first review at
     /// `attempt` and nobody decided yet; else `StoreError::Conflict`.
@@ -207,6 +210,21 @@ pub trait Workflow: Send + Sync {
         request_id: &str,
         attempt: u32,
     ) -> impl Future<Output = Result<(), WorkflowError>> + Send;
+
+    /// Whether the attempt's execution runs, ended, or was never started.
+    fn execution(
+        &self,
+        request_id: &str,
+        attempt: u32,
+    ) -> impl Future<Output = Result<Execution, WorkflowError>> + Send;
+}
+
+/// An attempt's execution as the workflow engine knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Execution {
+    Running,
+    Ended,
+    Missing,
 }
 
 /// What the provider submits to the authority (the communication administration).

@@ -129,7 +129,10 @@ impl<S: Store, N, V, W, A> Ports<S, N, V, W, A> {
     /// Requests awaiting first review, oldest first: reviewers only.
     pub async fn pending_reviews(&self, caller: &Caller) -> Result<Vec<Request>, ServiceError> {
         match caller {
-            Caller::Reviewer { .. } => Ok(self.store.pending_reviews().await?),
+            Caller::Reviewer { .. } => Ok(self
+                .store
+                .requests_in_status(Status::PendingFirstReview)
+                .await?),
             Caller::Customer { .. } | Caller::Operator { .. } => Err(ServiceError::Forbidden),
         }
     }

@@ -199,6 +199,20 @@ fn every_computed_value_is_a_path_or_one_intrinsic_call() {
     }
 }
 
+/// Every Task catches what its retries do not cure, or says why not (and what then).
+#[test]
+fn every_task_has_a_catch_or_says_why_not() {
+    for (name, state) in states(&definition()).filter(|(_, s)| s["Type"] == "Task") {
+        let says_why = state["Comment"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("No Catch: "));
+        assert!(
+            state["Catch"].is_array() != says_why,
+            "{name}: a Catch, or a Comment starting \"No Catch: \" (not both)"
+        );
+    }
+}
+
 /// A task's `Parameters.Payload` with each JSONPath (`key.$`) filled in as Step Functions would.
 fn payload(parameters: &Value) -> Value {
     let mut out = serde_json::Map::new();

@@ -2,18 +2,20 @@
 //! but remember what they were asked, for the use-case tests to assert on.
 
 use icp_domain::error::{AuthorityError, NotifyError, WorkflowError};
-use icp_domain::ports::{Authority, Notifier, Submission, Workflow};
+use icp_domain::ports::{Authority, Execution, Notifier, Submission, Workflow};
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 /// Records the executions started, the waits resumed and the executions stopped. A token in
-/// `timed_out` is no longer waited on: resuming it answers false and records nothing.
+/// `timed_out` is no longer waited on: resuming it answers false and records nothing. An
+/// execution started runs until it is stopped or named in `ended`.
 #[derive(Default)]
 pub struct RecordingWorkflow {
     pub executions: Mutex<BTreeSet<String>>,
     pub resumed: Mutex<Vec<(String, serde_json::Value)>>,
     pub stopped: Mutex<Vec<String>>,
     pub timed_out: Mutex<BTreeSet<String>>,
+    pub ended: Mutex<BTreeSet<String>>,
 }
 
 impl Workflow for RecordingWorkflow {
@@ -42,6 +44,19 @@ impl Workflow for RecordingWorkflow {
             .unwrap()
             .push(format!("{request_id}-{attempt}"));
         Ok(())
+    }
+
+    async fn execution(&self, request_id: &str, attempt: u32) -> Result<Execution, WorkflowError> {
+        let name = format!("{request_id}-{attempt}");
+        Ok(if !self.executions.lock().unwrap().contains(&name) {
+            Execution::Missing
+        } else if self.ended.lock().unwrap().contains(&name)
+            || self.stopped.lock().unwrap().contains(&name)
+        {
+            Execution::Ended
+        } else {
+            Execution::Running
+        })
     }
 }
 

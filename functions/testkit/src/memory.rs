@@ -191,13 +191,13 @@ impl Store for MemoryStore {
         Ok(request.clone())
     }
 
-    async fn pending_reviews(&self) -> Result<Vec<Request>, StoreError> {
+    async fn requests_in_status(&self, status: Status) -> Result<Vec<Request>, StoreError> {
         let mut list: Vec<_> = self
             .lock()
             .requests
             .values()
             .map(|(r, _)| r)
-            .filter(|r| r.status == Status::PendingFirstReview)
+            .filter(|r| r.status == status)
             .cloned()
             .collect();
         list.sort_by(|a, b| (a.created_at, &a.request_id).cmp(&(b.created_at, &b.request_id)));

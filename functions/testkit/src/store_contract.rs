@@ -296,7 +296,7 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
         Some((now + Duration::days(1)).timestamp())
     );
     assert!(store
-        .pending_reviews()
+        .requests_in_status(Status::PendingFirstReview)
         .await
         .unwrap()
         .iter()

@@ -17,6 +17,7 @@ import os
 import threading
 
 from localstack.aws import handlers
+from localstack.aws.api import CommonServiceException
 from localstack.runtime import hooks
 
 LOG = logging.getLogger(__name__)
@@ -102,6 +103,20 @@ def identify_caller(_chain, context, _response) -> None:
     context.icp_function_caller = _callers.get(_access_key(context.request.headers) or "")
 
 
+def refuse_injected_calls(_chain, context, _response) -> None:
+    """A request handler after ``identify_caller``: while the tests' file
+    ``$ICP_FAULT_DIR/<function>/<service>.<Operation>`` exists, that function's calls of that
+    operation fail with 503 (the SDK's retries included), as in an outage of the service."""
+    fault_dir = os.environ.get("ICP_FAULT_DIR")
+    caller = getattr(context, "icp_function_caller", None)
+    if not fault_dir or caller is None or not context.service or not context.operation:
+        return
+    name = f"{context.service.service_name}.{context.operation.name}"
+    if os.path.isfile(os.path.join(fault_dir, caller[0], name)):
+        raise CommonServiceException("ServiceUnavailable", "injected fault (local tests)",
+                                     status_code=503)
+
+
 class AwsCallRecorder:
     """A response handler of LocalStack's gateway: one line per call of a registered function."""
 
@@ -140,4 +155,5 @@ def record_function_aws_calls() -> None:
     """Installs the recorder when ``ICP_AWS_CALL_LOG`` names its file."""
     if path := os.environ.get("ICP_AWS_CALL_LOG"):
         handlers.serve_custom_service_request_handlers.append(identify_caller)
+        handlers.serve_custom_service_request_handlers.append(refuse_injected_calls)
         handlers.run_custom_response_handlers.append(AwsCallRecorder(path))

@@ -1,0 +1,72 @@
+//! Run on a schedule (EventBridge): starts the executions of requests written without one and
+//! closes the requests an ended execution left open (see `icp_domain::sweep`). Only requests
+//! untouched for `SWEEP_QUIET_SECONDS` (default 15 minutes) are looked at.
+
+use icp_adapters::dynamo::DynamoStore;
+use icp_adapters::notifier::SnsSesNotifier;
+use icp_adapters::workflow::StepFunctionsWorkflow;
+use icp_domain::ports::Ports;
+use icp_domain::sweep::SweepReport;
+use icp_edge::lambda::{self, SdkConfig, StepFunction};
+use icp_edge::step::{StepError, StepErrorKind};
+use icp_edge::telemetry;
+use lambda_runtime::{Context, Error};
+
+struct Sweeper {
+    ports: Ports<DynamoStore, SnsSesNotifier, (), StepFunctionsWorkflow>,
+    quiet_for: chrono::Duration,
+}
+
+impl StepFunction for Sweeper {
+    /// The scheduled event; its content does not matter.
+    type Input = serde_json::Value;
+    type Output = SweepReport;
+
+    async fn build(config: &SdkConfig) -> Result<Self, Error> {
+        let quiet_seconds = match std::env::var("SWEEP_QUIET_SECONDS") {
+            Ok(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| "SWEEP_QUIET_SECONDS must be a whole number")?,
+            Err(_) => 15 * 60,
+        };
+        Ok(Sweeper {
+            ports: Ports {
+                store: DynamoStore::from_env(config)?,
+                notifier: SnsSesNotifier::from_env(config)?,
+                vault: (),
+                workflow: StepFunctionsWorkflow::from_env(config)?,
+                authority: (),
+            },
+            quiet_for: chrono::Duration::seconds(quiet_seconds),
+        })
+    }
+
+    async fn handle(&self, _: serde_json::Value, _: &Context) -> Result<SweepReport, StepError> {
+        let report = self.ports.sweep(chrono::Utc::now(), self.quiet_for).await?;
+        for _ in 0..report.acted() {
+            telemetry::count("RequestsSwept");
+        }
+        tracing::info!(
+            started = ?report.started,
+            applied = ?report.applied,
+            failed = ?report.failed,
+            left = ?report.left,
+            errors = ?report.errors,
+            "sweep done"
+        );
+        if report.errors.is_empty() {
+            Ok(report)
+        } else {
+            // Counted by the function-errors alarm; the next sweep tries them again.
+            Err(StepError {
+                kind: StepErrorKind::Retryable,
+                message: format!("{} requests could not be swept", report.errors.len()),
+            })
+        }
+    }
+}
+
+fn main() -> Result<(), Error> {
+    lambda::run_step::<Sweeper>()
+}

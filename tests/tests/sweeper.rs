@@ -1,0 +1,122 @@
+//! The sweeper against the real stack: what a fault left between two writes is driven on or
+//! closed. Its own test binary: the StartExecution outage it injects would fail any other
+//! test's submit running beside it.
+
+use e2e::{Stack, PASSWORD};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// Runs the sweeper until `done` holds of what `read` returns (a request waits out the
+/// sweeper's quiet period first: 20 s on the local stage), for at most 90 s.
+async fn sweep_until<F: std::future::Future<Output = Value>>(
+    stack: &Stack,
+    read: impl Fn() -> F,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        stack.invoke_function("sweeper", &json!({})).await;
+        let value = read().await;
+        if done(&value) || Instant::now() > deadline {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn the_sweeper_starts_a_stranded_submit_and_closes_what_a_failed_failure_left() {
+    let stack = Stack::connect().await;
+
+    // A: the first review's rejection cannot be recorded, nor then the failure.
+    let alice = stack.new_customer(1).await;
+    let body = json!({"type": "access_cancellation", "websiteId": alice.website_ids[0], "licensePassword": PASSWORD});
+    let stuck = stack.submit_to_first_review(&alice.token, &body).await;
+    let conclude = stack.fail_function_for("first-review", &stuck, &json!({"action": "conclude"}));
+    let record_failure = stack.fail_function_for("close-request", &stuck, &json!({}));
+    let rejected = stack
+        .decide(&stuck, "reject", &["The ID photo is blurred"])
+        .await;
+    assert_eq!(rejected.status, 200, "{}", rejected.body);
+
+    // B: a submit whose StartExecution fails after its write (the client does not retry).
+    let bob = stack.new_customer(1).await;
+    let body = json!({"type": "access_cancellation", "websiteId": bob.website_ids[0], "licensePassword": PASSWORD});
+    let outage = stack.fail_aws_call("submit-request", "stepfunctions.StartExecution");
+    let refused = stack.submit(&bob.token, &body).await;
+    drop(outage);
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    let listed = stack
+        .get(
+            &format!("/requests?websiteId={}", bob.website_ids[0]),
+            &bob.token,
+        )
+        .await;
+    let stranded = listed.body["requests"][0]["requestId"]
+        .as_str()
+        .expect("the write was made")
+        .to_string();
+    assert_eq!(listed.body["requests"][0]["status"], "submitted");
+    assert!(stack.executions_of(&stranded).await.is_empty());
+    let executions = sweep_until(
+        &stack,
+        || async { json!(stack.executions_of(&stranded).await) },
+        |names| names.as_array().is_some_and(|n| !n.is_empty()),
+    )
+    .await;
+    assert_eq!(executions, json!([format!("{stranded}-1")]));
+    stack
+        .wait_for(
+            &bob.token,
+            &stranded,
+            e2e::status_is("pending_first_review"),
+        )
+        .await;
+
+    // A, on: its execution fails with the request still open; the sweeper closes it.
+    // (About 90 s of the conclusion's retries, then about 90 s of RecordFailure's.)
+    let deadline = Instant::now() + Duration::from_secs(480);
+    let last_event = loop {
+        let events = stack.execution_events(&stuck, 1).await;
+        let last = events.last().map(|e| e["type"].clone());
+        if last == Some(json!("ExecutionFailed")) || Instant::now() > deadline {
+            break last;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    assert_eq!(last_event, Some(json!("ExecutionFailed")));
+    assert_eq!(
+        stack
+            .get(&format!("/requests/{stuck}"), &alice.token)
+            .await
+            .body["status"],
+        "pending_first_review",
+        "the execution ended with the request open"
+    );
+    drop((conclude, record_failure));
+    let closed = sweep_until(
+        &stack,
+        || async {
+            stack
+                .get(&format!("/requests/{stuck}"), &alice.token)
+                .await
+                .body
+        },
+        e2e::status_is("failed"),
+    )
+    .await;
+    assert_eq!(closed["status"], "failed", "{closed}");
+    let log = stack
+        .notifications_of(&stuck, |log| {
+            log.contains_key(&format!("{stuck}#1#failed#email"))
+                && log.values().all(|n| n["status"] != "sending")
+        })
+        .await;
+    for channel in ["sms", "email"] {
+        assert_eq!(
+            log[&format!("{stuck}#1#failed#{channel}")]["status"],
+            "sent"
+        );
+    }
+}
