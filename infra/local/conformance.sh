@@ -189,11 +189,9 @@ bearer = "${ICP_CONFORMANCE_CUSTOMER_TOKEN}"
 max-steps = 6
 ' --include-path-regex '^/(websites|requests)'
 
-# shellcheck disable=SC2016
-run_pass reviewer '
-[auth.openapi.bearerAuth]
-bearer = "${ICP_CONFORMANCE_REVIEWER_TOKEN}"
-
+# The reviewer's and the operator's passes reuse no id from answers and run no stateful
+# scenario: no real request is decided or re-driven.
+NO_REUSE='
 [phases.coverage.extra-data-sources]
 responses = false
 
@@ -202,25 +200,22 @@ responses = false
 
 [phases.stateful]
 enabled = false
-' --include-path-regex '^/reviews'
+'
+
+# shellcheck disable=SC2016
+run_pass reviewer '
+[auth.openapi.bearerAuth]
+bearer = "${ICP_CONFORMANCE_REVIEWER_TOKEN}"
+'"$NO_REUSE" --include-path-regex '^/reviews'
 
 # The operator's re-drive, on generated ids only (none is a parked approval: 404 or 409).
 # shellcheck disable=SC2016
 run_pass operator '
 [auth.openapi.bearerAuth]
 bearer = "${ICP_CONFORMANCE_OPERATOR_TOKEN}"
+'"$NO_REUSE" --include-path-regex '^/operations'
 
-[phases.coverage.extra-data-sources]
-responses = false
-
-[phases.fuzzing.extra-data-sources]
-responses = false
-
-[phases.stateful]
-enabled = false
-' --include-path-regex '^/operations'
-
-# After both passes, so that the reviewer's queue held the customer pass's requests.
+# After the passes, so that the reviewer's queue held the customer pass's requests.
 requests_helper cleanup "$WORK/open-before" || failed+=("cleanup")
 if ((${#failed[@]})); then
   echo "conformance: FAILED: ${failed[*]}" >&2

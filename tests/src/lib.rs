@@ -402,13 +402,30 @@ pub async fn eventually<T, F: std::future::Future<Output = T>>(
     read: impl Fn() -> F,
     done: impl Fn(&T) -> bool,
 ) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    poll(
+        Duration::from_secs(30),
+        Duration::from_millis(250),
+        read,
+        done,
+    )
+    .await
+}
+
+/// Reads `read` every `every` until `done` holds for what it returns, for at most `within`;
+/// returns the last read.
+pub async fn poll<T, F: std::future::Future<Output = T>>(
+    within: Duration,
+    every: Duration,
+    read: impl Fn() -> F,
+    done: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = Instant::now() + within;
     loop {
         let value = read().await;
         if done(&value) || Instant::now() > deadline {
             return value;
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(every).await;
     }
 }
 
@@ -475,20 +492,21 @@ impl Stack {
         within: Duration,
         done: impl Fn(&[String]) -> bool,
     ) -> Vec<String> {
-        let deadline = Instant::now() + within;
-        loop {
-            let entered: Vec<String> = self
-                .execution_events(request_id, attempt)
+        let entered = || async {
+            self.execution_events(request_id, attempt)
                 .await
                 .iter()
                 .filter_map(|e| e["stateEnteredEventDetails"]["name"].as_str())
                 .map(String::from)
-                .collect();
-            if done(&entered) || Instant::now() > deadline {
-                return entered;
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
+                .collect::<Vec<_>>()
+        };
+        poll(
+            within,
+            Duration::from_secs(1),
+            entered,
+            |s: &Vec<String>| done(s),
+        )
+        .await
     }
 
     /// The events of the request's execution for `attempt`, oldest first, as JSON.
@@ -602,21 +620,23 @@ impl Stack {
     /// until the guard is dropped: an outage that outlasts every retry, for that request only
     /// (the local executor reads the fault file).
     pub fn fail_function_for(&self, name: &str, request_id: &str, only: &Value) -> InjectedFault {
-        let dir = local_state().join("faults").join(self.function_name(name));
-        std::fs::create_dir_all(&dir).expect("fault dir");
-        let file = dir.join(request_id);
-        std::fs::write(&file, only.to_string()).expect("fault file");
-        InjectedFault(file)
+        self.inject_fault(name, request_id, &only.to_string())
     }
 
     /// Makes this stack's function `name` fail its calls of `operation` (LocalStack's
     /// `service.Operation`, e.g. `stepfunctions.StartExecution`) with 503 until the guard is
     /// dropped: an outage of that service as the function meets it.
     pub fn fail_aws_call(&self, name: &str, operation: &str) -> InjectedFault {
+        self.inject_fault(name, operation, "")
+    }
+
+    /// The fault file `file` of this stack's function `name`, holding `contents`, which the
+    /// local executor reads (`.local/faults/<function>/<file>`).
+    fn inject_fault(&self, name: &str, file: &str, contents: &str) -> InjectedFault {
         let dir = local_state().join("faults").join(self.function_name(name));
         std::fs::create_dir_all(&dir).expect("fault dir");
-        let file = dir.join(operation);
-        std::fs::write(&file, b"").expect("fault file");
+        let file = dir.join(file);
+        std::fs::write(&file, contents).expect("fault file");
         InjectedFault(file)
     }
 

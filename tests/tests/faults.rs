@@ -155,11 +155,14 @@ async fn one_workflow(stack: &Stack, customer: &Customer, n: usize) -> Value {
         // The customer acts on the rejection's message: a resubmit before its sender finished
         // would leave that message unsent (a known gap, README "Known limits").
         // (A sender whose record failed holds the message's 40 s lease: allow for two.)
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while stack.sms_to(&customer.phone).await.len() < 2 {
-            assert!(Instant::now() < deadline, "the rejection was never told");
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        let told = e2e::poll(
+            Duration::from_secs(120),
+            Duration::from_millis(500),
+            || stack.sms_to(&customer.phone),
+            |sms| sms.len() >= 2,
+        )
+        .await;
+        assert!(told.len() >= 2, "the rejection was never told: {told:?}");
         let resubmitted = until_not_5xx(
             stack,
             Method::POST,

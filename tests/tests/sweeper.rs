@@ -4,7 +4,7 @@
 
 use e2e::{Stack, PASSWORD};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Runs the sweeper until `done` holds of what `read` returns (a request waits out the
 /// sweeper's quiet period first: 20 s on the local stage), for at most 90 s.
@@ -13,15 +13,11 @@ async fn sweep_until<F: std::future::Future<Output = Value>>(
     read: impl Fn() -> F,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
+    let swept = || async {
         stack.invoke_function("sweeper", &json!({})).await;
-        let value = read().await;
-        if done(&value) || Instant::now() > deadline {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
+        read().await
+    };
+    e2e::poll(Duration::from_secs(90), Duration::from_secs(2), swept, done).await
 }
 
 #[tokio::test]
@@ -76,15 +72,19 @@ async fn the_sweeper_starts_a_stranded_submit_and_closes_what_a_failed_failure_l
 
     // A, on: its execution fails with the request still open; the sweeper closes it.
     // (About 90 s of the conclusion's retries, then about 90 s of RecordFailure's.)
-    let deadline = Instant::now() + Duration::from_secs(480);
-    let last_event = loop {
-        let events = stack.execution_events(&stuck, 1).await;
-        let last = events.last().map(|e| e["type"].clone());
-        if last == Some(json!("ExecutionFailed")) || Instant::now() > deadline {
-            break last;
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    };
+    let last_event = e2e::poll(
+        Duration::from_secs(480),
+        Duration::from_secs(2),
+        || async {
+            stack
+                .execution_events(&stuck, 1)
+                .await
+                .last()
+                .map(|e| e["type"].clone())
+        },
+        |last| *last == Some(json!("ExecutionFailed")),
+    )
+    .await;
     assert_eq!(last_event, Some(json!("ExecutionFailed")));
     assert_eq!(
         stack

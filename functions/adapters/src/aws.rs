@@ -107,6 +107,14 @@ pub fn deadline_config() -> Result<icp_domain::deadlines::DeadlineConfig, Error>
     })
 }
 
+/// How long a request must be untouched before the sweeper looks at it:
+/// `SWEEP_QUIET_SECONDS` (default 15 minutes).
+pub fn sweep_quiet() -> Result<chrono::Duration, Error> {
+    Ok(chrono::Duration::seconds(
+        seconds("SWEEP_QUIET_SECONDS")?.unwrap_or(15 * 60),
+    ))
+}
+
 /// The password lock: `PASSWORD_LOCK_SECONDS` (default 30 minutes) after 5 wrong in a row.
 pub fn lock_policy() -> Result<icp_domain::verify::LockPolicy, Error> {
     let defaults = icp_domain::verify::LockPolicy::default();

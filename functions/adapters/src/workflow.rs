@@ -38,6 +38,11 @@ impl StepFunctionsWorkflow {
     }
 }
 
+/// Step Functions could not be reached, or refused for a reason a retry may cure.
+fn unavailable(e: impl std::error::Error) -> WorkflowError {
+    WorkflowError::Unavailable(aws_sdk_sfn::error::DisplayErrorContext(e).to_string())
+}
+
 /// One execution per attempt: the name makes a second start of the same attempt a no-op.
 pub fn execution_name(request_id: &str, attempt: u32) -> String {
     format!("{request_id}-{attempt}")
@@ -63,9 +68,7 @@ impl Workflow for StepFunctionsWorkflow {
             {
                 Ok(())
             }
-            Err(e) => Err(WorkflowError::Unavailable(
-                aws_sdk_sfn::error::DisplayErrorContext(e).to_string(),
-            )),
+            Err(e) => Err(unavailable(e)),
         }
     }
 
@@ -92,9 +95,7 @@ impl Workflow for StepFunctionsWorkflow {
                 tracing::info!("task token no longer waited on");
                 Ok(false)
             }
-            Err(e) => Err(WorkflowError::Unavailable(
-                aws_sdk_sfn::error::DisplayErrorContext(e).to_string(),
-            )),
+            Err(e) => Err(unavailable(e)),
         }
     }
 
@@ -117,9 +118,7 @@ impl Workflow for StepFunctionsWorkflow {
             {
                 Ok(Execution::Missing)
             }
-            Err(e) => Err(WorkflowError::Unavailable(
-                aws_sdk_sfn::error::DisplayErrorContext(e).to_string(),
-            )),
+            Err(e) => Err(unavailable(e)),
         }
     }
 
@@ -140,9 +139,7 @@ impl Workflow for StepFunctionsWorkflow {
             {
                 Ok(())
             }
-            Err(e) => Err(WorkflowError::Unavailable(
-                aws_sdk_sfn::error::DisplayErrorContext(e).to_string(),
-            )),
+            Err(e) => Err(unavailable(e)),
         }
     }
 }

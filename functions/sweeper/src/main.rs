@@ -2,6 +2,7 @@
 //! closes the requests an ended execution left open (see `icp_domain::sweep`). Only requests
 //! untouched for `SWEEP_QUIET_SECONDS` (default 15 minutes) are looked at.
 
+use icp_adapters::aws;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::workflow::StepFunctionsWorkflow;
@@ -23,13 +24,6 @@ impl StepFunction for Sweeper {
     type Output = SweepReport;
 
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
-        let quiet_seconds = match std::env::var("SWEEP_QUIET_SECONDS") {
-            Ok(v) => v
-                .trim()
-                .parse()
-                .map_err(|_| "SWEEP_QUIET_SECONDS must be a whole number")?,
-            Err(_) => 15 * 60,
-        };
         Ok(Sweeper {
             ports: Ports {
                 store: DynamoStore::from_env(config)?,
@@ -38,7 +32,7 @@ impl StepFunction for Sweeper {
                 workflow: StepFunctionsWorkflow::from_env(config)?,
                 authority: (),
             },
-            quiet_for: chrono::Duration::seconds(quiet_seconds),
+            quiet_for: aws::sweep_quiet()?,
         })
     }
 
