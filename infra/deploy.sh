@@ -9,7 +9,7 @@
 #   AUTHORITY_URL                   required: the authority's submission intake (https://...)
 #   STAGE=prod  STACK_NAME=icp-filing-$STAGE  ARCH=arm64 (or x86_64)
 #   ALARM_EMAIL  FIRST_REVIEW_DEADLINE_SECONDS  AUTHORITY_DEADLINE_SECONDS  REJECTED_EXPIRY_SECONDS
-#   APPLY_RETRY_SECONDS  APPLY_RETRY_ROUNDS  PARKED_RETRY_SECONDS
+#   APPLY_RETRY_SECONDS  APPLY_RETRY_ROUNDS  PARKED_RETRY_SECONDS  API_RATE_LIMIT  API_BURST_LIMIT
 #   LOG_RETENTION_DAYS  FUNCTION_RESERVED_CONCURRENCY       optional template parameters
 #   CARGO_PROFILE=release           the cargo profile the artifacts are built with
 #   DEPLOY_PACKAGE_ONLY=1           stop after `sam package` to ARTIFACT_BUCKET (what `make test`
@@ -83,6 +83,8 @@ optional REJECTED_EXPIRY_SECONDS RejectedExpirySeconds
 optional APPLY_RETRY_SECONDS ApplyRetrySeconds
 optional APPLY_RETRY_ROUNDS ApplyRetryRounds
 optional PARKED_RETRY_SECONDS ParkedRetrySeconds
+optional API_RATE_LIMIT ApiRateLimit
+optional API_BURST_LIMIT ApiBurstLimit
 optional LOG_RETENTION_DAYS LogRetentionDays
 optional FUNCTION_RESERVED_CONCURRENCY FunctionReservedConcurrency
 

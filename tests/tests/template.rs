@@ -182,3 +182,73 @@ fn whole_items_are_written_only_where_items_are_created() {
         }
     }
 }
+
+/// LocalStack neither throttles a stage nor applies gateway responses, so the template is held
+/// to them: a flood gets 429 `too_many_requests` with `Retry-After`, and every answer API Gateway
+/// gives on its own carries the API's error shape.
+#[test]
+fn the_stage_throttles_and_the_gateway_answers_in_the_error_shape() {
+    let template = template();
+    let api = &template["Resources"]["Api"]["Properties"];
+    let settings = api["MethodSettings"].as_sequence().expect("MethodSettings");
+    let everything = settings
+        .iter()
+        .find(|s| s["ResourcePath"] == "/*" && s["HttpMethod"] == "*")
+        .expect("a throttle on every method");
+    assert_eq!(
+        reference(&everything["ThrottlingRateLimit"]),
+        "!Ref ApiRateLimit"
+    );
+    assert_eq!(
+        reference(&everything["ThrottlingBurstLimit"]),
+        "!Ref ApiBurstLimit"
+    );
+
+    let responses = api["GatewayResponses"]
+        .as_mapping()
+        .expect("GatewayResponses");
+    let throttled = &api["GatewayResponses"]["THROTTLED"];
+    assert_eq!(throttled["StatusCode"].as_u64(), Some(429));
+    let retry_after = throttled["ResponseParameters"]["Headers"]["Retry-After"]
+        .as_str()
+        .expect("Retry-After");
+    assert!(
+        retry_after
+            .trim_matches('\'')
+            .parse::<u32>()
+            .is_ok_and(|s| s > 0),
+        "Retry-After is a constant number of seconds: {retry_after}"
+    );
+    for kind in [
+        "DEFAULT_4XX",
+        "DEFAULT_5XX",
+        "MISSING_AUTHENTICATION_TOKEN",
+        "THROTTLED",
+    ] {
+        assert!(responses.contains_key(kind), "no gateway response {kind}");
+    }
+    for (kind, response) in responses {
+        let body = response["ResponseTemplates"]["application/json"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{kind:?} has no JSON template"));
+        // API Gateway puts the message in as a JSON string.
+        let body = body.replace("$context.error.messageString", "\"message\"");
+        let body: serde_json::Value = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{kind:?}'s template is not JSON: {e}"));
+        let code = body["error"]["code"].as_str().unwrap_or_default();
+        assert!(
+            !code.is_empty() && code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+            "{kind:?} answers the code {code:?}, not snake_case"
+        );
+        assert!(
+            body["error"]["message"].is_string(),
+            "{kind:?} has no message"
+        );
+    }
+    assert_eq!(
+        api["GatewayResponses"]["THROTTLED"]["ResponseTemplates"]["application/json"]
+            .as_str()
+            .map(|b| b.contains("\"too_many_requests\"")),
+        Some(true)
+    );
+}
