@@ -4,7 +4,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
-use icp_domain::ports::{Claim, CreateError, Store, TokenSlot};
+use icp_domain::ports::{Claim, CreateError, QueuePosition, Store, TokenSlot};
 use icp_domain::{
     Decision, Entity, IdempotencyRecord, Request, ReviewDecision, Status, StoreError, Transition,
     Website, WebsiteEffect, WebsiteStatus,
@@ -165,12 +165,13 @@ fn failed_conditions(
     }
 }
 
-/// The sort key of the requests-by-website index: fixed width, so text order is time order.
-fn created_sort_key(request: &Request) -> String {
+/// The sort key of the requests-by-website and by-status indexes: fixed width, so text order is
+/// time order.
+fn created_sort_key(position: &QueuePosition) -> String {
     format!(
         "{}#{}",
-        request.created_at.format("%Y-%m-%dT%H:%M:%S%.9fZ"),
-        request.request_id
+        position.created_at.format("%Y-%m-%dT%H:%M:%S%.9fZ"),
+        position.request_id
     )
 }
 
@@ -259,7 +260,10 @@ impl Store for DynamoStore {
     ) -> Result<(), CreateError> {
         let mut request_item = encode(request)?;
         request_item.insert("sealedPassword".into(), s(sealed_password));
-        request_item.insert("createdSort".into(), s(created_sort_key(request)));
+        request_item.insert(
+            "createdSort".into(),
+            s(created_sort_key(&QueuePosition::of(request))),
+        );
         let mut idempotency_item = encode(idempotency)?;
         idempotency_item.insert(
             "expiresAt".into(),
@@ -451,6 +455,46 @@ impl Store for DynamoStore {
             false,
         )
         .await
+    }
+
+    async fn review_queue(
+        &self,
+        limit: usize,
+        after: Option<&QueuePosition>,
+    ) -> Result<(Vec<Request>, Option<QueuePosition>), StoreError> {
+        let pending = Status::PendingFirstReview.as_str();
+        let start = after.map(|position| {
+            HashMap::from([
+                ("status".to_string(), s(pending)),
+                ("createdSort".to_string(), s(created_sort_key(position))),
+                ("requestId".to_string(), s(&position.request_id)),
+            ])
+        });
+        let page = self
+            .client
+            .query()
+            .table_name(&self.tables.requests)
+            .index_name(REQUESTS_BY_STATUS)
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", "status")
+            .expression_attribute_values(":v", s(pending))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let requests = page
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(decode)
+            .collect::<Result<Vec<Request>, _>>()?;
+        // DynamoDB says more may follow when the page is full, even if none do.
+        let last = requests
+            .last()
+            .filter(|_| page.last_evaluated_key.is_some())
+            .map(QueuePosition::of);
+        Ok((requests, last))
     }
 
     async fn record_review(

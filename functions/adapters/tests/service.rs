@@ -1,6 +1,7 @@
 //! The use cases on the test kit's in-memory store and recording workflow, notifier and
 //! authority, with the real vault.
 
+use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use icp_adapters::vault::AesVault;
 use icp_domain::authority::{submission_id, AuthorityDecision};
@@ -317,6 +318,59 @@ async fn readers_see_only_their_own() {
     ));
     let listed = w.list_requests(&w.customer, None).await.unwrap();
     assert_eq!(listed.len(), 1);
+}
+
+#[tokio::test]
+async fn the_review_queue_pages_oldest_first_for_reviewers_only() {
+    let w = world();
+    let mut pending = Vec::new();
+    for website_id in ["w1", "w2", "w3"] {
+        let customer = Caller::Customer {
+            entity_id: if website_id == "w3" { "e2" } else { "e1" }.into(),
+        };
+        let r = submit(&w, &customer, website_id, website_id, PASSWORD)
+            .await
+            .unwrap();
+        verify(&w, &r, 1).await;
+        pending.push(r.request_id);
+    }
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = w
+            .pending_reviews(&reviewer(), Some("2"), token.as_deref())
+            .await
+            .unwrap();
+        assert!(page.reviews.len() <= 2);
+        seen.extend(page.reviews.into_iter().map(|r| r.request_id));
+        match page.next_token {
+            Some(next) => token = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, pending, "every pending request once, oldest first");
+    let all = w.pending_reviews(&reviewer(), None, None).await.unwrap();
+    assert_eq!(all.reviews.len(), 3);
+    assert_eq!(all.next_token, None);
+
+    for limit in ["0", "101", "-1", "ten", ""] {
+        let e = w.pending_reviews(&reviewer(), Some(limit), None).await;
+        assert_eq!(code(e.unwrap_err()), "invalid_limit", "limit {limit:?}");
+    }
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(r#"{"createdAt":"2026-01-01T00:00:00Z","requestId":"req x"}"#);
+    for token in ["not base64!", "e30", forged.as_str()] {
+        let e = w.pending_reviews(&reviewer(), None, Some(token)).await;
+        assert_eq!(
+            code(e.unwrap_err()),
+            "invalid_next_token",
+            "token {token:?}"
+        );
+    }
+    assert!(matches!(
+        w.pending_reviews(&w.customer, None, None).await,
+        Err(ServiceError::Forbidden)
+    ));
 }
 
 fn reviewer() -> Caller {

@@ -109,9 +109,11 @@ impl HttpFunction for Api {
                         "status must be pending",
                     ));
                 }
-                let reviews: Vec<Value> = ports
-                    .pending_reviews(&caller)
-                    .await?
+                let page = ports
+                    .pending_reviews(&caller, query.first("limit"), query.first("nextToken"))
+                    .await?;
+                let reviews: Vec<Value> = page
+                    .reviews
                     .into_iter()
                     .map(|r| {
                         json!({
@@ -121,7 +123,11 @@ impl HttpFunction for Api {
                         })
                     })
                     .collect();
-                Ok((200, json!({ "reviews": reviews })))
+                let mut answer = json!({ "reviews": reviews });
+                if let Some(token) = page.next_token {
+                    answer["nextToken"] = json!(token);
+                }
+                Ok((200, answer))
             }
             ("POST", "/reviews/{requestId}/decision") => {
                 let id = http::path_param(req, "requestId")?;

@@ -18,6 +18,23 @@ pub enum CreateError {
     Store(#[from] StoreError),
 }
 
+/// A place in the review queue, which is ordered oldest first: by creation, then request id.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QueuePosition {
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub request_id: String,
+}
+
+impl QueuePosition {
+    pub fn of(request: &Request) -> QueuePosition {
+        QueuePosition {
+            created_at: request.created_at,
+            request_id: request.request_id.clone(),
+        }
+    }
+}
+
 pub trait Store: Send + Sync {
     fn get_entity(
         &self,
@@ -78,6 +95,14 @@ pub trait Store: Send + Sync {
         &self,
         status: crate::Status,
     ) -> impl Future<Output = Result<Vec<Request>, StoreError>> + Send;
+
+    /// Up to `limit` requests awaiting first review, in queue order, from just after `after`;
+    /// with them the position of the last one when more may follow.
+    fn review_queue(
+        &self,
+        limit: usize,
+        after: Option<&QueuePosition>,
+    ) -> impl Future<Output = Result<(Vec<Request>, Option<QueuePosition>), StoreError>> + Send;
 
     /// Records the reviewer's decision if the request is still awaiting first review at
     /// `attempt` and nobody decided yet; else `StoreError::Conflict`.

@@ -2,9 +2,10 @@
 //! queue. Each record only to its owner (or a reviewer).
 
 use crate::error::{DomainError, ServiceError};
-use crate::ports::{Ports, Store};
+use crate::ports::{Ports, QueuePosition, Store};
 use crate::records::load;
 use crate::{Caller, Request, RequestType, Status, Website, WebsiteStatus};
+use base64::Engine as _;
 
 /// A website as its owner sees it, with its open request if any.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -126,14 +127,78 @@ impl<S: Store, N, V, W, A> Ports<S, N, V, W, A> {
         Ok(requests)
     }
 
-    /// Requests awaiting first review, oldest first: reviewers only.
-    pub async fn pending_reviews(&self, caller: &Caller) -> Result<Vec<Request>, ServiceError> {
-        match caller {
-            Caller::Reviewer { .. } => Ok(self
-                .store
-                .requests_in_status(Status::PendingFirstReview)
-                .await?),
-            Caller::Customer { .. } | Caller::Operator { .. } => Err(ServiceError::Forbidden),
+    /// One page of the requests awaiting first review, oldest first: reviewers only. `limit`
+    /// and `next_token` are the query's, as given (`next_token` from the previous page).
+    pub async fn pending_reviews(
+        &self,
+        caller: &Caller,
+        limit: Option<&str>,
+        next_token: Option<&str>,
+    ) -> Result<ReviewPage, ServiceError> {
+        if !matches!(caller, Caller::Reviewer { .. }) {
+            return Err(ServiceError::Forbidden);
         }
+        let limit = review_page_limit(limit)?;
+        let after = next_token.map(QueueToken::decode).transpose()?;
+        let (reviews, last) = self.store.review_queue(limit, after.as_ref()).await?;
+        Ok(ReviewPage {
+            reviews,
+            next_token: last.as_ref().map(QueueToken::encode),
+        })
+    }
+}
+
+/// A page of the review queue and the token of the next one, if any.
+#[derive(Debug)]
+pub struct ReviewPage {
+    pub reviews: Vec<Request>,
+    pub next_token: Option<String>,
+}
+
+pub const REVIEW_PAGE_DEFAULT: usize = 50;
+pub const REVIEW_PAGE_MAX: usize = 100;
+
+fn review_page_limit(limit: Option<&str>) -> Result<usize, DomainError> {
+    let Some(text) = limit else {
+        return Ok(REVIEW_PAGE_DEFAULT);
+    };
+    match text.parse::<usize>() {
+        Ok(n) if (1..=REVIEW_PAGE_MAX).contains(&n) => Ok(n),
+        _ => Err(DomainError::validation(
+            "invalid_limit",
+            format!("limit must be a whole number from 1 to {REVIEW_PAGE_MAX}"),
+        )),
+    }
+}
+
+/// The `nextToken` a client hands back: a queue position, base64url-encoded JSON. Opaque to
+/// clients; anything else is refused before it reaches the store.
+struct QueueToken;
+
+impl QueueToken {
+    fn encode(position: &QueuePosition) -> String {
+        let json = serde_json::to_vec(position).expect("a position serialises");
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    }
+
+    fn decode(token: &str) -> Result<QueuePosition, DomainError> {
+        let invalid = || {
+            DomainError::validation(
+                "invalid_next_token",
+                "nextToken must be one a previous page of this listing gave",
+            )
+        };
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token)
+            .map_err(|_| invalid())?;
+        let position: QueuePosition = serde_json::from_slice(&json).map_err(|_| invalid())?;
+        let id = &position.request_id;
+        if id.is_empty()
+            || id.len() > 64
+            || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(invalid());
+        }
+        Ok(position)
     }
 }

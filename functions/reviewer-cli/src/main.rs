@@ -126,12 +126,24 @@ async fn run(command: Command) -> Result<String, String> {
     let http = http_client()?;
     match command {
         Command::Pending => {
-            let body = call(
-                http.get(format!("{api}/reviews?status=pending"))
-                    .bearer_auth(&token),
-            )
-            .await?;
-            let reviews = body["reviews"].as_array().cloned().unwrap_or_default();
+            // The whole queue, page by page.
+            let mut reviews = Vec::new();
+            let mut next_token: Option<String> = None;
+            loop {
+                let mut query = vec![("status", "pending".to_string()), ("limit", "100".into())];
+                query.extend(next_token.take().map(|t| ("nextToken", t)));
+                let body = call(
+                    http.get(format!("{api}/reviews"))
+                        .query(&query)
+                        .bearer_auth(&token),
+                )
+                .await?;
+                reviews.extend(body["reviews"].as_array().cloned().unwrap_or_default());
+                match body["nextToken"].as_str() {
+                    Some(token) => next_token = Some(token.to_string()),
+                    None => break,
+                }
+            }
             let mut out = format!("{} awaiting first review (oldest first)\n", reviews.len());
             for r in reviews {
                 let text = |k: &str| {

@@ -1,7 +1,7 @@
 //! An in-memory store with the same conditional semantics as the DynamoDB one, for unit tests
 //! of the handlers and use cases. The shared store suite runs against both.
 
-use icp_domain::ports::{Claim, CreateError, Store, TokenSlot};
+use icp_domain::ports::{Claim, CreateError, QueuePosition, Store, TokenSlot};
 use icp_domain::{
     Entity, IdempotencyRecord, Request, ReviewDecision, Status, StoreError, Transition, Website,
     WebsiteEffect, WebsiteStatus,
@@ -202,6 +202,24 @@ impl Store for MemoryStore {
             .collect();
         list.sort_by(|a, b| (a.created_at, &a.request_id).cmp(&(b.created_at, &b.request_id)));
         Ok(list)
+    }
+
+    async fn review_queue(
+        &self,
+        limit: usize,
+        after: Option<&QueuePosition>,
+    ) -> Result<(Vec<Request>, Option<QueuePosition>), StoreError> {
+        let key = |p: &QueuePosition| (p.created_at, p.request_id.clone());
+        let mut rest: Vec<Request> = self
+            .requests_in_status(Status::PendingFirstReview)
+            .await?
+            .into_iter()
+            .filter(|r| after.is_none_or(|a| key(&QueuePosition::of(r)) > key(a)))
+            .collect();
+        let more = rest.len() > limit;
+        rest.truncate(limit);
+        let last = rest.last().filter(|_| more).map(QueuePosition::of);
+        Ok((rest, last))
     }
 
     async fn record_review(

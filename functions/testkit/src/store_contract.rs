@@ -215,6 +215,51 @@ pub async fn run(store: &impl Store, seeder: &impl Seed) {
 
     workflow_suite(store, seeder).await;
     withdrawal_suite(store, seeder).await;
+    review_queue_suite(store, seeder).await;
+}
+
+/// The review queue pages oldest first; a page's position leads on to the rest, each request
+/// once. Other suites may share the store, so only this suite's requests are counted.
+async fn review_queue_suite(store: &impl Store, seeder: &impl Seed) {
+    let mut ours = Vec::new();
+    let t0 = Utc::now() - Duration::hours(1);
+    for i in 0..3 {
+        let (entity, websites) = fixture();
+        seeder.seed(&entity, &websites).await;
+        let at = t0 + Duration::milliseconds(i);
+        let r = new_request(&websites[0], at);
+        store
+            .create_request(&r, "sealed", &idempotency(&entity, &unique("key"), &r))
+            .await
+            .unwrap();
+        let pending = r
+            .transition(Status::PendingFirstReview, "system", "ok", at)
+            .unwrap();
+        store.apply(&pending).await.unwrap();
+        ours.push(r.request_id);
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let (page, last) = store.review_queue(2, after.as_ref()).await.unwrap();
+        assert!(page.len() <= 2, "a page holds at most its limit");
+        assert!(page.iter().all(|r| r.status == Status::PendingFirstReview));
+        seen.extend(page.into_iter().map(|r| r.request_id));
+        match last {
+            Some(position) => after = Some(position),
+            None => break,
+        }
+    }
+    let mut unique_seen = seen.clone();
+    unique_seen.sort();
+    unique_seen.dedup();
+    assert_eq!(unique_seen.len(), seen.len(), "each request once");
+    let order: Vec<_> = seen
+        .iter()
+        .filter(|id| ours.contains(id))
+        .cloned()
+        .collect();
+    assert_eq!(order, ours, "oldest first, all of them");
 }
 
 /// A withdrawal guarded by `unless_approved` loses to a recorded approval (the forward to the
