@@ -232,7 +232,7 @@ def transitions(stack, website_id, token):
     reviewer = stack.demo["reviewerToken"]
     eventually("the reviewer's decision", lambda: stack.call("POST", f"/reviews/{request_id}/decision", reviewer, {"decision": "approve"})[0] == 200)
     forwarded = stack.wait_status(request_id, token, "forwarded_to_authority")
-    status, body, _ = stack.call("POST", f"/authority-sim/submissions/{forwarded['submissionId']}/decision", None, {"decision": "approved"})
+    status, body, _ = stack.call("POST", f"/authority-sim/submissions/{forwarded['submissionId']}/decision", stack.demo["operatorToken"], {"decision": "approved"})
     if status != 200:
         sys.exit(f"bench: the authority simulator answered {status}: {body}")
     stack.wait_status(request_id, token, "completed")

@@ -92,7 +92,7 @@ class Demo:
         self.expect("approve", status, answer, 200)
         forwarded = self.follow(label, token, request_id, "forwarded_to_authority", seen)
         decide = f"/authority-sim/submissions/{forwarded['submissionId']}/decision"
-        status, answer = self.call("POST", decide, None, {"decision": "approved"})
+        status, answer = self.call("POST", decide, self.demo["operatorToken"], {"decision": "approved"})
         self.expect("authority simulator", status, answer, 200)
         self.follow(label, token, request_id, "completed", seen)
         wait_for_email(self.demo["localstackUrl"], customer["email"], ": completed")

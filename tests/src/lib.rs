@@ -314,7 +314,7 @@ impl Stack {
         self.call(
             Method::POST,
             &format!("/authority-sim/submissions/{submission}/decision"),
-            None,
+            Some(&self.operator_token()),
             &[],
             Some(&body),
         )

@@ -183,6 +183,7 @@ async fn one_workflow(stack: &Stack, customer: &Customer, n: usize) -> Value {
     review(stack, &id, &json!({"decision": "approve"})).await;
     let forwarded = wait_status(stack, customer, &id, "forwarded_to_authority").await;
     let submission = forwarded["submissionId"].as_str().unwrap();
+    let operator = stack.operator_token();
     let (decision, last) = if plan.rejected_by_authority {
         ("rejected", "authority_rejected")
     } else {
@@ -194,7 +195,7 @@ async fn one_workflow(stack: &Stack, customer: &Customer, n: usize) -> Value {
             stack,
             Method::POST,
             &format!("/authority-sim/submissions/{submission}/decision"),
-            None,
+            Some(&operator),
             &[],
             Some(&json!({"decision": decision, "reasons": ["Domain name under investigation"]})),
         )

@@ -243,6 +243,11 @@ async fn bad_inputs_on_every_route_get_their_4xx_and_change_nothing() {
         ("POST", format!("/operations/requests/{rid}/redrive"), Some(&reviewer), None, None, String::new(), 403, "forbidden"),
         ("POST", format!("/operations/requests/{rid}/redrive"), Some(&operator), None, None, String::new(), 409, "invalid_status"),
         ("POST", "/operations/requests/req-nope/redrive".into(), Some(&operator), None, None, String::new(), 404, "request_not_found"),
+        ("GET", format!("/authority-sim/submissions?requestId={rid}"), None, None, None, String::new(), 401, "unauthorized"),
+        ("GET", format!("/authority-sim/submissions?requestId={rid}"), Some(&reviewer), None, None, String::new(), 403, "forbidden"),
+        ("POST", "/authority-sim/submissions/sub-nope/decision".into(), None, None, Some(json_ct), submit(json!({"decision": "approved"})), 401, "unauthorized"),
+        ("POST", "/authority-sim/submissions/sub-nope/decision".into(), Some(&a), None, Some(json_ct), submit(json!({"decision": "approved"})), 403, "forbidden"),
+        ("POST", "/authority-sim/submissions/sub-nope/decision".into(), Some(&operator), None, Some(json_ct), submit(json!({"decision": "approved"})), 404, "submission_not_found"),
         ("POST", "/authority/callbacks".into(), None, None, Some(json_ct), submit(json!({"requestId": rid})), 401, "invalid_signature"),
         ("POST", "/authority/callbacks".into(), None, None, Some("text/plain"), submit(json!({"requestId": rid})), 415, "unsupported_media_type"),
     ];

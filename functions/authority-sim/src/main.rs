@@ -6,6 +6,9 @@
 //! - `GET /authority-sim/submissions?requestId=`: what was received.
 //! - `POST /authority-sim/submissions/{submissionId}/decision` `{"decision", "reasons"?}`.
 //!
+//! The last two answer operators only (a bearer token with role `operator`): on a shared test
+//! stage the submissions name real requests, and a decision completes one.
+//!
 //! Outages, for fault tests: an item `outage#<requestId>` with a number `remaining` in the
 //! simulator's table makes that many submissions of the request fail with 503, each after
 //! `hangSeconds` (optional) of silence, as a slow authority would.
@@ -13,6 +16,8 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use icp_adapters::aws;
 use icp_domain::signature;
+use icp_domain::Caller;
+use icp_edge::auth::Authenticator;
 use icp_edge::http::{self, ApiError};
 use icp_edge::lambda::{self, HttpFunction, SdkConfig};
 use lambda_http::{Error, Request, RequestExt};
@@ -31,6 +36,7 @@ struct AuthoritySim {
     dynamodb: aws_sdk_dynamodb::Client,
     table: String,
     secret: String,
+    auth: Authenticator,
     http: reqwest::Client,
 }
 
@@ -41,10 +47,13 @@ fn unavailable(e: impl std::fmt::Display) -> ApiError {
 
 impl HttpFunction for AuthoritySim {
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
+        let (secret, jwt_secret) =
+            aws::secret_pair(config, "AUTHORITY_SECRET_ID", "JWT_SECRET_ID").await?;
         Ok(AuthoritySim {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             table: aws::env("AUTHORITY_SIM_TABLE")?,
-            secret: aws::secret(config, "AUTHORITY_SECRET_ID").await?,
+            secret,
+            auth: Authenticator::new(&jwt_secret),
             http: icp_adapters::tls::http_client(std::time::Duration::from_secs(20))?,
         })
     }
@@ -55,8 +64,12 @@ impl HttpFunction for AuthoritySim {
             http::resource_path(req).unwrap_or_default(),
         ) {
             ("POST", "/authority-sim/submissions") => self.receive(req).await,
-            ("GET", "/authority-sim/submissions") => self.list(req).await,
+            ("GET", "/authority-sim/submissions") => {
+                self.operator(req)?;
+                self.list(req).await
+            }
             ("POST", "/authority-sim/submissions/{submissionId}/decision") => {
+                self.operator(req)?;
                 self.decide(req).await
             }
             (method, path) => Err(ApiError::new(
@@ -69,6 +82,17 @@ impl HttpFunction for AuthoritySim {
 }
 
 impl AuthoritySim {
+    fn operator(&self, req: &Request) -> Result<(), ApiError> {
+        match self.auth.caller(http::header(req, "authorization"))? {
+            Caller::Operator { .. } => Ok(()),
+            Caller::Customer { .. } | Caller::Reviewer { .. } => Err(ApiError::new(
+                403,
+                "forbidden",
+                "this route needs the operator role",
+            )),
+        }
+    }
+
     async fn receive(&self, req: &Request) -> Result<(u16, Value), ApiError> {
         let body = http::json_body(req)?;
         signature::verify(
