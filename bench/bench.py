@@ -281,11 +281,19 @@ def load(stack, websites):
             waiting -= {item for item, r in states if r and r["status"] == "pending_first_review"}
             if waiting:
                 time.sleep(1)
+    # Where each request short of review stands: its status and its last history entry.
+    stragglers = []
+    for request_id, token in sorted(waiting):
+        request = stack.request(request_id, token) or {}
+        last = (request.get("history") or [{}])[-1]
+        stragglers.append({"requestId": request_id, "status": request.get("status"),
+                           "last": f"{last.get('at')} {last.get('actor')}: {last.get('note')}"})
+        log(f"load: {request_id} short of review: {request.get('status')}, last {stragglers[-1]['last']}")
     return {
         "submits": len(websites), "inFlight": LOAD_IN_FLIGHT, "seconds": round(seconds, 2),
         "perSecond": round(len(websites) / seconds, 1),
         "p99Ms": ms(percentile([s for _, _, s in results], 0.99)), "errors": errors,
-        "reachedReview": len(accepted) - len(waiting),
+        "reachedReview": len(accepted) - len(waiting), "stragglers": stragglers,
     }
 
 

@@ -982,6 +982,62 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
     assert_eq!(current(&w, &r).await.status, Status::PendingFirstReview);
 }
 
+/// The step that records a first-review rejection dies with its SMS claimed; the customer
+/// sees the status and resubmits at once, which stops the execution that would have retried
+/// the step. The next attempt's first step tells the customer attempt 1's rejection, with its
+/// reasons, once.
+#[tokio::test]
+async fn a_rejection_in_flight_when_the_customer_resubmits_is_still_told() {
+    let w = world();
+    let r = submit_change(&w, "w1", &["198.51.100.7"]).await;
+    verify(&w, &r, 1).await;
+    decide(&w, &r, Decision::Reject, &["IP not in our network"])
+        .await
+        .unwrap();
+    let t0 = Utc::now();
+    // A sender of the same step that died after its claim: the claim holds its lease.
+    let sms_id = format!("{}#1#first_review_rejected#sms", r.request_id);
+    w.store
+        .claim_notification(&sms_id, t0, t0 + Duration::seconds(40))
+        .await
+        .unwrap();
+    assert!(
+        w.conclude_review(&attempt_of(&r, 1), t0).await.is_err(),
+        "the message is in flight: the step fails, to be retried"
+    );
+    assert_eq!(current(&w, &r).await.status, Status::FirstReviewRejected);
+    let told = |w: &World| -> Vec<String> {
+        sent_to(w, "+8613800000000")
+            .into_iter()
+            .filter(|sms| sms.contains("IP not in our network"))
+            .collect()
+    };
+    assert!(told(&w).is_empty());
+
+    resubmit(&w, &r, PASSWORD, &["198.51.100.9".to_string()])
+        .await
+        .unwrap();
+    let verify_at = |at| w.verify_password(&r.request_id, 2, at, LockPolicy::default(), at);
+    // While the dead sender's lease holds, the new attempt's check waits (it is retried).
+    assert!(verify_at(t0 + Duration::seconds(1)).await.is_err());
+    assert!(told(&w).is_empty());
+    let later = t0 + Duration::seconds(41);
+    assert_eq!(verify_at(later).await.unwrap(), VerifyOutcome::Accepted);
+    assert_eq!(verify_at(later).await.unwrap(), VerifyOutcome::Accepted);
+    assert_eq!(told(&w).len(), 1, "{:?}", sent_to(&w, "+8613800000000"));
+    let emails = sent_to(&w, "a@example.cn");
+    assert_eq!(
+        emails
+            .iter()
+            .filter(|s| s.contains("first_review_rejected"))
+            .count(),
+        1,
+        "{emails:?}"
+    );
+    let now = current(&w, &r).await;
+    assert_eq!((now.status, now.attempt), (Status::PendingFirstReview, 2));
+}
+
 #[tokio::test]
 async fn withdraw_works_until_approved_and_is_refused_after() {
     let w = world();

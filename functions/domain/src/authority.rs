@@ -157,15 +157,13 @@ impl<S: Store, N: Notifier, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
                     ),
                     now,
                 )
-                .map(|mut t| {
-                    if decision == AuthorityDecision::Rejected {
-                        t.rejection_reasons = Some(if reasons.is_empty() {
-                            vec!["Rejected by the communication administration.".to_string()]
-                        } else {
-                            reasons.to_vec()
-                        });
-                    }
-                    t
+                .map(|t| match decision {
+                    AuthorityDecision::Approved => t,
+                    AuthorityDecision::Rejected => t.rejecting(if reasons.is_empty() {
+                        vec!["Rejected by the communication administration.".to_string()]
+                    } else {
+                        reasons.to_vec()
+                    }),
                 })
             })
         })

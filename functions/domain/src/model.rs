@@ -81,6 +81,9 @@ pub struct HistoryEntry {
     pub status: Status,
     pub actor: String,
     pub note: String,
+    /// A rejection's reasons, kept per attempt (the request's own are the current attempt's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,6 +171,13 @@ impl Transition {
     pub fn releases_website(&self) -> bool {
         !self.to.is_open()
     }
+
+    /// A rejection, with its reasons on the request and in its history entry.
+    pub fn rejecting(mut self, reasons: Vec<String>) -> Transition {
+        self.entry.reasons = reasons.clone();
+        self.rejection_reasons = Some(reasons);
+        self
+    }
 }
 
 impl Request {
@@ -224,6 +234,7 @@ impl Request {
                 status: Status::Submitted,
                 actor,
                 note: "request submitted".into(),
+                reasons: Vec::new(),
             }],
             created_at: now,
             updated_at: now,
@@ -231,6 +242,29 @@ impl Request {
             review: None,
             submission_id: None,
         }
+    }
+
+    /// The request as it stood when its earlier `attempt` ended (read from the history: each
+    /// attempt begins with a `submitted` entry), or `None` if that attempt is still the current
+    /// one or never was.
+    pub fn as_ended(&self, attempt: u32) -> Option<Request> {
+        if attempt == 0 || attempt >= self.attempt {
+            return None;
+        }
+        let next_start = self
+            .history
+            .iter()
+            .enumerate()
+            .filter(|(_, entry)| entry.status == Status::Submitted)
+            .nth(attempt as usize)?
+            .0;
+        let last = &self.history[next_start.checked_sub(1)?];
+        let mut ended = self.clone();
+        ended.attempt = attempt;
+        ended.status = last.status;
+        ended.rejection_reasons = last.reasons.clone();
+        ended.history.truncate(next_start);
+        Some(ended)
     }
 
     /// The transition to `to`, if the table of allowed transitions permits it.
@@ -258,6 +292,7 @@ impl Request {
                 status: to,
                 actor: actor.into(),
                 note: note.into(),
+                reasons: Vec::new(),
             },
             rejection_reasons: None,
             review_due_at: None,
@@ -379,6 +414,53 @@ mod tests {
             .transition(Status::Withdrawn, "customer:e1", "", now)
             .unwrap();
         assert!(t.releases_website());
+    }
+
+    #[test]
+    fn an_ended_attempt_is_read_back_from_the_history() {
+        let now = Utc::now();
+        let mut r = Request::submitted(
+            "r1".into(),
+            RequestType::AccessCancellation,
+            &website(),
+            None,
+            "customer:e1".into(),
+            now,
+        );
+        let go = |r: Request, to: Status, reasons: &[&str], next: bool| {
+            let mut t = r.transition(to, "system", "", now).unwrap();
+            if !reasons.is_empty() {
+                t = t.rejecting(reasons.iter().map(|s| s.to_string()).collect());
+            }
+            if next {
+                t.next_attempt = Some(NextAttempt {
+                    service_ips: None,
+                    sealed_password: String::new(),
+                });
+            }
+            r.applying(&t)
+        };
+        r = go(r, Status::PasswordRejected, &["wrong password"], false);
+        r = go(r, Status::Submitted, &[], true);
+        r = go(r, Status::PendingFirstReview, &[], false);
+        r = go(r, Status::FirstReviewRejected, &["blurred photo"], false);
+        r = go(r, Status::Submitted, &[], true);
+        assert_eq!((r.attempt, r.status), (3, Status::Submitted));
+        assert!(r.rejection_reasons.is_empty());
+
+        let first = r.as_ended(1).unwrap();
+        assert_eq!((first.attempt, first.status), (1, Status::PasswordRejected));
+        assert_eq!(first.rejection_reasons, ["wrong password"]);
+        assert_eq!(first.history.len(), 2);
+        let second = r.as_ended(2).unwrap();
+        assert_eq!(
+            (second.attempt, second.status),
+            (2, Status::FirstReviewRejected)
+        );
+        assert_eq!(second.rejection_reasons, ["blurred photo"]);
+        for current_or_unknown in [0, 3, 4] {
+            assert_eq!(r.as_ended(current_or_unknown), None);
+        }
     }
 
     #[test]

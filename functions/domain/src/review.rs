@@ -235,10 +235,7 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
                             "rejected at first review",
                             now,
                         )
-                        .map(|mut t| {
-                            t.rejection_reasons = Some(review.reasons.clone());
-                            t
-                        }),
+                        .map(|t| t.rejecting(review.reasons.clone())),
                     )
                 }
                 _ => None,

@@ -46,6 +46,7 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
         let Some(request) = load_attempt(&self.store, request_id, attempt).await? else {
             return Ok(VerifyOutcome::Superseded);
         };
+        self.tell_previous_rejection(&request, now).await?;
         notify_customer(&self.store, &self.notifier, Event::Submitted, &request, now).await?;
         let outcome = self
             .check_password(request, review_due_at, lock, now)
@@ -63,6 +64,29 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
             .await?;
         }
         Ok(outcome)
+    }
+
+    /// Makes sure the customer heard why the previous attempt was rejected, as it stood then.
+    /// They may have resubmitted as soon as the status showed, before its message went out:
+    /// its sender may have failed, and the resubmit stopped the execution that would have
+    /// retried it. The attempt's own notification ids keep it to once.
+    async fn tell_previous_rejection(
+        &self,
+        request: &Request,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        let Some(previous) = request.as_ended(request.attempt.saturating_sub(1)) else {
+            return Ok(());
+        };
+        let event = [Event::PasswordRejected, Event::FirstReviewRejected]
+            .into_iter()
+            .find(|event| event.status() == Some(previous.status));
+        match event {
+            Some(event) => {
+                notify_customer(&self.store, &self.notifier, event, &previous, now).await
+            }
+            None => Ok(()),
+        }
     }
 
     /// The check itself, on the attempt's request as `verify_password` read it.
@@ -112,7 +136,7 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
         let mut transition = request.transition(to, "system:verify-password", note, now)?;
         match rejection {
             None => transition.review_due_at = Some(review_due_at),
-            Some(reason) => transition.rejection_reasons = Some(vec![reason.into()]),
+            Some(reason) => transition = transition.rejecting(vec![reason.into()]),
         }
         match store.apply(&transition).await {
             Ok(_) if locked => Ok(VerifyOutcome::Rejected),
