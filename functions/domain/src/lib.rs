@@ -5,6 +5,7 @@
 //! Modules only use those listed before them: model and rules first, then the ports, then the
 //! shared mechanics (records, notify, waits), then the use cases.
 
+pub mod calendar;
 pub mod deadlines;
 pub mod error;
 pub mod model;
