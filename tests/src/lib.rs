@@ -689,6 +689,17 @@ impl Stack {
             .count()
     }
 
+    /// How many invocations of this stack's function `name` a process holds right now (START
+    /// lines of its log without their END): killing the function now kills it mid-invocation.
+    pub fn invocations_in_flight(&self, name: &str) -> usize {
+        let log = local_state()
+            .join("logs")
+            .join(format!("{}.log", self.function_name(name)));
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let count = |marker: &str| text.lines().filter(|line| line.contains(marker)).count();
+        count(" START RequestId: ").saturating_sub(count(" END RequestId: "))
+    }
+
     /// The deployed name of this stack's function `name` (e.g. `first-review`).
     fn function_name(&self, name: &str) -> String {
         let state_machine = self.outputs["StateMachineArn"].as_str().unwrap();
@@ -700,24 +711,36 @@ impl Stack {
         format!("{stack_name}-{name}")
     }
 
-    fn signal_function(&self, name: &str, signal: &str) -> usize {
+    /// Kills (SIGKILL) one running process of this stack's function `name`, the `pick`-th
+    /// (modulo their number): one execution environment crashing. Whether there was one.
+    pub fn kill_one_process(&self, name: &str, pick: usize) -> bool {
+        let pids = self.processes_of(name);
+        !pids.is_empty() && signal(&pids[pick % pids.len()], "-KILL")
+    }
+
+    /// The pids of this stack's running processes of function `name`.
+    fn processes_of(&self, name: &str) -> Vec<String> {
         let function = format!("AWS_LAMBDA_FUNCTION_NAME={}", self.function_name(name));
         let ours = format!("ICP_LOCAL_ROOT={}", project_root().display());
-        let mut signalled = 0;
+        let mut pids = Vec::new();
         for entry in std::fs::read_dir("/proc").unwrap().flatten() {
             let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
                 continue;
             };
             let vars: Vec<&[u8]> = environ.split(|b| *b == 0).collect();
             if vars.contains(&function.as_bytes()) && vars.contains(&ours.as_bytes()) {
-                let pid = entry.file_name().into_string().unwrap();
-                let status = std::process::Command::new("kill")
-                    .args([signal, &pid])
-                    .status();
-                signalled += usize::from(status.is_ok_and(|s| s.success()));
+                pids.push(entry.file_name().into_string().unwrap());
             }
         }
-        signalled
+        pids.sort();
+        pids
+    }
+
+    fn signal_function(&self, name: &str, signal_name: &str) -> usize {
+        self.processes_of(name)
+            .iter()
+            .filter(|pid| signal(pid, signal_name))
+            .count()
     }
 
     pub async fn authority_outage_left(&self, request_id: &str) -> u32 {
@@ -833,6 +856,13 @@ impl Stack {
 }
 
 /// The statuses a request went through, from its history.
+fn signal(pid: &str, signal: &str) -> bool {
+    std::process::Command::new("kill")
+        .args([signal, pid])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 pub fn history(request: &Value) -> Vec<String> {
     request["history"]
         .as_array()
