@@ -92,3 +92,13 @@ echo "deploy: deploying stack $STACK_NAME" >&2
 sam deploy "${region_flag[@]}" --template-file "$TEMPLATE" --stack-name "$STACK_NAME" --resolve-s3 \
   --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
   --parameter-overrides "${overrides[@]}"
+
+# The working-day calendar's years (infra/calendar/cn-working-days.json) into the stack's table.
+calendar_table=$("$SAM_VENV/bin/python" - "$STACK_NAME" ${region:+"$region"} <<'PY'
+import sys, boto3
+cfn = boto3.client("cloudformation", region_name=sys.argv[2] if len(sys.argv) > 2 else None)
+outputs = cfn.describe_stacks(StackName=sys.argv[1])["Stacks"][0]["Outputs"]
+print(next(o["OutputValue"] for o in outputs if o["OutputKey"] == "CalendarTableName"))
+PY
+)
+"$SAM_VENV/bin/python" "$ROOT/infra/calendar/load.py" --table "$calendar_table" ${region:+--region "$region"}

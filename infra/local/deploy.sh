@@ -41,6 +41,9 @@ aws cloudformation package --template-file "$ROOT/infra/template.yaml" --s3-buck
 "$VENV/bin/python" "$LOCAL_DIR/deploy.py" --endpoint "$ENDPOINT" --region "$REGION" --stage "$STAGE" \
   --stack-name "$STACK_NAME" --template "$STATE_DIR/packaged.yaml" --bucket "$ARTIFACT_BUCKET" \
   --stack-file "$STATE_DIR/stack.json"
+# The working-day calendar, as operators load it on AWS.
+"$VENV/bin/python" "$ROOT/infra/calendar/load.py" --endpoint "$ENDPOINT" --region "$REGION" \
+  --table "$("$VENV/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["CalendarTableName"])' "$STATE_DIR/stack.json")"
 # The demo data, seeded where the tests and the bench seed theirs (tests/src/seed.rs).
 ICP_LOCAL_ROOT="$ROOT" "$TARGET_DIR/$PROFILE_DIR/icp-seed" demo >"$STATE_DIR/demo.json.new"
 mv "$STATE_DIR/demo.json.new" "$STATE_DIR/demo.json"

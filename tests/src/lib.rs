@@ -743,6 +743,48 @@ impl Stack {
             .count()
     }
 
+    /// The calendar table's schedule of `year`, if it has one.
+    pub async fn calendar_year(&self, year: i32) -> Option<icp_domain::calendar::YearSchedule> {
+        let item = self
+            .dynamodb
+            .get_item()
+            .table_name(self.outputs["CalendarTableName"].as_str().unwrap())
+            .key("year", AttributeValue::N(year.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("GetItem on the calendar")
+            .item?;
+        let text = item["schedule"].as_s().unwrap();
+        Some(serde_json::from_str(text).expect("a stored schedule parses"))
+    }
+
+    /// Writes `schedule` as its year of the calendar table, as `infra/calendar/load.py` does.
+    /// The functions read the calendar once per cold start: kill them for it to count.
+    pub async fn put_calendar_year(&self, schedule: &icp_domain::calendar::YearSchedule) {
+        self.dynamodb
+            .put_item()
+            .table_name(self.outputs["CalendarTableName"].as_str().unwrap())
+            .item("year", AttributeValue::N(schedule.year.to_string()))
+            .item(
+                "schedule",
+                AttributeValue::S(serde_json::to_string(schedule).unwrap()),
+            )
+            .send()
+            .await
+            .expect("PutItem on the calendar");
+    }
+
+    pub async fn delete_calendar_year(&self, year: i32) {
+        self.dynamodb
+            .delete_item()
+            .table_name(self.outputs["CalendarTableName"].as_str().unwrap())
+            .key("year", AttributeValue::N(year.to_string()))
+            .send()
+            .await
+            .expect("DeleteItem on the calendar");
+    }
+
     pub async fn authority_outage_left(&self, request_id: &str) -> u32 {
         let item = self
             .dynamodb

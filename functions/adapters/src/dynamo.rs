@@ -39,6 +39,9 @@ impl Tables {
 pub const WEBSITES_BY_ENTITY: &str = "byEntity";
 pub const REQUESTS_BY_WEBSITE: &str = "byWebsite";
 pub const REQUESTS_BY_STATUS: &str = "byStatus";
+/// The review queue: a sparse index of the requests awaiting first review, by due time.
+pub const REQUESTS_BY_REVIEW_DUE: &str = "byReviewDue";
+const REVIEW_QUEUE: &str = "pending";
 /// Idempotency records are kept this long (DynamoDB TTL on `expiresAt`).
 const IDEMPOTENCY_TTL_SECONDS: i64 = 7 * 24 * 3600;
 /// DynamoDB refuses a string key that is empty or longer than this many UTF-8 bytes.
@@ -165,14 +168,9 @@ fn failed_conditions(
     }
 }
 
-/// The sort key of the requests-by-website and by-status indexes: fixed width, so text order is
-/// time order.
-fn created_sort_key(position: &QueuePosition) -> String {
-    format!(
-        "{}#{}",
-        position.created_at.format("%Y-%m-%dT%H:%M:%S%.9fZ"),
-        position.request_id
-    )
+/// An index sort key of a time and the request: fixed width, so text order is time order.
+fn sort_key(at: chrono::DateTime<chrono::Utc>, request_id: &str) -> String {
+    format!("{}#{request_id}", at.format("%Y-%m-%dT%H:%M:%S%.9fZ"))
 }
 
 impl DynamoStore {
@@ -262,7 +260,7 @@ impl Store for DynamoStore {
         request_item.insert("sealedPassword".into(), s(sealed_password));
         request_item.insert(
             "createdSort".into(),
-            s(created_sort_key(&QueuePosition::of(request))),
+            s(sort_key(request.created_at, &request.request_id)),
         );
         let mut idempotency_item = encode(idempotency)?;
         idempotency_item.insert(
@@ -347,6 +345,18 @@ impl Store for DynamoStore {
         if let Some(due) = &t.review_due_at {
             set.push("reviewDueAt = :due");
             values.insert(":due".into(), encode_value(due)?);
+        }
+        // The review queue index holds exactly the requests awaiting first review.
+        match (t.from, t.to, t.review_due_at) {
+            (_, Status::PendingFirstReview, Some(due)) => {
+                set.extend(["reviewQueue = :queue", "reviewQueueSort = :queueSort"]);
+                values.insert(":queue".into(), s(REVIEW_QUEUE));
+                values.insert(":queueSort".into(), s(sort_key(due, &t.request_id)));
+            }
+            (Status::PendingFirstReview, to, _) if to != Status::PendingFirstReview => {
+                remove.extend(["reviewQueue", "reviewQueueSort"]);
+            }
+            _ => {}
         }
         if let Some(id) = &t.submission_id {
             set.push("submissionId = :sid");
@@ -462,11 +472,13 @@ impl Store for DynamoStore {
         limit: usize,
         after: Option<&QueuePosition>,
     ) -> Result<(Vec<Request>, Option<QueuePosition>), StoreError> {
-        let pending = Status::PendingFirstReview.as_str();
         let start = after.map(|position| {
             HashMap::from([
-                ("status".to_string(), s(pending)),
-                ("createdSort".to_string(), s(created_sort_key(position))),
+                ("reviewQueue".to_string(), s(REVIEW_QUEUE)),
+                (
+                    "reviewQueueSort".to_string(),
+                    s(sort_key(position.due_at, &position.request_id)),
+                ),
                 ("requestId".to_string(), s(&position.request_id)),
             ])
         });
@@ -474,10 +486,9 @@ impl Store for DynamoStore {
             .client
             .query()
             .table_name(&self.tables.requests)
-            .index_name(REQUESTS_BY_STATUS)
-            .key_condition_expression("#k = :v")
-            .expression_attribute_names("#k", "status")
-            .expression_attribute_values(":v", s(pending))
+            .index_name(REQUESTS_BY_REVIEW_DUE)
+            .key_condition_expression("reviewQueue = :queue")
+            .expression_attribute_values(":queue", s(REVIEW_QUEUE))
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .set_exclusive_start_key(start)
             .send()

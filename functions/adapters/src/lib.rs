@@ -4,6 +4,7 @@
 
 pub mod authority;
 pub mod aws;
+pub mod calendar;
 pub mod dynamo;
 pub mod notifier;
 pub mod tls;

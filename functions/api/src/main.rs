@@ -70,16 +70,17 @@ impl HttpFunction for Api {
                 let requests = ports
                     .list_requests(&caller, query.first("websiteId"))
                     .await?;
+                let requests: Vec<Value> = requests.iter().map(request_json).collect();
                 Ok((200, json!({ "requests": requests })))
             }
             ("GET", "/requests/{requestId}") => {
                 let id = http::path_param(req, "requestId")?;
-                Ok((200, json!(ports.get_request(&caller, &id).await?)))
+                Ok((200, request_json(&ports.get_request(&caller, &id).await?)))
             }
             ("POST", "/requests/{requestId}/withdraw") => {
                 let id = http::path_param(req, "requestId")?;
                 let request = ports.withdraw(&caller, &id, now).await?;
-                Ok((200, json!(request)))
+                Ok((200, request_json(&request)))
             }
             ("POST", "/requests/{requestId}/resubmit") => {
                 let id = http::path_param(req, "requestId")?;
@@ -119,7 +120,7 @@ impl HttpFunction for Api {
                         json!({
                             "requestId": r.request_id, "type": r.request_type, "websiteId": r.website_id,
                             "entityId": r.entity_id, "attempt": r.attempt, "status": r.status,
-                            "serviceIps": r.service_ips, "createdAt": r.created_at, "dueAt": r.review_due_at,
+                            "serviceIps": r.service_ips, "createdAt": r.created_at, "dueAt": r.review_due_at.map(china_time),
                         })
                     })
                     .collect();
@@ -161,6 +162,21 @@ impl HttpFunction for Api {
 }
 
 /// Reviewer routes refuse customers before looking at their input.
+/// A due time as people in China read it: RFC 3339 at +08:00.
+fn china_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&icp_domain::calendar::china_time())
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+/// A request as the API answers it: its first review's due time in China time.
+fn request_json(request: &icp_domain::Request) -> Value {
+    let mut answer = json!(request);
+    if let Some(due) = request.review_due_at {
+        answer["reviewDueAt"] = json!(china_time(due));
+    }
+    answer
+}
+
 fn reviewer(caller: &Caller) -> Result<(), ApiError> {
     match caller {
         Caller::Reviewer { .. } => Ok(()),

@@ -2,7 +2,8 @@
 //! long a rejected request waits for "Modify and Submit" before it expires, and how an
 //! approval that cannot be applied is tried again.
 
-use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
+use crate::calendar::WorkingCalendar;
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 /// Durations the state machine waits, in seconds.
@@ -19,6 +20,14 @@ pub struct Deadlines {
     pub apply_retry_rounds: i64,
     /// Between rounds once parked: the rounds go on until it applies.
     pub parked_retry_seconds: i64,
+}
+
+/// When a first review is due; `guessed` when the calendar did not know a day on the way
+/// (judged by weekday: the operators must add the year).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReviewDue {
+    pub at: DateTime<Utc>,
+    pub guessed: bool,
 }
 
 /// Configured durations; `review_override_seconds` replaces the working-day rule (for
@@ -49,34 +58,31 @@ impl Default for DeadlineConfig {
     }
 }
 
-/// One working day after `start`: the same time on the next weekday (a start on a weekend
-/// counts from Monday 00:00). Public holidays are not modelled.
-pub fn one_working_day_after(start: DateTime<Utc>) -> DateTime<Utc> {
-    let mut from = start;
-    while matches!(from.weekday(), Weekday::Sat | Weekday::Sun) {
-        from = (from + Duration::days(1))
-            .date_naive()
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight exists")
-            .and_utc();
-    }
-    let mut due = from + Duration::days(1);
-    while matches!(due.weekday(), Weekday::Sat | Weekday::Sun) {
-        due += Duration::days(1);
-    }
-    due
-}
-
 impl DeadlineConfig {
-    /// When a first review starting at `now` is due, and the durations the workflow waits.
-    pub fn for_review_starting(&self, now: DateTime<Utc>) -> (DateTime<Utc>, Deadlines) {
+    /// When a first review starting at `now` is due (1 working day by `calendar`, unless
+    /// overridden), and the durations the workflow waits.
+    pub fn for_review_starting(
+        &self,
+        now: DateTime<Utc>,
+        calendar: &WorkingCalendar,
+    ) -> (ReviewDue, Deadlines) {
         let due = match self.review_override_seconds {
-            Some(seconds) => now + Duration::seconds(seconds),
-            None => one_working_day_after(now),
+            Some(seconds) => ReviewDue {
+                at: now + Duration::seconds(seconds),
+                guessed: false,
+            },
+            None => {
+                let due = calendar.one_working_day_after(now);
+                ReviewDue {
+                    at: due.at.with_timezone(&Utc),
+                    guessed: due.guessed,
+                }
+            }
         };
+        let due_at = due.at;
         let reminder = (self.rejected_expiry_seconds - self.reminder_before_expiry_seconds).max(1);
         let deadlines = Deadlines {
-            review_seconds: (due - now).num_seconds().max(1),
+            review_seconds: (due_at - now).num_seconds().max(1),
             authority_seconds: self.authority_seconds.max(1),
             reminder_seconds: reminder,
             expiry_after_reminder_seconds: (self.rejected_expiry_seconds - reminder).max(1),
@@ -98,46 +104,27 @@ mod tests {
     }
 
     #[test]
-    fn one_working_day_skips_weekends() {
-        // 2026-11-23 is a Monday.
-        assert_eq!(
-            one_working_day_after(at(2026, 11, 23, 10)),
-            at(2026, 11, 24, 10)
-        );
-        assert_eq!(
-            one_working_day_after(at(2026, 11, 27, 10)),
-            at(2026, 11, 30, 10),
-            "Friday -> Monday"
-        );
-        assert_eq!(
-            one_working_day_after(at(2026, 11, 28, 10)),
-            at(2026, 12, 1, 0),
-            "Saturday -> Tuesday 00:00"
-        );
-        assert_eq!(
-            one_working_day_after(at(2026, 11, 29, 23)),
-            at(2026, 12, 1, 0),
-            "Sunday -> Tuesday 00:00"
-        );
-    }
-
-    #[test]
     fn durations_add_up_and_the_override_wins() {
         let config = DeadlineConfig {
             review_override_seconds: Some(90),
             ..DeadlineConfig::default()
         };
         let now = at(2026, 11, 23, 10);
-        let (due, d) = config.for_review_starting(now);
-        assert_eq!(due, now + Duration::seconds(90));
+        let calendar = WorkingCalendar::default();
+        let (due, d) = config.for_review_starting(now, &calendar);
+        assert_eq!(due.at, now + Duration::seconds(90));
         assert_eq!(d.review_seconds, 90);
         assert_eq!(
             d.reminder_seconds + d.expiry_after_reminder_seconds,
             30 * 24 * 3600
         );
         assert_eq!(d.expiry_after_reminder_seconds, 3 * 24 * 3600);
-        let (due, d) = DeadlineConfig::default().for_review_starting(now);
-        assert_eq!(due, at(2026, 11, 24, 10));
+        let (due, d) = DeadlineConfig::default().for_review_starting(now, &calendar);
+        assert_eq!(due.at, at(2026, 11, 24, 10));
+        assert!(
+            due.guessed,
+            "a calendar without 2026 judges by weekday and says so"
+        );
         assert_eq!(d.review_seconds, 24 * 3600);
     }
 }

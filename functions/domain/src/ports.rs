@@ -18,18 +18,20 @@ pub enum CreateError {
     Store(#[from] StoreError),
 }
 
-/// A place in the review queue, which is ordered oldest first: by creation, then request id.
+/// A place in the review queue, which is ordered by due time (the soonest first), then by
+/// request id.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QueuePosition {
-    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub due_at: chrono::DateTime<chrono::Utc>,
     pub request_id: String,
 }
 
 impl QueuePosition {
+    /// The request's place: a request awaiting review always has its due time.
     pub fn of(request: &Request) -> QueuePosition {
         QueuePosition {
-            created_at: request.created_at,
+            due_at: request.review_due_at.unwrap_or(request.created_at),
             request_id: request.request_id.clone(),
         }
     }
@@ -96,7 +98,7 @@ pub trait Store: Send + Sync {
         status: crate::Status,
     ) -> impl Future<Output = Result<Vec<Request>, StoreError>> + Send;
 
-    /// Up to `limit` requests awaiting first review, in queue order, from just after `after`;
+    /// Up to `limit` requests awaiting first review, soonest due first, from just after `after`;
     /// with them the position of the last one when more may follow.
     fn review_queue(
         &self,

@@ -127,7 +127,7 @@ impl<S: Store, N, V, W, A> Ports<S, N, V, W, A> {
         Ok(requests)
     }
 
-    /// One page of the requests awaiting first review, oldest first: reviewers only. `limit`
+    /// One page of the requests awaiting first review, soonest due first: reviewers only. `limit`
     /// and `next_token` are the query's, as given (`next_token` from the previous page).
     pub async fn pending_reviews(
         &self,

@@ -133,6 +133,16 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
                 Some(PASSWORD_LOCKED_REASON),
             ),
         };
+        let note = match rejection {
+            // The first review's clock, in China time, in the history.
+            None => format!(
+                "{note}; first review due by {}",
+                review_due_at
+                    .with_timezone(&crate::calendar::china_time())
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+            ),
+            Some(_) => note.to_string(),
+        };
         let mut transition = request.transition(to, "system:verify-password", note, now)?;
         match rejection {
             None => transition.review_due_at = Some(review_due_at),

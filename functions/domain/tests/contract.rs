@@ -88,7 +88,10 @@ fn every_choice_value_is_an_outcome_and_every_outcome_is_routed() {
 fn every_deadline_read_is_answered_and_every_one_answered_is_read() {
     let answered: BTreeSet<String> = serde_json::to_value(
         icp_domain::deadlines::DeadlineConfig::default()
-            .for_review_starting(chrono::Utc::now())
+            .for_review_starting(
+                chrono::Utc::now(),
+                &icp_domain::calendar::WorkingCalendar::default(),
+            )
             .1,
     )
     .unwrap()

@@ -144,7 +144,10 @@ async fn run(command: Command) -> Result<String, String> {
                     None => break,
                 }
             }
-            let mut out = format!("{} awaiting first review (oldest first)\n", reviews.len());
+            let mut out = format!(
+                "{} awaiting first review (soonest due first)\n",
+                reviews.len()
+            );
             for r in reviews {
                 let text = |k: &str| {
                     r[k].as_str()

@@ -209,13 +209,14 @@ impl Store for MemoryStore {
         limit: usize,
         after: Option<&QueuePosition>,
     ) -> Result<(Vec<Request>, Option<QueuePosition>), StoreError> {
-        let key = |p: &QueuePosition| (p.created_at, p.request_id.clone());
+        let key = |p: &QueuePosition| (p.due_at, p.request_id.clone());
         let mut rest: Vec<Request> = self
             .requests_in_status(Status::PendingFirstReview)
             .await?
             .into_iter()
             .filter(|r| after.is_none_or(|a| key(&QueuePosition::of(r)) > key(a)))
             .collect();
+        rest.sort_by_key(|r| key(&QueuePosition::of(r)));
         let more = rest.len() > limit;
         rest.truncate(limit);
         let last = rest.last().filter(|_| more).map(QueuePosition::of);

@@ -218,8 +218,9 @@ pub async fn run(store: &impl Store, seeder: &impl Seed) {
     review_queue_suite(store, seeder).await;
 }
 
-/// The review queue pages oldest first; a page's position leads on to the rest, each request
-/// once. Other suites may share the store, so only this suite's requests are counted.
+/// The review queue pages soonest due first (not in order of creation); a page's position
+/// leads on to the rest, each request once; a request leaves the queue with its first move
+/// out of review. Other suites may share the store, so only this suite's requests are counted.
 async fn review_queue_suite(store: &impl Store, seeder: &impl Seed) {
     let mut ours = Vec::new();
     let t0 = Utc::now() - Duration::hours(1);
@@ -232,34 +233,55 @@ async fn review_queue_suite(store: &impl Store, seeder: &impl Seed) {
             .create_request(&r, "sealed", &idempotency(&entity, &unique("key"), &r))
             .await
             .unwrap();
-        let pending = r
+        let mut pending = r
             .transition(Status::PendingFirstReview, "system", "ok", at)
             .unwrap();
-        store.apply(&pending).await.unwrap();
-        ours.push(r.request_id);
+        // The later created, the sooner due.
+        pending.review_due_at = Some(t0 + Duration::days(3 - i));
+        ours.push(store.apply(&pending).await.unwrap());
     }
-    let mut seen = Vec::new();
-    let mut after = None;
-    loop {
-        let (page, last) = store.review_queue(2, after.as_ref()).await.unwrap();
-        assert!(page.len() <= 2, "a page holds at most its limit");
-        assert!(page.iter().all(|r| r.status == Status::PendingFirstReview));
-        seen.extend(page.into_iter().map(|r| r.request_id));
-        match last {
-            Some(position) => after = Some(position),
-            None => break,
+    let queue = || async {
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let (page, last) = store.review_queue(2, after.as_ref()).await.unwrap();
+            assert!(page.len() <= 2, "a page holds at most its limit");
+            assert!(page.iter().all(|r| r.status == Status::PendingFirstReview));
+            seen.extend(page.into_iter().map(|r| r.request_id));
+            match last {
+                Some(position) => after = Some(position),
+                None => break,
+            }
         }
-    }
-    let mut unique_seen = seen.clone();
-    unique_seen.sort();
-    unique_seen.dedup();
-    assert_eq!(unique_seen.len(), seen.len(), "each request once");
-    let order: Vec<_> = seen
-        .iter()
-        .filter(|id| ours.contains(id))
-        .cloned()
+        let mut unique_seen = seen.clone();
+        unique_seen.sort();
+        unique_seen.dedup();
+        assert_eq!(unique_seen.len(), seen.len(), "each request once");
+        seen
+    };
+    let ids: Vec<String> = ours.iter().map(|r| r.request_id.clone()).collect();
+    let order: Vec<String> = queue()
+        .await
+        .into_iter()
+        .filter(|id| ids.contains(id))
         .collect();
-    assert_eq!(order, ours, "oldest first, all of them");
+    let soonest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(order, soonest_first, "soonest due first, all of them");
+
+    let withdrawn = ours[0]
+        .transition(Status::Withdrawn, "customer", "withdrawn", t0)
+        .unwrap();
+    store.apply(&withdrawn).await.unwrap();
+    let order: Vec<String> = queue()
+        .await
+        .into_iter()
+        .filter(|id| ids.contains(id))
+        .collect();
+    assert_eq!(
+        order,
+        soonest_first[..2],
+        "a request out of review leaves the queue"
+    );
 }
 
 /// A withdrawal guarded by `unless_approved` loses to a recorded approval (the forward to the

@@ -5,17 +5,20 @@ use icp_adapters::aws;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
+use icp_domain::calendar::WorkingCalendar;
 use icp_domain::contract::{Attempt, VerifyOutput};
 use icp_domain::deadlines::DeadlineConfig;
 use icp_domain::ports::Ports;
 use icp_domain::verify::LockPolicy;
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_edge::step::StepError;
+use icp_edge::telemetry;
 use lambda_runtime::{Context, Error};
 
 struct VerifyPassword {
     ports: Ports<DynamoStore, SnsSesNotifier, AesVault>,
     deadlines: DeadlineConfig,
+    calendar: WorkingCalendar,
     lock: LockPolicy,
 }
 
@@ -24,28 +27,41 @@ impl StepFunction for VerifyPassword {
     type Output = VerifyOutput;
 
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
+        let (vault_secret, calendar) = tokio::try_join!(
+            aws::secret(config, "VAULT_SECRET_ID"),
+            icp_adapters::calendar::load(config)
+        )?;
         Ok(VerifyPassword {
             ports: Ports {
                 store: DynamoStore::from_env(config)?,
                 notifier: SnsSesNotifier::from_env(config)?,
-                vault: AesVault::from_secret(&aws::secret(config, "VAULT_SECRET_ID").await?),
+                vault: AesVault::from_secret(&vault_secret),
                 workflow: (),
                 authority: (),
             },
             deadlines: aws::deadline_config()?,
+            calendar,
             lock: aws::lock_policy()?,
         })
     }
 
     async fn handle(&self, input: Attempt, _: &Context) -> Result<VerifyOutput, StepError> {
         let now = chrono::Utc::now();
-        let (review_due_at, deadlines) = self.deadlines.for_review_starting(now);
+        let (review_due, deadlines) = self.deadlines.for_review_starting(now, &self.calendar);
+        if review_due.guessed {
+            // The alarm on this metric tells the operators to add the year (README).
+            tracing::error!(
+                last_year = ?self.calendar.last_year(),
+                "the working-day calendar does not know a day of this review: judged by weekday"
+            );
+            telemetry::count("CalendarYearMissing");
+        }
         let outcome = self
             .ports
             .verify_password(
                 &input.request_id,
                 input.attempt,
-                review_due_at,
+                review_due.at,
                 self.lock,
                 now,
             )
