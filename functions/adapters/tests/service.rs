@@ -1038,6 +1038,35 @@ async fn a_rejection_in_flight_when_the_customer_resubmits_is_still_told() {
     assert_eq!((now.status, now.attempt), (Status::PendingFirstReview, 2));
 }
 
+/// The forward is due 1 working day after the reviewer's approval: before it a failed forward
+/// is not overdue, after it it is; a request not approved at review never is.
+#[tokio::test]
+async fn a_forward_is_overdue_one_working_day_after_the_approval() {
+    let w = world();
+    let calendar = icp_domain::calendar::WorkingCalendar::default();
+    let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    verify(&w, &r, 1).await;
+    let attempt = attempt_of(&r, 1);
+    let now = Utc::now();
+    assert!(!w.forward_overdue(&attempt, &calendar, now).await.unwrap());
+    decide(&w, &r, Decision::Approve, &[]).await.unwrap();
+    let approved_at = current(&w, &r).await.review.unwrap().at;
+    let due = calendar.one_working_day_after(approved_at).at;
+    let before = due.with_timezone(&Utc) - Duration::seconds(1);
+    assert!(!w
+        .forward_overdue(&attempt, &calendar, before)
+        .await
+        .unwrap());
+    assert!(w
+        .forward_overdue(&attempt, &calendar, due.with_timezone(&Utc))
+        .await
+        .unwrap());
+    assert!(!w
+        .forward_overdue(&attempt_of(&r, 2), &calendar, due.with_timezone(&Utc))
+        .await
+        .unwrap());
+}
+
 #[tokio::test]
 async fn withdraw_works_until_approved_and_is_refused_after() {
     let w = world();

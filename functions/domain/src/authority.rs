@@ -1,6 +1,7 @@
 //! The communication administration: the approved request submitted to it and the wait for its
 //! result, the result from its callback, and its deadline.
 
+use crate::calendar::WorkingCalendar;
 use crate::contract::{Attempt, AuthorityOutcome, Wait};
 use crate::error::{DomainError, ServiceError};
 use crate::notification::Event;
@@ -40,6 +41,24 @@ fn approved_at_review(request: &Request) -> bool {
 }
 
 impl<S: Store, N: Notifier, V: Vault, W: Workflow, A: Authority> Ports<S, N, V, W, A> {
+    /// Whether the forward of the attempt's approval is past its due time: 1 working day after
+    /// the reviewer approved (China's working days). Asked when the forward fails, to alert the
+    /// operators while the workflow keeps trying.
+    pub async fn forward_overdue(
+        &self,
+        attempt: &Attempt,
+        calendar: &WorkingCalendar,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ServiceError> {
+        let request = load(&self.store, &attempt.request_id).await?;
+        Ok(request.attempt == attempt.attempt
+            && approved_at_review(&request)
+            && request
+                .review
+                .as_ref()
+                .is_some_and(|review| now >= calendar.one_working_day_after(review.at).at))
+    }
+
     /// Approved at first review: submit to the authority, record the forward, tell the customer,
     /// and keep the token of the wait for the authority's result (ending it at once if the
     /// result is in already).

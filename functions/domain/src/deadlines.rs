@@ -14,7 +14,8 @@ pub struct Deadlines {
     pub authority_seconds: i64,
     pub reminder_seconds: i64,
     pub expiry_after_reminder_seconds: i64,
-    /// Between rounds of applying an approval that failed past a round's retries.
+    /// Between rounds of a step that failed past a round's retries: applying an approval,
+    /// forwarding an approved request to the authority.
     pub apply_retry_seconds: i64,
     /// Failed rounds after which the approval is parked (an alarm, an operator's re-drive).
     pub apply_retry_rounds: i64,

@@ -216,6 +216,45 @@ fn every_task_has_a_catch_or_says_why_not() {
     }
 }
 
+/// An approval at first review is not given up when the authority stays down past a round of
+/// retries: every passing error the forward retries is caught into a wait that forwards again,
+/// and only the others (a fault no retry mends) record a failure.
+#[test]
+fn a_forward_that_outlasts_its_retries_waits_and_forwards_again() {
+    let definition = definition();
+    let forward = &definition["States"]["ForwardToAuthority"];
+    let retried: BTreeSet<&str> = forward["Retry"][0]["ErrorEquals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    let catches = forward["Catch"].as_array().unwrap();
+    let later = catches
+        .iter()
+        .find(|c| c["Next"] == "AwaitForwardRetry")
+        .expect("a Catch to AwaitForwardRetry");
+    let caught: BTreeSet<&str> = later["ErrorEquals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        caught, retried,
+        "every error retried is caught into the next round"
+    );
+    let failure = catches.iter().position(|c| c["Next"] == "RecordFailure");
+    let round = catches
+        .iter()
+        .position(|c| c["Next"] == "AwaitForwardRetry");
+    assert!(round < failure, "the round is matched before States.ALL");
+    let wait = &definition["States"]["AwaitForwardRetry"];
+    assert_eq!(wait["Type"], "Wait");
+    assert_eq!(wait["SecondsPath"], "$.deadlines.applyRetrySeconds");
+    assert_eq!(wait["Next"], "ForwardToAuthority");
+}
+
 /// A task's `Parameters.Payload` with each JSONPath (`key.$`) filled in as Step Functions would.
 fn payload(parameters: &Value) -> Value {
     let mut out = serde_json::Map::new();

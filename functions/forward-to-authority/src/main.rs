@@ -8,35 +8,51 @@ use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
+use icp_domain::calendar::WorkingCalendar;
 use icp_domain::contract::Wait;
 use icp_domain::ports::Ports;
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_edge::step::StepError;
+use icp_edge::telemetry;
 use lambda_runtime::{Context, Error};
 
-struct ForwardToAuthority(
-    Ports<DynamoStore, SnsSesNotifier, AesVault, StepFunctionsWorkflow, HttpAuthority>,
-);
+struct ForwardToAuthority {
+    ports: Ports<DynamoStore, SnsSesNotifier, AesVault, StepFunctionsWorkflow, HttpAuthority>,
+    calendar: WorkingCalendar,
+}
 
 impl StepFunction for ForwardToAuthority {
     type Input = Wait;
     type Output = ();
 
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
-        let (vault_secret, authority_secret) =
-            aws::secret_pair(config, "VAULT_SECRET_ID", "AUTHORITY_SECRET_ID").await?;
+        let ((vault_secret, authority_secret), calendar) = tokio::try_join!(
+            aws::secret_pair(config, "VAULT_SECRET_ID", "AUTHORITY_SECRET_ID"),
+            icp_adapters::calendar::load(config)
+        )?;
         let authority = HttpAuthority::from_env(authority_secret)?;
-        Ok(ForwardToAuthority(
-            icp_adapters::ports(config, &vault_secret)?.with_authority(authority),
-        ))
+        Ok(ForwardToAuthority {
+            ports: icp_adapters::ports(config, &vault_secret)?.with_authority(authority),
+            calendar,
+        })
     }
 
     async fn handle(&self, wait: Wait, _: &Context) -> Result<(), StepError> {
         tracing::info!(request_id = %wait.attempt.request_id, attempt = wait.attempt.attempt, "forwarding to the authority");
-        Ok(self
-            .0
-            .forward_to_authority(&wait, chrono::Utc::now())
-            .await?)
+        let now = chrono::Utc::now();
+        let forwarded = self.ports.forward_to_authority(&wait, now).await;
+        if forwarded.is_err()
+            && self
+                .ports
+                .forward_overdue(&wait.attempt, &self.calendar, now)
+                .await
+                .unwrap_or(false)
+        {
+            // The workflow keeps trying; the ForwardOverdue alarm calls the operators.
+            tracing::error!(request_id = %wait.attempt.request_id, "the forward to the authority is past its working day");
+            telemetry::count("ForwardOverdue");
+        }
+        Ok(forwarded?)
     }
 }
 
