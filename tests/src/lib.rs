@@ -775,6 +775,20 @@ impl Stack {
             .expect("PutItem on the calendar");
     }
 
+    /// Moves the request's first-review due time to `at`, as if the time had passed (the
+    /// functions read it from the request's item).
+    pub async fn set_review_due(&self, request_id: &str, at: chrono::DateTime<chrono::Utc>) {
+        self.dynamodb
+            .update_item()
+            .table_name(self.outputs["RequestsTableName"].as_str().unwrap())
+            .key("requestId", AttributeValue::S(request_id.into()))
+            .update_expression("SET reviewDueAt = :at")
+            .expression_attribute_values(":at", AttributeValue::S(at.to_rfc3339()))
+            .send()
+            .await
+            .expect("UpdateItem on the request");
+    }
+
     pub async fn delete_calendar_year(&self, year: i32) {
         self.dynamodb
             .delete_item()

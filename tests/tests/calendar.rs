@@ -1,6 +1,7 @@
 //! The working-day calendar on the deployed stack: a day off seeded for the test moves the first
-//! review's due time past it. Its own test binary: it changes the calendar every function reads,
-//! and cargo runs binaries one after another.
+//! review's due time past it, and the reviewers are escalated only once the due time has passed.
+//! Its own test binary: it changes the calendar every function reads, and cargo runs binaries
+//! one after another.
 
 use chrono::{Datelike, Duration, SecondsFormat, Utc};
 use e2e::{Stack, PASSWORD};
@@ -112,4 +113,53 @@ async fn a_day_off_seeded_in_the_calendar_moves_the_review_due_time_past_it() {
         }
     };
     assert_eq!(listed["dueAt"], expected.as_str());
+}
+
+/// The review's timer ends (first-review's `overdue`, invoked as Step Functions does): before
+/// the request's due time nothing is sent; once the due time has passed the reviewers are
+/// escalated, once per escalation.
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn the_reviewers_are_escalated_only_once_the_working_day_has_passed() {
+    let stack = Stack::connect().await;
+    let customer = stack.new_customer(1).await;
+    let body = json!({"type": "access_cancellation", "websiteId": customer.website_ids[0], "licensePassword": PASSWORD});
+    let id = stack.submit_to_first_review(&customer.token, &body).await;
+    let reviewer = stack.demo["reviewerEmail"].as_str().unwrap().to_string();
+    let domain = customer.domains[0].clone();
+    let stack = &stack;
+    let escalations = || async {
+        stack
+            .emails_to(&reviewer)
+            .await
+            .into_iter()
+            .filter(|s| s.contains("First review overdue") && s.contains(&domain))
+            .count()
+    };
+    let timer_ends = |occasion: &'static str| {
+        let event =
+            json!({"action": "overdue", "requestId": id, "attempt": 1, "escalatedAt": occasion});
+        async move { stack.invoke_function("first-review", &event).await }
+    };
+
+    timer_ends("2026-01-01T00:00:00.000Z").await;
+    assert_eq!(
+        escalations().await,
+        0,
+        "escalated before the working day passed"
+    );
+
+    stack
+        .set_review_due(&id, Utc::now() - Duration::minutes(5))
+        .await;
+    timer_ends("2026-01-01T00:00:01.000Z").await;
+    timer_ends("2026-01-01T00:00:01.000Z").await;
+    let told = e2e::poll(
+        std::time::Duration::from_secs(30),
+        std::time::Duration::from_millis(500),
+        escalations,
+        |n| *n >= 1,
+    )
+    .await;
+    assert_eq!(told, 1, "one escalation, once the due time has passed");
 }

@@ -1038,6 +1038,43 @@ async fn a_rejection_in_flight_when_the_customer_resubmits_is_still_told() {
     assert_eq!((now.status, now.attempt), (Status::PendingFirstReview, 2));
 }
 
+/// The review's timer ending before the due time escalates nothing; at the due time the
+/// reviewers are told once per escalation.
+#[tokio::test]
+async fn reviewers_are_escalated_only_once_the_review_is_due() {
+    let w = world();
+    let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    let due = Utc::now() + Duration::hours(24);
+    w.verify_password(&r.request_id, 1, due, LockPolicy::default(), Utc::now())
+        .await
+        .unwrap();
+    let attempt = attempt_of(&r, 1);
+    let escalations = |w: &World| {
+        REVIEWERS
+            .iter()
+            .map(|to| {
+                sent_to(w, to)
+                    .iter()
+                    .filter(|s| s.contains("overdue"))
+                    .count()
+            })
+            .sum::<usize>()
+    };
+    let early = due - Duration::hours(1);
+    assert!(!w
+        .escalate_review(&reviewers(), &attempt, "t1", early)
+        .await
+        .unwrap());
+    assert_eq!(escalations(&w), 0);
+    for _ in 0..2 {
+        assert!(w
+            .escalate_review(&reviewers(), &attempt, "t2", due)
+            .await
+            .unwrap());
+    }
+    assert_eq!(escalations(&w), REVIEWERS.len(), "each reviewer once");
+}
+
 /// The forward is due 1 working day after the reviewer's approval: before it a failed forward
 /// is not overdue, after it it is; a request not approved at review never is.
 #[tokio::test]

@@ -9,7 +9,7 @@ use crate::ports::{Notifier, Ports, Store, TokenSlot, Vault, Workflow};
 use crate::records::load;
 use crate::waits;
 use crate::{Caller, Decision, Request, ReviewDecision, Status};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 pub const MAX_REASONS: usize = 10;
 pub const MAX_REASON_CHARS: usize = 500;
@@ -60,6 +60,9 @@ fn outcome_of(decision: Decision) -> ReviewOutcome {
 }
 
 /// Whether `request` awaits the first review of `attempt` with nobody having decided yet.
+/// How early the review's timer may end before its due time and still escalate.
+const DUE_TOLERANCE_SECONDS: i64 = 60;
+
 fn awaits_review(request: &Request, attempt: u32) -> bool {
     request.attempt == attempt
         && request.status == Status::PendingFirstReview
@@ -203,17 +206,28 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
         Ok(())
     }
 
-    /// The first review is overdue: remind the reviewers; the request keeps waiting.
-    /// `escalated_at` tells escalations apart (each is sent once).
+    /// The review's wait ran out: once the request is past its due time (1 working day), remind
+    /// the reviewers; the request keeps waiting. Before it, nothing is sent: the escalation
+    /// follows the calendar, not the timer. `escalated_at` tells escalations apart (each is sent
+    /// once). Whether the reviewers were told.
     pub async fn escalate_review(
         &self,
         reviewers: &[String],
         attempt: &Attempt,
         escalated_at: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<bool, ServiceError> {
+        let request = load(&self.store, &attempt.request_id).await?;
+        // The timer counts whole seconds from a start a little later than the due time's own.
+        let due = request
+            .review_due_at
+            .is_some_and(|due| now + Duration::seconds(DUE_TOLERANCE_SECONDS) >= due);
+        if !due {
+            return Ok(false);
+        }
         self.tell_reviewers(reviewers, attempt, true, escalated_at, now)
-            .await
+            .await?;
+        Ok(awaits_review(&request, attempt.attempt))
     }
 
     /// A rejection at first review: record it with the reviewer's reasons and tell the

@@ -43,11 +43,16 @@ impl StepFunction for FirstReview {
                 attempt,
                 escalated_at,
             } => {
-                tracing::info!(request_id = %attempt.request_id, attempt = attempt.attempt, "first review overdue");
-                telemetry::count("FirstReviewOverdue");
-                self.ports
+                let escalated = self
+                    .ports
                     .escalate_review(&self.reviewers, &attempt, &escalated_at, chrono::Utc::now())
-                    .await?
+                    .await?;
+                if escalated {
+                    tracing::info!(request_id = %attempt.request_id, attempt = attempt.attempt, "first review overdue: reviewers escalated");
+                    telemetry::count("FirstReviewOverdue");
+                } else {
+                    tracing::warn!(request_id = %attempt.request_id, attempt = attempt.attempt, "the review's wait ended before its due time: nothing escalated");
+                }
             }
             FirstReviewTask::Conclude(attempt) => {
                 tracing::info!(request_id = %attempt.request_id, attempt = attempt.attempt, "concluding a first-review rejection");
