@@ -679,25 +679,26 @@ impl Stack {
     /// function `name` (the START lines of its log): once one is counted, killing the process
     /// that holds it fails that invocation.
     pub fn invocations_started(&self, name: &str) -> usize {
+        self.log_lines_with(name, " START RequestId: ")
+    }
+
+    /// How many invocations of this stack's function `name` a process holds right now (START
+    /// lines of its log without their END): killing the function now kills it mid-invocation.
+    pub fn invocations_in_flight(&self, name: &str) -> usize {
+        self.log_lines_with(name, " START RequestId: ")
+            .saturating_sub(self.log_lines_with(name, " END RequestId: "))
+    }
+
+    /// How many lines of the local executor's log of this stack's function `name` hold `marker`.
+    fn log_lines_with(&self, name: &str, marker: &str) -> usize {
         let log = local_state()
             .join("logs")
             .join(format!("{}.log", self.function_name(name)));
         std::fs::read_to_string(log)
             .unwrap_or_default()
             .lines()
-            .filter(|line| line.contains(" START RequestId: "))
+            .filter(|line| line.contains(marker))
             .count()
-    }
-
-    /// How many invocations of this stack's function `name` a process holds right now (START
-    /// lines of its log without their END): killing the function now kills it mid-invocation.
-    pub fn invocations_in_flight(&self, name: &str) -> usize {
-        let log = local_state()
-            .join("logs")
-            .join(format!("{}.log", self.function_name(name)));
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        let count = |marker: &str| text.lines().filter(|line| line.contains(marker)).count();
-        count(" START RequestId: ").saturating_sub(count(" END RequestId: "))
     }
 
     /// The deployed name of this stack's function `name` (e.g. `first-review`).
@@ -911,7 +912,6 @@ impl Stack {
     }
 }
 
-/// The statuses a request went through, from its history.
 fn signal(pid: &str, signal: &str) -> bool {
     std::process::Command::new("kill")
         .args([signal, pid])
@@ -919,6 +919,7 @@ fn signal(pid: &str, signal: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// The statuses a request went through, from its history.
 pub fn history(request: &Value) -> Vec<String> {
     request["history"]
         .as_array()

@@ -161,7 +161,6 @@ impl HttpFunction for Api {
     }
 }
 
-/// Reviewer routes refuse customers before looking at their input.
 /// A due time as people in China read it: RFC 3339 at +08:00.
 fn china_time(at: chrono::DateTime<chrono::Utc>) -> String {
     at.with_timezone(&icp_domain::calendar::china_time())
@@ -177,6 +176,7 @@ fn request_json(request: &icp_domain::Request) -> Value {
     answer
 }
 
+/// Reviewer routes refuse customers before looking at their input.
 fn reviewer(caller: &Caller) -> Result<(), ApiError> {
     match caller {
         Caller::Reviewer { .. } => Ok(()),

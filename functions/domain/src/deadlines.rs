@@ -2,7 +2,7 @@
 //! long a rejected request waits for "Modify and Submit" before it expires, and how an
 //! approval that cannot be applied is tried again.
 
-use crate::calendar::WorkingCalendar;
+use crate::calendar::{china_time, WorkingCalendar, WorkingDue};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
@@ -21,14 +21,6 @@ pub struct Deadlines {
     pub apply_retry_rounds: i64,
     /// Between rounds once parked: the rounds go on until it applies.
     pub parked_retry_seconds: i64,
-}
-
-/// When a first review is due; `guessed` when the calendar did not know a day on the way
-/// (judged by weekday: the operators must add the year).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReviewDue {
-    pub at: DateTime<Utc>,
-    pub guessed: bool,
 }
 
 /// Configured durations; `review_override_seconds` replaces the working-day rule (for
@@ -66,21 +58,15 @@ impl DeadlineConfig {
         &self,
         now: DateTime<Utc>,
         calendar: &WorkingCalendar,
-    ) -> (ReviewDue, Deadlines) {
+    ) -> (WorkingDue, Deadlines) {
         let due = match self.review_override_seconds {
-            Some(seconds) => ReviewDue {
-                at: now + Duration::seconds(seconds),
+            Some(seconds) => WorkingDue {
+                at: (now + Duration::seconds(seconds)).with_timezone(&china_time()),
                 guessed: false,
             },
-            None => {
-                let due = calendar.one_working_day_after(now);
-                ReviewDue {
-                    at: due.at.with_timezone(&Utc),
-                    guessed: due.guessed,
-                }
-            }
+            None => calendar.one_working_day_after(now),
         };
-        let due_at = due.at;
+        let due_at = due.at.with_timezone(&Utc);
         let reminder = (self.rejected_expiry_seconds - self.reminder_before_expiry_seconds).max(1);
         let deadlines = Deadlines {
             review_seconds: (due_at - now).num_seconds().max(1),

@@ -59,10 +59,10 @@ fn outcome_of(decision: Decision) -> ReviewOutcome {
     }
 }
 
-/// Whether `request` awaits the first review of `attempt` with nobody having decided yet.
 /// How early the review's timer may end before its due time and still escalate.
 const DUE_TOLERANCE_SECONDS: i64 = 60;
 
+/// Whether `request` awaits the first review of `attempt` with nobody having decided yet.
 fn awaits_review(request: &Request, attempt: u32) -> bool {
     request.attempt == attempt
         && request.status == Status::PendingFirstReview
@@ -96,8 +96,10 @@ impl<S: Store, N: Notifier, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
             decided,
         )
         .await?;
-        self.tell_reviewers(reviewers, &wait.attempt, false, "waiting", now)
-            .await
+        let request = load(&self.store, &wait.attempt.request_id).await?;
+        self.tell_reviewers(reviewers, &request, attempt, false, "waiting", now)
+            .await?;
+        Ok(())
     }
 }
 
@@ -180,30 +182,31 @@ fn refuse_decision(request: &Request) -> ServiceError {
 }
 
 impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
-    /// Emails the reviewers that the attempt awaits first review (`overdue`: is past its due
-    /// time), once per `occasion`, if nobody decided yet.
+    /// Emails the reviewers that `request` awaits the first review of `attempt` (`overdue`: is
+    /// past its due time), once per `occasion`, if nobody decided yet. Whether it does.
     async fn tell_reviewers(
         &self,
         reviewers: &[String],
-        attempt: &Attempt,
+        request: &Request,
+        attempt: u32,
         overdue: bool,
         occasion: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), ServiceError> {
-        let request = load(&self.store, &attempt.request_id).await?;
-        if awaits_review(&request, attempt.attempt) {
-            notify_reviewers(
-                &self.store,
-                &self.notifier,
-                reviewers,
-                &request,
-                overdue,
-                occasion,
-                now,
-            )
-            .await?;
+    ) -> Result<bool, ServiceError> {
+        if !awaits_review(request, attempt) {
+            return Ok(false);
         }
-        Ok(())
+        notify_reviewers(
+            &self.store,
+            &self.notifier,
+            reviewers,
+            request,
+            overdue,
+            occasion,
+            now,
+        )
+        .await?;
+        Ok(true)
     }
 
     /// The review's wait ran out: once the request is past its due time (1 working day), remind
@@ -225,9 +228,15 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
         if !due {
             return Ok(false);
         }
-        self.tell_reviewers(reviewers, attempt, true, escalated_at, now)
-            .await?;
-        Ok(awaits_review(&request, attempt.attempt))
+        self.tell_reviewers(
+            reviewers,
+            &request,
+            attempt.attempt,
+            true,
+            escalated_at,
+            now,
+        )
+        .await
     }
 
     /// A rejection at first review: record it with the reviewer's reasons and tell the

@@ -61,7 +61,7 @@ impl StepFunction for VerifyPassword {
             .verify_password(
                 &input.request_id,
                 input.attempt,
-                review_due.at,
+                review_due.at.with_timezone(&chrono::Utc),
                 self.lock,
                 now,
             )
