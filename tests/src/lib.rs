@@ -663,6 +663,61 @@ impl Stack {
             .expect("the function answers JSON")
     }
 
+    /// Moves the clock of this stack's function `name` by `seconds` (0: the system's time), as
+    /// its `CLOCK_OFFSET_SECONDS` variable, which the local stage allows (`AllowTestClock`).
+    /// Lambda's UpdateFunctionConfiguration: the function's next invocation runs in a new
+    /// execution environment with the moved clock.
+    pub async fn set_clock_offset(&self, name: &str, seconds: i64) {
+        let url = format!(
+            "{}/2015-03-31/functions/{}/configuration",
+            self.outputs["localstackUrl"].as_str().unwrap(),
+            self.function_name(name)
+        );
+        // A client of its own: the test's guard also calls this from its drop, on another
+        // runtime, where the stack's pooled connections cannot make progress.
+        let http = &Client::new();
+        let signed = |request: reqwest::RequestBuilder| {
+            request.header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0",
+            )
+        };
+        let configuration = |url: String| async move {
+            signed(http.get(url))
+                .send()
+                .await
+                .expect("GetFunctionConfiguration")
+                .json::<Value>()
+                .await
+                .expect("a function configuration")
+        };
+        let mut variables = configuration(url.clone()).await["Environment"]["Variables"].clone();
+        let variables = variables.as_object_mut().expect("the function's variables");
+        if seconds == 0 {
+            variables.remove("CLOCK_OFFSET_SECONDS");
+        } else {
+            variables.insert("CLOCK_OFFSET_SECONDS".into(), seconds.to_string().into());
+        }
+        let answer = signed(http.put(url.clone()))
+            .body(serde_json::json!({"Environment": {"Variables": variables}}).to_string())
+            .send()
+            .await
+            .expect("UpdateFunctionConfiguration");
+        assert!(
+            answer.status().is_success(),
+            "UpdateFunctionConfiguration: {}",
+            answer.text().await.unwrap_or_default()
+        );
+        let updated = poll(
+            Duration::from_secs(60),
+            Duration::from_millis(200),
+            || configuration(url.clone()),
+            |c| c["LastUpdateStatus"] == "Successful",
+        )
+        .await;
+        assert_eq!(updated["LastUpdateStatus"], "Successful", "{updated}");
+    }
+
     /// Kills (SIGKILL) every running process of this stack's function `name` (e.g.
     /// `forward-to-authority`): a crash mid-step, as Lambda meets one. Returns how many.
     pub fn kill_function(&self, name: &str) -> usize {
@@ -774,20 +829,6 @@ impl Stack {
             .send()
             .await
             .expect("PutItem on the calendar");
-    }
-
-    /// Moves the request's first-review due time to `at`, as if the time had passed (the
-    /// functions read it from the request's item).
-    pub async fn set_review_due(&self, request_id: &str, at: chrono::DateTime<chrono::Utc>) {
-        self.dynamodb
-            .update_item()
-            .table_name(self.outputs["RequestsTableName"].as_str().unwrap())
-            .key("requestId", AttributeValue::S(request_id.into()))
-            .update_expression("SET reviewDueAt = :at")
-            .expression_attribute_values(":at", AttributeValue::S(at.to_rfc3339()))
-            .send()
-            .await
-            .expect("UpdateItem on the request");
     }
 
     pub async fn delete_calendar_year(&self, year: i32) {

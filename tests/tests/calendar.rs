@@ -33,6 +33,32 @@ impl Drop for Restore<'_> {
     }
 }
 
+/// A function's clock moved ahead for the test, put back however the test ends.
+struct ClockMoved<'a> {
+    stack: &'a Stack,
+    function: &'static str,
+}
+
+impl<'a> ClockMoved<'a> {
+    async fn new(stack: &'a Stack, function: &'static str, seconds: i64) -> ClockMoved<'a> {
+        stack.set_clock_offset(function, seconds).await;
+        ClockMoved { stack, function }
+    }
+}
+
+impl Drop for ClockMoved<'_> {
+    fn drop(&mut self) {
+        let (stack, function) = (self.stack, self.function);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                tokio::runtime::Runtime::new()
+                    .unwrap()
+                    .block_on(stack.set_clock_offset(function, 0))
+            });
+        });
+    }
+}
+
 #[tokio::test]
 #[ignore = "needs the local stack: run by make test"]
 async fn a_day_off_seeded_in_the_calendar_moves_the_review_due_time_past_it() {
@@ -116,8 +142,8 @@ async fn a_day_off_seeded_in_the_calendar_moves_the_review_due_time_past_it() {
 }
 
 /// The review's timer ends (first-review's `overdue`, invoked as Step Functions does): before
-/// the request's due time nothing is sent; once the due time has passed the reviewers are
-/// escalated, once per escalation.
+/// the request's due time nothing is sent; with first-review's clock moved past the due time
+/// the reviewers are escalated, once per escalation.
 #[tokio::test]
 #[ignore = "needs the local stack: run by make test"]
 async fn the_reviewers_are_escalated_only_once_the_working_day_has_passed() {
@@ -149,9 +175,15 @@ async fn the_reviewers_are_escalated_only_once_the_working_day_has_passed() {
         "escalated before the working day passed"
     );
 
-    stack
-        .set_review_due(&id, Utc::now() - Duration::minutes(5))
-        .await;
+    // first-review's clock moved to 5 minutes past the due time (and back however the test ends).
+    let request = stack
+        .get(&format!("/requests/{id}"), &customer.token)
+        .await
+        .body;
+    let due = chrono::DateTime::parse_from_rfc3339(request["reviewDueAt"].as_str().unwrap())
+        .expect("reviewDueAt is RFC 3339");
+    let ahead = (due.with_timezone(&Utc) - Utc::now() + Duration::minutes(5)).num_seconds();
+    let _clock = ClockMoved::new(stack, "first-review", ahead).await;
     timer_ends("2026-01-01T00:00:01.000Z").await;
     timer_ends("2026-01-01T00:00:01.000Z").await;
     let told = e2e::poll(

@@ -5,6 +5,7 @@
 pub mod authority;
 pub mod aws;
 pub mod calendar;
+pub mod clock;
 pub mod dynamo;
 pub mod notifier;
 pub mod tls;

@@ -490,9 +490,13 @@ async fn resubmit(
 }
 
 async fn forward_issued(w: &World, r: &Request, token: &str, entered_at: &str) {
-    w.forward_to_authority(&wait(r, r.attempt, token, entered_at), Utc::now())
-        .await
-        .unwrap();
+    w.forward_to_authority(
+        &wait(r, r.attempt, token, entered_at),
+        &icp_domain::calendar::WorkingCalendar::default(),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
 }
 
 async fn forward(w: &World, r: &Request, token: &str) {
@@ -1102,6 +1106,43 @@ async fn a_forward_is_overdue_one_working_day_after_the_approval() {
         .forward_overdue(&attempt_of(&r, 2), &calendar, due.with_timezone(&Utc))
         .await
         .unwrap());
+}
+
+/// The forward's clock is in the request's history: the `forwarded_to_authority` entry names the
+/// due time in China time, and says when the forward came after it.
+#[tokio::test]
+async fn the_forward_shows_its_due_time_in_the_history() {
+    let calendar = icp_domain::calendar::WorkingCalendar::default();
+    for late in [false, true] {
+        let w = world();
+        let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+        verify(&w, &r, 1).await;
+        decide(&w, &r, Decision::Approve, &[]).await.unwrap();
+        let approved_at = current(&w, &r).await.review.unwrap().at;
+        let due = calendar
+            .one_working_day_after(approved_at)
+            .at
+            .with_timezone(&Utc);
+        let at = if late {
+            due + Duration::seconds(1)
+        } else {
+            due
+        };
+        w.forward_to_authority(&wait(&r, 1, "t1", &entered_now()), &calendar, at)
+            .await
+            .unwrap();
+        let forwarded = current(&w, &r).await.history.pop().unwrap();
+        assert_eq!(forwarded.status, Status::ForwardedToAuthority);
+        let clock = format!("due by {}", icp_domain::calendar::in_china_time(due));
+        assert!(forwarded.note.contains(&clock), "{}", forwarded.note);
+        assert!(clock.ends_with("+08:00"));
+        assert_eq!(
+            forwarded.note.contains(", late"),
+            late,
+            "{}",
+            forwarded.note
+        );
+    }
 }
 
 #[tokio::test]

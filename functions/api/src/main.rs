@@ -3,11 +3,13 @@
 //! operator's re-drive of a parked approval.
 
 use icp_adapters::aws;
+use icp_adapters::clock::SystemClock;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
-use icp_domain::ports::Ports;
+use icp_domain::calendar::in_china_time;
+use icp_domain::ports::{Clock, Ports};
 use icp_domain::review::parse_decision;
 use icp_domain::{Caller, ServiceError};
 use icp_edge::auth::Authenticator;
@@ -36,6 +38,7 @@ struct Api {
     ports: Ports<DynamoStore, SnsSesNotifier, AesVault, StepFunctionsWorkflow>,
     auth: Authenticator,
     ip_policy: icp_domain::validation::IpPolicy,
+    clock: SystemClock,
 }
 
 impl HttpFunction for Api {
@@ -46,13 +49,14 @@ impl HttpFunction for Api {
             ports: icp_adapters::ports(config, &vault_secret)?,
             auth: Authenticator::new(&jwt_secret),
             ip_policy: http::ip_policy(),
+            clock: SystemClock::from_env()?,
         })
     }
 
     async fn handle(&self, req: &Request) -> Result<(u16, Value), ApiError> {
         let caller = self.auth.caller(http::header(req, "authorization"))?;
         let ports = &self.ports;
-        let now = chrono::Utc::now();
+        let now = self.clock.now();
         match (
             req.method().as_str(),
             http::resource_path(req).unwrap_or_default(),
@@ -120,7 +124,7 @@ impl HttpFunction for Api {
                         json!({
                             "requestId": r.request_id, "type": r.request_type, "websiteId": r.website_id,
                             "entityId": r.entity_id, "attempt": r.attempt, "status": r.status,
-                            "serviceIps": r.service_ips, "createdAt": r.created_at, "dueAt": r.review_due_at.map(china_time),
+                            "serviceIps": r.service_ips, "createdAt": r.created_at, "dueAt": r.review_due_at.map(in_china_time),
                         })
                     })
                     .collect();
@@ -161,17 +165,11 @@ impl HttpFunction for Api {
     }
 }
 
-/// A due time as people in China read it: RFC 3339 at +08:00.
-fn china_time(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.with_timezone(&icp_domain::calendar::china_time())
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-}
-
 /// A request as the API answers it: its first review's due time in China time.
 fn request_json(request: &icp_domain::Request) -> Value {
     let mut answer = json!(request);
     if let Some(due) = request.review_due_at {
-        answer["reviewDueAt"] = json!(china_time(due));
+        answer["reviewDueAt"] = json!(in_china_time(due));
     }
     answer
 }

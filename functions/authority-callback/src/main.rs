@@ -2,12 +2,13 @@
 //! timestamp before anything is read; a repeated callback answers 200 and changes nothing.
 
 use icp_adapters::aws;
+use icp_adapters::clock::SystemClock;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
 use icp_domain::authority::AuthorityDecision;
-use icp_domain::ports::Ports;
+use icp_domain::ports::{Clock, Ports};
 use icp_domain::signature::{self, SignatureError};
 use icp_edge::http::{self, ApiError};
 use icp_edge::lambda::{self, HttpFunction, SdkConfig};
@@ -31,6 +32,7 @@ struct Callback {
 struct AuthorityCallback {
     ports: Ports<DynamoStore, SnsSesNotifier, AesVault, StepFunctionsWorkflow>,
     secret: String,
+    clock: SystemClock,
 }
 
 impl HttpFunction for AuthorityCallback {
@@ -40,6 +42,7 @@ impl HttpFunction for AuthorityCallback {
         Ok(AuthorityCallback {
             ports: icp_adapters::ports(config, &vault_secret)?,
             secret: authority_secret,
+            clock: SystemClock::from_env()?,
         })
     }
 
@@ -78,7 +81,7 @@ impl HttpFunction for AuthorityCallback {
                 &callback.submission_id,
                 decision,
                 &callback.reasons,
-                chrono::Utc::now(),
+                self.clock.now(),
             )
             .await?;
         tracing::info!(request_id = %request.request_id, status = %request.status, "authority result recorded");

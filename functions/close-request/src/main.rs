@@ -3,16 +3,20 @@
 //! when the authority's deadline passes (or, with none, the alarm and another wait), and the
 //! recorded failure when the workflow cannot go on.
 
+use icp_adapters::clock::SystemClock;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_domain::contract::{AuthorityOutcome, CloseTask, Resumed};
-use icp_domain::ports::Ports;
+use icp_domain::ports::{Clock, Ports};
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_edge::step::StepError;
 use icp_edge::telemetry;
 use lambda_runtime::{Context, Error};
 
-struct CloseRequest(Ports<DynamoStore, SnsSesNotifier>);
+struct CloseRequest {
+    ports: Ports<DynamoStore, SnsSesNotifier>,
+    clock: SystemClock,
+}
 
 impl StepFunction for CloseRequest {
     type Input = CloseTask;
@@ -20,22 +24,25 @@ impl StepFunction for CloseRequest {
     type Output = Option<Resumed<AuthorityOutcome>>;
 
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
-        Ok(CloseRequest(Ports {
-            store: DynamoStore::from_env(config)?,
-            notifier: SnsSesNotifier::from_env(config)?,
-            vault: (),
-            workflow: (),
-            authority: (),
-        }))
+        Ok(CloseRequest {
+            ports: Ports {
+                store: DynamoStore::from_env(config)?,
+                notifier: SnsSesNotifier::from_env(config)?,
+                vault: (),
+                workflow: (),
+                authority: (),
+            },
+            clock: SystemClock::from_env()?,
+        })
     }
 
     async fn handle(&self, task: CloseTask, _: &Context) -> Result<Self::Output, StepError> {
-        let now = chrono::Utc::now();
+        let now = self.clock.now();
         match task {
-            CloseTask::Remind(attempt) => self.0.remind_resubmission(&attempt, now).await?,
-            CloseTask::Expire(attempt) => self.0.expire(&attempt, now).await?,
+            CloseTask::Remind(attempt) => self.ports.remind_resubmission(&attempt, now).await?,
+            CloseTask::Expire(attempt) => self.ports.expire(&attempt, now).await?,
             CloseTask::AuthorityDeadline(attempt) => {
-                let decision = self.0.authority_deadline(&attempt).await?;
+                let decision = self.ports.authority_deadline(&attempt).await?;
                 if decision == AuthorityOutcome::Overdue {
                     telemetry::count("AuthorityOverdue");
                 }
@@ -45,7 +52,7 @@ impl StepFunction for CloseRequest {
             CloseTask::Fail { attempt, error } => {
                 tracing::warn!(request_id = %attempt.request_id, attempt = attempt.attempt, %error, "workflow failed");
                 let cause = format!("processing failed ({error})");
-                self.0.fail(&attempt, &cause, now).await?
+                self.ports.fail(&attempt, &cause, now).await?
             }
         }
         Ok(None)

@@ -1,7 +1,7 @@
 //! The communication administration: the approved request submitted to it and the wait for its
 //! result, the result from its callback, and its deadline.
 
-use crate::calendar::WorkingCalendar;
+use crate::calendar::{in_china_time, WorkingCalendar};
 use crate::contract::{Attempt, AuthorityOutcome, Wait};
 use crate::error::{DomainError, ServiceError};
 use crate::notification::Event;
@@ -59,12 +59,13 @@ impl<S: Store, N: Notifier, V: Vault, W: Workflow, A: Authority> Ports<S, N, V, 
                 .is_some_and(|review| now >= calendar.one_working_day_after(review.at).at))
     }
 
-    /// Approved at first review: submit to the authority, record the forward, tell the customer,
-    /// and keep the token of the wait for the authority's result (ending it at once if the
-    /// result is in already).
+    /// Approved at first review: submit to the authority, record the forward (with its clock:
+    /// due 1 working day after the approval), tell the customer, and keep the token of the wait
+    /// for the authority's result (ending it at once if the result is in already).
     pub async fn forward_to_authority(
         &self,
         wait: &Wait,
+        calendar: &WorkingCalendar,
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
         let (request_id, attempt) = (&wait.attempt.request_id, wait.attempt.attempt);
@@ -76,19 +77,25 @@ impl<S: Store, N: Notifier, V: Vault, W: Workflow, A: Authority> Ports<S, N, V, 
                 let id = submission_id(request_id, attempt);
                 self.submit_to_authority(&request, &id).await?;
                 advance(store, request, |r| {
-                    approved_at_review(r).then(|| {
-                        let reviewer = r.review.as_ref().map(|v| v.reviewer.as_str()).unwrap_or_default();
+                    let review = r.review.as_ref().filter(|_| approved_at_review(r))?;
+                    let due = calendar.one_working_day_after(review.at).at.with_timezone(&Utc);
+                    let late = if now > due { ", late" } else { "" };
+                    Some(
                         r.transition(
                             Status::ForwardedToAuthority,
                             "system:forward-to-authority",
-                            format!("approved at first review by {reviewer}; submitted to the communication administration as {id}"),
+                            format!(
+                                "approved at first review by {}; submitted to the communication administration as {id} (due by {}{late})",
+                                review.reviewer,
+                                in_china_time(due)
+                            ),
                             now,
                         )
                         .map(|mut t| {
                             t.submission_id = Some(id.clone());
                             t
-                        })
-                    })
+                        }),
+                    )
                 })
                 .await?
             } else {

@@ -14,6 +14,12 @@ pub fn china_time() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
 }
 
+/// A time as people in China read it: RFC 3339 at +08:00, to the second.
+pub fn in_china_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&china_time())
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
 /// A run of days off, both ends included.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

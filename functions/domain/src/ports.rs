@@ -37,6 +37,12 @@ impl QueuePosition {
     }
 }
 
+/// Where the functions take the time from. The use cases take `now` as a parameter, so unit
+/// tests set it directly; the functions ask a clock, which the end-to-end tests can move.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> chrono::DateTime<chrono::Utc>;
+}
+
 pub trait Store: Send + Sync {
     fn get_entity(
         &self,

@@ -137,9 +137,7 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
             // The first review's clock, in China time, in the history.
             None => format!(
                 "{note}; first review due by {}",
-                review_due_at
-                    .with_timezone(&crate::calendar::china_time())
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+                crate::calendar::in_china_time(review_due_at)
             ),
             Some(_) => note.to_string(),
         };

@@ -4,12 +4,13 @@
 //! `conclude` (a rejection: record it with its reasons and tell the customer).
 
 use icp_adapters::aws;
+use icp_adapters::clock::SystemClock;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::{reviewer_emails, SnsSesNotifier};
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
 use icp_domain::contract::FirstReviewTask;
-use icp_domain::ports::Ports;
+use icp_domain::ports::{Clock, Ports};
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_edge::step::StepError;
 use icp_edge::telemetry;
@@ -18,6 +19,7 @@ use lambda_runtime::{Context, Error};
 struct FirstReview {
     ports: Ports<DynamoStore, SnsSesNotifier, AesVault, StepFunctionsWorkflow>,
     reviewers: Vec<String>,
+    clock: SystemClock,
 }
 
 impl StepFunction for FirstReview {
@@ -28,6 +30,7 @@ impl StepFunction for FirstReview {
         Ok(FirstReview {
             ports: icp_adapters::ports(config, &aws::secret(config, "VAULT_SECRET_ID").await?)?,
             reviewers: reviewer_emails(),
+            clock: SystemClock::from_env()?,
         })
     }
 
@@ -36,7 +39,7 @@ impl StepFunction for FirstReview {
             FirstReviewTask::Await(wait) => {
                 tracing::info!(request_id = %wait.attempt.request_id, attempt = wait.attempt.attempt, "awaiting first review");
                 self.ports
-                    .await_review(&wait, &self.reviewers, chrono::Utc::now())
+                    .await_review(&wait, &self.reviewers, self.clock.now())
                     .await?
             }
             FirstReviewTask::Overdue {
@@ -45,7 +48,7 @@ impl StepFunction for FirstReview {
             } => {
                 let escalated = self
                     .ports
-                    .escalate_review(&self.reviewers, &attempt, &escalated_at, chrono::Utc::now())
+                    .escalate_review(&self.reviewers, &attempt, &escalated_at, self.clock.now())
                     .await?;
                 if escalated {
                     tracing::info!(request_id = %attempt.request_id, attempt = attempt.attempt, "first review overdue: reviewers escalated");
@@ -57,7 +60,7 @@ impl StepFunction for FirstReview {
             FirstReviewTask::Conclude(attempt) => {
                 tracing::info!(request_id = %attempt.request_id, attempt = attempt.attempt, "concluding a first-review rejection");
                 self.ports
-                    .conclude_review(&attempt, chrono::Utc::now())
+                    .conclude_review(&attempt, self.clock.now())
                     .await?
             }
         }

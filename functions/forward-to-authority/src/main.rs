@@ -4,13 +4,14 @@
 
 use icp_adapters::authority::HttpAuthority;
 use icp_adapters::aws;
+use icp_adapters::clock::SystemClock;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
 use icp_domain::calendar::WorkingCalendar;
 use icp_domain::contract::Wait;
-use icp_domain::ports::Ports;
+use icp_domain::ports::{Clock, Ports};
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_edge::step::StepError;
 use icp_edge::telemetry;
@@ -19,6 +20,7 @@ use lambda_runtime::{Context, Error};
 struct ForwardToAuthority {
     ports: Ports<DynamoStore, SnsSesNotifier, AesVault, StepFunctionsWorkflow, HttpAuthority>,
     calendar: WorkingCalendar,
+    clock: SystemClock,
 }
 
 impl StepFunction for ForwardToAuthority {
@@ -34,13 +36,17 @@ impl StepFunction for ForwardToAuthority {
         Ok(ForwardToAuthority {
             ports: icp_adapters::ports(config, &vault_secret)?.with_authority(authority),
             calendar,
+            clock: SystemClock::from_env()?,
         })
     }
 
     async fn handle(&self, wait: Wait, _: &Context) -> Result<(), StepError> {
         tracing::info!(request_id = %wait.attempt.request_id, attempt = wait.attempt.attempt, "forwarding to the authority");
-        let now = chrono::Utc::now();
-        let forwarded = self.ports.forward_to_authority(&wait, now).await;
+        let now = self.clock.now();
+        let forwarded = self
+            .ports
+            .forward_to_authority(&wait, &self.calendar, now)
+            .await;
         if forwarded.is_err()
             && self
                 .ports

@@ -1,11 +1,12 @@
 //! `POST /requests`: validate a change request, store it, start its workflow.
 
 use icp_adapters::aws;
+use icp_adapters::clock::SystemClock;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
-use icp_domain::ports::Ports;
+use icp_domain::ports::{Clock, Ports};
 use icp_domain::submit::SubmitInput;
 use icp_edge::auth::Authenticator;
 use icp_edge::http::{self, ApiError};
@@ -28,6 +29,7 @@ struct SubmitRequest {
     ports: Ports<DynamoStore, SnsSesNotifier, AesVault, StepFunctionsWorkflow>,
     auth: Authenticator,
     ip_policy: icp_domain::validation::IpPolicy,
+    clock: SystemClock,
 }
 
 impl HttpFunction for SubmitRequest {
@@ -38,6 +40,7 @@ impl HttpFunction for SubmitRequest {
             ports: icp_adapters::ports(config, &vault_secret)?,
             auth: Authenticator::new(&jwt_secret),
             ip_policy: http::ip_policy(),
+            clock: SystemClock::from_env()?,
         })
     }
 
@@ -67,7 +70,7 @@ impl HttpFunction for SubmitRequest {
                 &caller,
                 &input,
                 icp_domain::new_request_id(),
-                chrono::Utc::now(),
+                self.clock.now(),
             )
             .await?;
         tracing::info!(request_id = %request.request_id, "request submitted");

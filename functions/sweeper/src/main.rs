@@ -3,10 +3,11 @@
 //! untouched for `SWEEP_QUIET_SECONDS` (default 15 minutes) are looked at.
 
 use icp_adapters::aws;
+use icp_adapters::clock::SystemClock;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::workflow::StepFunctionsWorkflow;
-use icp_domain::ports::Ports;
+use icp_domain::ports::{Clock, Ports};
 use icp_domain::sweep::SweepReport;
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_edge::step::{StepError, StepErrorKind};
@@ -16,6 +17,7 @@ use lambda_runtime::{Context, Error};
 struct Sweeper {
     ports: Ports<DynamoStore, SnsSesNotifier, (), StepFunctionsWorkflow>,
     quiet_for: chrono::Duration,
+    clock: SystemClock,
 }
 
 impl StepFunction for Sweeper {
@@ -33,11 +35,12 @@ impl StepFunction for Sweeper {
                 authority: (),
             },
             quiet_for: aws::sweep_quiet()?,
+            clock: SystemClock::from_env()?,
         })
     }
 
     async fn handle(&self, _: serde_json::Value, _: &Context) -> Result<SweepReport, StepError> {
-        let report = self.ports.sweep(chrono::Utc::now(), self.quiet_for).await?;
+        let report = self.ports.sweep(self.clock.now(), self.quiet_for).await?;
         for _ in 0..report.acted() {
             telemetry::count("RequestsSwept");
         }

@@ -2,13 +2,14 @@
 //! argon2id hash; record `pending_first_review` or `password_rejected`.
 
 use icp_adapters::aws;
+use icp_adapters::clock::SystemClock;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
 use icp_domain::calendar::WorkingCalendar;
 use icp_domain::contract::{Attempt, VerifyOutput};
 use icp_domain::deadlines::DeadlineConfig;
-use icp_domain::ports::Ports;
+use icp_domain::ports::{Clock, Ports};
 use icp_domain::verify::LockPolicy;
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_edge::step::StepError;
@@ -20,6 +21,7 @@ struct VerifyPassword {
     deadlines: DeadlineConfig,
     calendar: WorkingCalendar,
     lock: LockPolicy,
+    clock: SystemClock,
 }
 
 impl StepFunction for VerifyPassword {
@@ -42,11 +44,12 @@ impl StepFunction for VerifyPassword {
             deadlines: aws::deadline_config()?,
             calendar,
             lock: aws::lock_policy()?,
+            clock: SystemClock::from_env()?,
         })
     }
 
     async fn handle(&self, input: Attempt, _: &Context) -> Result<VerifyOutput, StepError> {
-        let now = chrono::Utc::now();
+        let now = self.clock.now();
         let (review_due, deadlines) = self.deadlines.for_review_starting(now, &self.calendar);
         if review_due.guessed {
             // The alarm on this metric tells the operators to add the year (README).
