@@ -138,6 +138,7 @@ pub fn entity(entity_id: &str, name: &str, license: &str, phone: &str, email: &s
         email: email.into(),
         failed_password_attempts: 0,
         locked_until: None,
+        retrieval: Default::default(),
     }
 }
 

@@ -4,6 +4,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
+use icp_domain::password_reset::PasswordReset;
 use icp_domain::ports::{Claim, CreateError, QueuePosition, Store, TokenSlot};
 use icp_domain::{
     Decision, Entity, IdempotencyRecord, Request, ReviewDecision, Status, StoreError, Transition,
@@ -174,6 +175,26 @@ fn sort_key(at: chrono::DateTime<chrono::Utc>, request_id: &str) -> String {
 }
 
 impl DynamoStore {
+    /// An update of the entity that applies only while its reset `reset_id` is open (not
+    /// completed) at `wrong_codes`.
+    fn open_reset_update(
+        &self,
+        entity_id: &str,
+        reset_id: &str,
+        wrong_codes: u32,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.tables.entities)
+            .key("entityId", s(entity_id))
+            .condition_expression(
+                "passwordReset.resetId = :resetId AND passwordReset.wrongCodes = :wrong \
+                 AND attribute_not_exists(passwordReset.completedAt)",
+            )
+            .expression_attribute_values(":resetId", s(reset_id))
+            .expression_attribute_values(":wrong", AttributeValue::N(wrong_codes.to_string()))
+    }
+
     /// A secret attribute of the request, if the request is still at `attempt`.
     async fn attribute_at_attempt(
         &self,
@@ -647,6 +668,72 @@ impl Store for DynamoStore {
         condition_held(result).map(|_| ())
     }
 
+    async fn start_password_reset(
+        &self,
+        entity_id: &str,
+        reset: &PasswordReset,
+        codes_sent: &[chrono::DateTime<chrono::Utc>],
+        codes_sent_before: &[chrono::DateTime<chrono::Utc>],
+    ) -> Result<(), StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.tables.entities)
+            .key("entityId", s(entity_id))
+            .update_expression("SET passwordReset = :reset, resetCodesSent = :sent")
+            .expression_attribute_values(":reset", encode_value(reset)?)
+            .expression_attribute_values(":sent", encode_value(&codes_sent)?);
+        let update = if codes_sent_before.is_empty() {
+            update.condition_expression(
+                "attribute_exists(entityId) AND attribute_not_exists(resetCodesSent)",
+            )
+        } else {
+            update
+                .condition_expression("resetCodesSent = :before")
+                .expression_attribute_values(":before", encode_value(&codes_sent_before)?)
+        };
+        conflict_unless_held(update.send().await, entity_id)
+    }
+
+    async fn count_wrong_code(
+        &self,
+        entity_id: &str,
+        reset_id: &str,
+        wrong_codes: u32,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .open_reset_update(entity_id, reset_id, wrong_codes)
+            .update_expression("SET passwordReset.wrongCodes = :next")
+            .expression_attribute_values(":next", AttributeValue::N((wrong_codes + 1).to_string()))
+            .send()
+            .await;
+        conflict_unless_held(result, entity_id)
+    }
+
+    async fn complete_password_reset(
+        &self,
+        entity_id: &str,
+        reset_id: &str,
+        wrong_codes: u32,
+        password_hash: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        // SET reads the item as it was: the hash replaced is kept as the previous one.
+        let result = self
+            .open_reset_update(entity_id, reset_id, wrong_codes)
+            .update_expression(
+                "SET previousPasswordHash = passwordHash, passwordHash = :hash, \
+                 passwordChangedAt = :at, passwordReset.completedAt = :at, \
+                 failedPasswordAttempts = :zero REMOVE lockedUntil",
+            )
+            .expression_attribute_values(":hash", s(password_hash))
+            .expression_attribute_values(":at", encode_value(&at)?)
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .send()
+            .await;
+        conflict_unless_held(result, entity_id)
+    }
+
     async fn claim_notification(
         &self,
         id: &str,
@@ -728,6 +815,22 @@ impl Store for DynamoStore {
 
 /// How many times recording a sent notification is tried (see `finish_notification`).
 const FINISH_ATTEMPTS: u32 = 6;
+
+/// `StoreError::Conflict` when a conditional write on the entity did not apply.
+fn conflict_unless_held<T, E>(
+    result: Result<T, SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>>,
+    entity_id: &str,
+) -> Result<(), StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match condition_held(result)? {
+        true => Ok(()),
+        false => Err(StoreError::Conflict(format!(
+            "entity {entity_id}: its password reset moved"
+        ))),
+    }
+}
 
 fn encode_value<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
     serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))

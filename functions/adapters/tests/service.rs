@@ -45,6 +45,7 @@ fn world() -> World {
             email: "a@example.cn".into(),
             failed_password_attempts: 0,
             locked_until: None,
+            retrieval: Default::default(),
         });
         store.put_website(Website {
             website_id: website_id.into(),

@@ -31,6 +31,16 @@ pub enum DomainError {
     SubmissionNotFound(String),
     #[error("too many wrong license passwords; try again in {retry_after_seconds} seconds")]
     PasswordLocked { retry_after_seconds: i64 },
+    #[error("the password reset {0} was not found")]
+    ResetNotFound(String),
+    #[error(
+        "this password reset has ended (too many wrong codes, or already used): start a new one"
+    )]
+    ResetEnded,
+    #[error("the code has expired: start a new password reset")]
+    ResetExpired,
+    #[error("too many codes asked for; try again in {retry_after_seconds} seconds")]
+    TooManyCodes { retry_after_seconds: i64 },
 }
 
 /// A storage failure. `Conflict` is a lost conditional write: someone else moved first.

@@ -24,6 +24,8 @@ mod waits;
 
 pub mod authority;
 pub mod closing;
+pub mod impact;
+pub mod password_reset;
 pub mod queries;
 pub mod review;
 pub mod submit;

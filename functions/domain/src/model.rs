@@ -18,12 +18,45 @@ pub struct Entity {
     pub failed_password_attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked_until: Option<DateTime<Utc>>,
+    /// License password retrieval: the reset under way, the codes sent, the password replaced.
+    #[serde(default, flatten)]
+    pub retrieval: Retrieval,
+}
+
+/// An entity's license password retrieval (`password_reset`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Retrieval {
+    /// The latest reset; a new one replaces it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_reset: Option<crate::password_reset::PasswordReset>,
+    /// When reset codes were sent, the last day's (the limits count them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reset_codes_sent: Vec<DateTime<Utc>>,
+    /// The hash a reset replaced, and when: a request submitted before the change is checked
+    /// against the password it was submitted with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_password_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_changed_at: Option<DateTime<Utc>>,
 }
 
 impl Entity {
     /// Until when the entity's license password is locked, if it is at `now`.
     pub fn lock_in_force(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.locked_until.filter(|until| *until > now)
+    }
+
+    /// The hash of the license password in force when an attempt was submitted at
+    /// `submitted_at`.
+    pub fn password_hash_at(&self, submitted_at: DateTime<Utc>) -> &str {
+        match (
+            &self.retrieval.previous_password_hash,
+            self.retrieval.password_changed_at,
+        ) {
+            (Some(previous), Some(changed)) if submitted_at < changed => previous,
+            _ => &self.password_hash,
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! What customers and reviewers are told, in Chinese and English, at each step.
 
 use crate::{Entity, Request, RequestType, Website};
+use chrono::{DateTime, Utc};
 
 /// The moments the contract names, plus expiry and failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -141,7 +142,15 @@ pub fn customer_message(
     entity: &Entity,
 ) -> Message {
     let (type_zh, type_en) = type_names(request.request_type);
-    let (zh, en) = event_text(event, request);
+    let (mut zh, mut en) = event_text(event, request);
+    if event == Event::Completed {
+        // What the customer must still do, as the confirm step said it (`impact`).
+        for todo in crate::impact::still_to_do(request.request_type, website) {
+            zh.push_str(&todo.zh_cn);
+            en.push(' ');
+            en.push_str(&todo.en);
+        }
+    }
     // The status the event announces, even if the request has moved on since.
     let status = event.status().unwrap_or(request.status).as_str();
     Message {
@@ -160,6 +169,41 @@ pub fn customer_message(
             license = website.website_license_number,
             entity_license = entity.entity_license_number,
             id = request.request_id,
+        ),
+    }
+}
+
+/// The code of a license password retrieval, valid until `expires_at`.
+pub fn reset_code_message(entity: &Entity, code: &str, expires_at: DateTime<Utc>) -> Message {
+    let until = crate::calendar::in_china_time(expires_at);
+    Message {
+        sms: format!(
+            "【备案】找回备案密码验证码：{code}，{until} 前有效，请勿告诉他人。/ [ICP] License password retrieval code: {code}, valid until {until}; never share it."
+        ),
+        subject: "【备案】找回备案密码验证码 — License password retrieval code".into(),
+        body: format!(
+            "{name}：\n\n主体备案号 {license} 找回备案密码的验证码：{code}\n{until} 前有效。如非本人操作，请忽略本邮件，密码不会改变。\n\n\
+             The code to retrieve the license password of entity license {license}: {code}\n\
+             Valid until {until}. If you did not ask for it, ignore this email: the password stays.\n",
+            name = entity.name,
+            license = entity.entity_license_number,
+        ),
+    }
+}
+
+/// The license password was changed at `at` (a retrieval).
+pub fn password_changed_message(entity: &Entity, at: DateTime<Utc>) -> Message {
+    let at = crate::calendar::in_china_time(at);
+    let license = &entity.entity_license_number;
+    Message {
+        sms: format!(
+            "【备案】主体备案号 {license} 的备案密码已于 {at} 修改。如非本人操作，请立即联系客服。/ [ICP] The license password of {license} was changed at {at}. If it was not you, contact support at once."
+        ),
+        subject: "【备案】备案密码已修改 — License password changed".into(),
+        body: format!(
+            "{name}：\n\n主体备案号 {license} 的备案密码已于 {at} 通过找回备案密码修改。修改前已提交的申请仍按提交时的密码核验。如非本人操作，请立即联系客服。\n\n\
+             The license password of entity license {license} was changed at {at} through password retrieval. Requests submitted before the change are checked against the password they were submitted with. If it was not you, contact support at once.\n",
+            name = entity.name,
         ),
     }
 }
@@ -213,6 +257,7 @@ mod tests {
             email: "a@example.cn".into(),
             failed_password_attempts: 0,
             locked_until: None,
+            retrieval: Default::default(),
         };
         let mut request = Request::submitted(
             "req-1".into(),
@@ -244,6 +289,17 @@ mod tests {
         assert!(m.body.contains("京ICP备12345678号"));
         let done = customer_message(Event::Completed, &request, &website, &entity);
         assert!(done.body.contains("198.51.100.9"));
+    }
+
+    #[test]
+    fn a_completed_access_cancellation_says_again_to_move_the_filing() {
+        let (mut request, website, entity) = fixtures();
+        request.request_type = RequestType::AccessCancellation;
+        let done = customer_message(Event::Completed, &request, &website, &entity);
+        for todo in crate::impact::still_to_do(RequestType::AccessCancellation, &website) {
+            assert!(done.body.contains(&todo.zh_cn) && done.body.contains(&todo.en));
+            assert!(done.sms.contains(&todo.en));
+        }
     }
 
     #[test]

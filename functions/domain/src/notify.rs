@@ -6,10 +6,10 @@
 //! with a passing error (Step Functions, or the API's client, retries it).
 
 use crate::error::{NotifyError, ServiceError, StoreError};
-use crate::notification::{customer_message, reviewer_message, Event};
+use crate::notification::{customer_message, reviewer_message, Event, Message};
 use crate::ports::{Claim, Notifier, Store};
 use crate::records::{existing_entity, existing_website};
-use crate::Request;
+use crate::{Entity, Request};
 use chrono::{DateTime, Duration, Utc};
 use std::future::Future;
 
@@ -57,6 +57,18 @@ pub(crate) async fn notify_customer<S: Store, N: Notifier>(
         request.attempt,
         event.as_str()
     );
+    notify_entity(store, notifier, &entity, &key, &message, now).await
+}
+
+/// Sends `message` to the entity's phone and email, each once under `key`.
+pub(crate) async fn notify_entity<S: Store, N: Notifier>(
+    store: &S,
+    notifier: &N,
+    entity: &Entity,
+    key: &str,
+    message: &Message,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
     deliver(
         store,
         format!("{key}#sms"),

@@ -154,6 +154,38 @@ pub trait Store: Send + Sync {
         expired_lock: Option<chrono::DateTime<chrono::Utc>>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Puts `reset` on the entity (replacing any earlier one) and `codes_sent` as the times
+    /// codes were sent, if those are still `codes_sent_before` (as the caller read them); else
+    /// `StoreError::Conflict`.
+    fn start_password_reset(
+        &self,
+        entity_id: &str,
+        reset: &crate::password_reset::PasswordReset,
+        codes_sent: &[chrono::DateTime<chrono::Utc>],
+        codes_sent_before: &[chrono::DateTime<chrono::Utc>],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Counts one more wrong code on the entity's reset `reset_id`, if it is still the reset,
+    /// not completed, at `wrong_codes`; else `StoreError::Conflict`.
+    fn count_wrong_code(
+        &self,
+        entity_id: &str,
+        reset_id: &str,
+        wrong_codes: u32,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Sets the license password's hash (keeping the one it replaces and `at`, for requests
+    /// in flight), clears the failed-attempt count and the lock, and completes the reset, if
+    /// it is still the reset, not completed, at `wrong_codes`; else `StoreError::Conflict`.
+    fn complete_password_reset(
+        &self,
+        entity_id: &str,
+        reset_id: &str,
+        wrong_codes: u32,
+        password_hash: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Claims the right to send the notification `id` until `lease_until`: `Claimed` the first
     /// time, and again once an earlier claim's lease ran out unfinished (its sender died);
     /// `Settled` once it was sent or failed; `InFlight` while another sender's lease runs.

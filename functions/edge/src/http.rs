@@ -66,6 +66,15 @@ impl From<ServiceError> for ApiError {
                     retry_after_seconds: Some(retry_after_seconds),
                     ..ApiError::new(423, "password_locked", message)
                 },
+                DomainError::ResetNotFound(_) => ApiError::new(404, "reset_not_found", message),
+                DomainError::ResetEnded => ApiError::new(409, "reset_ended", message),
+                DomainError::ResetExpired => ApiError::new(410, "reset_expired", message),
+                DomainError::TooManyCodes {
+                    retry_after_seconds,
+                } => ApiError {
+                    retry_after_seconds: Some(retry_after_seconds),
+                    ..ApiError::new(429, "too_many_requests", message)
+                },
             },
             ServiceError::Forbidden => ApiError::new(403, "forbidden", message),
             ServiceError::Store(StoreError::Corrupt(_)) => {

@@ -1,6 +1,7 @@
 //! An in-memory store with the same conditional semantics as the DynamoDB one, for unit tests
 //! of the handlers and use cases. The shared store suite runs against both.
 
+use icp_domain::password_reset::PasswordReset;
 use icp_domain::ports::{Claim, CreateError, QueuePosition, Store, TokenSlot};
 use icp_domain::{
     Entity, IdempotencyRecord, Request, ReviewDecision, Status, StoreError, Transition, Website,
@@ -319,6 +320,54 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn start_password_reset(
+        &self,
+        entity_id: &str,
+        reset: &PasswordReset,
+        codes_sent: &[chrono::DateTime<chrono::Utc>],
+        codes_sent_before: &[chrono::DateTime<chrono::Utc>],
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let entity = entity_mut(&mut state, entity_id)?;
+        if entity.retrieval.reset_codes_sent != codes_sent_before {
+            return Err(StoreError::Conflict("codes sent meanwhile".into()));
+        }
+        entity.retrieval.password_reset = Some(reset.clone());
+        entity.retrieval.reset_codes_sent = codes_sent.to_vec();
+        Ok(())
+    }
+
+    async fn count_wrong_code(
+        &self,
+        entity_id: &str,
+        reset_id: &str,
+        wrong_codes: u32,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let reset = open_reset(entity_mut(&mut state, entity_id)?, reset_id, wrong_codes)?;
+        reset.wrong_codes += 1;
+        Ok(())
+    }
+
+    async fn complete_password_reset(
+        &self,
+        entity_id: &str,
+        reset_id: &str,
+        wrong_codes: u32,
+        password_hash: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let entity = entity_mut(&mut state, entity_id)?;
+        open_reset(entity, reset_id, wrong_codes)?.completed_at = Some(at);
+        let previous = std::mem::replace(&mut entity.password_hash, password_hash.into());
+        entity.retrieval.previous_password_hash = Some(previous);
+        entity.retrieval.password_changed_at = Some(at);
+        entity.failed_password_attempts = 0;
+        entity.locked_until = None;
+        Ok(())
+    }
+
     async fn claim_notification(
         &self,
         id: &str,
@@ -343,4 +392,27 @@ impl Store for MemoryStore {
             .insert(id.to_string(), Some(outcome));
         Ok(())
     }
+}
+
+fn entity_mut<'a>(state: &'a mut State, entity_id: &str) -> Result<&'a mut Entity, StoreError> {
+    state
+        .entities
+        .get_mut(entity_id)
+        .ok_or_else(|| StoreError::Corrupt(format!("entity {entity_id} is missing")))
+}
+
+/// The entity's reset `reset_id` if it is not completed and stands at `wrong_codes`.
+fn open_reset<'a>(
+    entity: &'a mut Entity,
+    reset_id: &str,
+    wrong_codes: u32,
+) -> Result<&'a mut PasswordReset, StoreError> {
+    entity
+        .retrieval
+        .password_reset
+        .as_mut()
+        .filter(|r| {
+            r.reset_id == reset_id && r.wrong_codes == wrong_codes && r.completed_at.is_none()
+        })
+        .ok_or_else(|| StoreError::Conflict(format!("reset {reset_id} moved")))
 }

@@ -2,6 +2,7 @@
 //! (the adapters' tests run both), so the fake cannot drift from the real thing.
 
 use chrono::{Duration, Utc};
+use icp_domain::password_reset::PasswordReset;
 use icp_domain::ports::{Claim, CreateError, Store, TokenSlot};
 use icp_domain::*;
 use std::future::Future;
@@ -37,6 +38,7 @@ pub fn fixture() -> (Entity, Vec<Website>) {
         email: "ops@example.cn".into(),
         failed_password_attempts: 0,
         locked_until: None,
+        retrieval: Default::default(),
     };
     let websites = ["a.example.cn", "b.example.cn"]
         .iter()
@@ -480,6 +482,75 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
         (cleared.failed_password_attempts, cleared.locked_until),
         (0, None)
     );
+
+    // A password reset: started once per read of the codes sent; wrong codes counted one at a
+    // time; completing it sets the hash (keeping the old one), clears the count and the lock.
+    for _ in 0..5 {
+        store
+            .record_password_check(&entity.entity_id, false, 5, until, None)
+            .await
+            .unwrap();
+    }
+    let reset = |id: &str| PasswordReset {
+        reset_id: id.into(),
+        code_digest: "digest".into(),
+        expires_at: now + Duration::minutes(10),
+        wrong_codes: 0,
+        completed_at: None,
+    };
+    let eid = entity.entity_id.as_str();
+    let sent = [now];
+    store
+        .start_password_reset(eid, &reset("rst-1"), &sent, &[])
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .start_password_reset(eid, &reset("rst-x"), &sent, &[])
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.count_wrong_code(eid, "rst-1", 0).await.unwrap();
+    assert!(matches!(
+        store.count_wrong_code(eid, "rst-1", 0).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .complete_password_reset(eid, "rst-1", 0, "hash-2", now)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .complete_password_reset(eid, "rst-1", 1, "hash-2", now)
+        .await
+        .unwrap();
+    let changed = store.get_entity(eid).await.unwrap().unwrap();
+    assert_eq!(changed.password_hash, "hash-2");
+    assert_eq!(
+        changed.retrieval.previous_password_hash.as_deref(),
+        Some(entity.password_hash.as_str())
+    );
+    assert_eq!(changed.retrieval.password_changed_at, Some(now));
+    assert_eq!(
+        (changed.failed_password_attempts, changed.locked_until),
+        (0, None)
+    );
+    let done = changed.retrieval.password_reset.clone().unwrap();
+    assert_eq!((done.wrong_codes, done.completed_at), (1, Some(now)));
+    assert_eq!(changed.retrieval.reset_codes_sent, sent.to_vec());
+    assert!(matches!(
+        store.count_wrong_code(eid, "rst-1", 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let again = [now, now + Duration::minutes(2)];
+    store
+        .start_password_reset(eid, &reset("rst-2"), &again, &sent)
+        .await
+        .unwrap();
+    let restarted = store.get_entity(eid).await.unwrap().unwrap();
+    assert_eq!(restarted.retrieval.password_reset, Some(reset("rst-2")));
+    assert_eq!(restarted.retrieval.reset_codes_sent, again.to_vec());
 
     // A notification is claimed under a lease: in flight while it runs, claimed again once
     // it ran out unfinished (its sender died), settled once finished.
