@@ -187,7 +187,7 @@ bearer = "${ICP_CONFORMANCE_CUSTOMER_TOKEN}"
 
 [phases.stateful]
 max-steps = 6
-' --include-path-regex '^/(websites|requests)'
+' --include-path-regex '^/(websites|requests|entity)'
 
 # The reviewer's and the operator's passes reuse no id from answers and run no stateful
 # scenario: no real request is decided or re-driven.

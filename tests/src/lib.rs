@@ -663,11 +663,20 @@ impl Stack {
             .expect("the function answers JSON")
     }
 
+    /// The clock of this stack's function `name`, for a test to move; the system's time again
+    /// however the test ends.
+    pub fn clock_of(&self, name: &'static str) -> FunctionClock<'_> {
+        FunctionClock {
+            stack: self,
+            function: name,
+        }
+    }
+
     /// Moves the clock of this stack's function `name` by `seconds` (0: the system's time), as
     /// its `CLOCK_OFFSET_SECONDS` variable, which the local stage allows (`AllowTestClock`).
     /// Lambda's UpdateFunctionConfiguration: the function's next invocation runs in a new
     /// execution environment with the moved clock.
-    pub async fn set_clock_offset(&self, name: &str, seconds: i64) {
+    async fn set_clock_offset(&self, name: &str, seconds: i64) {
         let url = format!(
             "{}/2015-03-31/functions/{}/configuration",
             self.outputs["localstackUrl"].as_str().unwrap(),
@@ -993,4 +1002,32 @@ fn project_root() -> std::path::PathBuf {
 /// The running local stack's state: its outputs, demo data and the functions' logs.
 fn local_state() -> std::path::PathBuf {
     project_root().join(".local")
+}
+
+/// A function's clock a test moves (`Stack::clock_of`), put back when it is dropped. Only one
+/// test at a time may move a function's clock: a test that does has its binary to itself, or
+/// shares it only with tests that do not depend on that function's time.
+pub struct FunctionClock<'a> {
+    stack: &'a Stack,
+    function: &'static str,
+}
+
+impl FunctionClock<'_> {
+    /// The function runs `seconds` ahead of the system's time from its next invocation on.
+    pub async fn moved_by(&self, seconds: i64) {
+        self.stack.set_clock_offset(self.function, seconds).await
+    }
+}
+
+impl Drop for FunctionClock<'_> {
+    fn drop(&mut self) {
+        let (stack, function) = (self.stack, self.function);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                tokio::runtime::Runtime::new()
+                    .unwrap()
+                    .block_on(stack.set_clock_offset(function, 0))
+            });
+        });
+    }
 }

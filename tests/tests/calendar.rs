@@ -33,32 +33,6 @@ impl Drop for Restore<'_> {
     }
 }
 
-/// A function's clock moved ahead for the test, put back however the test ends.
-struct ClockMoved<'a> {
-    stack: &'a Stack,
-    function: &'static str,
-}
-
-impl<'a> ClockMoved<'a> {
-    async fn new(stack: &'a Stack, function: &'static str, seconds: i64) -> ClockMoved<'a> {
-        stack.set_clock_offset(function, seconds).await;
-        ClockMoved { stack, function }
-    }
-}
-
-impl Drop for ClockMoved<'_> {
-    fn drop(&mut self) {
-        let (stack, function) = (self.stack, self.function);
-        std::thread::scope(|scope| {
-            scope.spawn(|| {
-                tokio::runtime::Runtime::new()
-                    .unwrap()
-                    .block_on(stack.set_clock_offset(function, 0))
-            });
-        });
-    }
-}
-
 #[tokio::test]
 #[ignore = "needs the local stack: run by make test"]
 async fn a_day_off_seeded_in_the_calendar_moves_the_review_due_time_past_it() {
@@ -183,7 +157,8 @@ async fn the_reviewers_are_escalated_only_once_the_working_day_has_passed() {
     let due = chrono::DateTime::parse_from_rfc3339(request["reviewDueAt"].as_str().unwrap())
         .expect("reviewDueAt is RFC 3339");
     let ahead = (due.with_timezone(&Utc) - Utc::now() + Duration::minutes(5)).num_seconds();
-    let _clock = ClockMoved::new(stack, "first-review", ahead).await;
+    let clock = stack.clock_of("first-review");
+    clock.moved_by(ahead).await;
     timer_ends("2026-01-01T00:00:01.000Z").await;
     timer_ends("2026-01-01T00:00:01.000Z").await;
     let told = e2e::poll(

@@ -1,6 +1,7 @@
 //! The API beyond submitting: reading websites and requests (each only to its owner), the
-//! reviewer's queue and decision, the customer's "Modify and Submit" and withdraw, and the
-//! operator's re-drive of a parked approval.
+//! impact preview of a request, license password retrieval, the reviewer's queue and decision,
+//! the customer's "Modify and Submit" and withdraw, and the operator's re-drive of a parked
+//! approval.
 
 use icp_adapters::aws;
 use icp_adapters::clock::SystemClock;
@@ -32,6 +33,18 @@ struct DecisionBody {
 struct ResubmitBody {
     license_password: String,
     service_ips: Option<Vec<String>>,
+}
+
+/// `POST /entity/password-reset` takes `{}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartResetBody {}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ConfirmResetBody {
+    code: String,
+    new_password: String,
 }
 
 struct Api {
@@ -103,6 +116,27 @@ impl HttpFunction for Api {
                     202,
                     json!({ "requestId": request.request_id, "status": request.status, "attempt": request.attempt }),
                 ))
+            }
+            ("GET", "/websites/{websiteId}/impact") => {
+                let id = http::path_param(req, "websiteId")?;
+                let query = req.query_string_parameters();
+                let request_type = query.first("type").unwrap_or_default();
+                Ok((200, json!(ports.impact(&caller, &id, request_type).await?)))
+            }
+            ("POST", "/entity/password-reset") => {
+                let _: StartResetBody = http::parse_json(http::json_body(req)?)?;
+                let started = ports.start_password_reset(&caller, now).await?;
+                tracing::info!(reset_id = %started.reset_id, "password reset code sent");
+                Ok((202, json!(started)))
+            }
+            ("POST", "/entity/password-reset/{resetId}/confirm") => {
+                let id = http::path_param(req, "resetId")?;
+                let body: ConfirmResetBody = http::parse_json(http::json_body(req)?)?;
+                ports
+                    .confirm_password_reset(&caller, &id, &body.code, &body.new_password, now)
+                    .await?;
+                tracing::info!(reset_id = %id, "license password changed");
+                Ok((200, json!({ "status": "changed" })))
             }
             ("GET", "/reviews") => {
                 reviewer(&caller)?;

@@ -9,6 +9,7 @@ use crate::notification::{password_changed_message, reset_code_message};
 use crate::notify::notify_entity;
 use crate::ports::{Notifier, Ports, Store, Vault};
 use crate::records::existing_entity;
+use crate::validation::MAX_PASSWORD_CHARS;
 use crate::{password, Caller, Entity};
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
@@ -19,8 +20,6 @@ pub const WRONG_CODES_ENDING_A_RESET: u32 = 5;
 pub const SECONDS_BETWEEN_CODES: i64 = 60;
 pub const CODES_A_DAY: usize = 5;
 pub const MIN_PASSWORD_CHARS: usize = 8;
-/// The license password's own upper bound (`validation`).
-const MAX_PASSWORD_CHARS: usize = 128;
 /// How often a use case reads again after losing a race on the entity.
 const RACES: usize = 3;
 
