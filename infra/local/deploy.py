@@ -125,6 +125,7 @@ def main():
             # The demo and the tests use the documentation ranges (RFC 5737, RFC 3849).
             "AllowDocumentationIps": "true",
             "AllowTestClock": "true",
+            "DemoSignIn": "true",
             # Short enough for the tests to see: a deadline passing while the authority is
             # silent (the wait begins again), and an approval parked after its first round
             # (only an operator's re-drive applies it within the hour).

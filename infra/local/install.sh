@@ -4,14 +4,16 @@
 # no-op agent jar, the IAM check's policy evaluator (npm) and our Lambda executor. `install.sh
 # lint`: uv and the linters lint.sh runs (cfn-lint, checkov, asl-validator). `install.sh conformance`: uv and
 # schemathesis, which conformance.sh drives the running API with. `install.sh deploy`: uv,
-# cargo-lambda (zig inside) and the SAM CLI, for infra/deploy.sh. `install.sh all`: all four.
+# cargo-lambda (zig inside) and the SAM CLI, for infra/deploy.sh. `install.sh console`: Debian's
+# Chromium and CJK fonts (apt, as root) and Playwright from tests/console's lockfile, for
+# console_test.sh. `install.sh all`: all five.
 # Everything is pinned; finished steps are skipped by stamp files, so a second run is quick.
 set -Eeuo pipefail # -E: the ERR trap below also reports failures inside functions
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 WHAT=${1:-stack}
-[[ $WHAT =~ ^(stack|lint|conformance|deploy|all)$ ]] ||
-  { echo "usage: install.sh [stack|lint|conformance|deploy|all]" >&2; exit 2; }
+[[ $WHAT =~ ^(stack|lint|conformance|deploy|console|all)$ ]] ||
+  { echo "usage: install.sh [stack|lint|conformance|deploy|console|all]" >&2; exit 2; }
 
 UV_VERSION=0.9.5
 # LocalStack 4.9.2 is the newest that runs on Python 3.11; the date bound keeps its dependency
@@ -40,6 +42,11 @@ LINT_NPM_DIR="$ICP_CACHE/npm-lint"
 SCHEMATHESIS_PACKAGE="schemathesis==4.32.5"
 SCHEMATHESIS_VENV="$ICP_CACHE/schemathesis-venv"
 
+# The browser test: Debian's Chromium (Playwright's own browser download cannot reach its host
+# here) with the CJK fonts Chinese pages need, and the test runner from its lockfile.
+CONSOLE_APT_PACKAGES=(chromium fonts-noto-cjk)
+CONSOLE_TEST_DIR="$ROOT/tests/console"
+
 # What infra/deploy.sh builds and deploys with (it names the same venvs).
 CARGO_LAMBDA_PACKAGE="cargo-lambda==1.9.2"
 CARGO_LAMBDA_VENV="$ICP_CACHE/cargo-lambda-venv"
@@ -62,7 +69,7 @@ flock 9
 
 step "check prerequisites"
 prerequisites=(python3.11 node npm flock)
-[[ $WHAT =~ ^(lint|conformance|deploy)$ ]] || prerequisites+=(java javac jar curl setsid)
+[[ $WHAT =~ ^(lint|conformance|deploy|console)$ ]] || prerequisites+=(java javac jar curl setsid)
 for tool in "${prerequisites[@]}"; do
   command -v "$tool" >/dev/null || { echo "install.sh: '$tool' not found on PATH" >&2; exit 1; }
 done
@@ -116,7 +123,29 @@ if [[ $WHAT =~ ^(lint|all)$ ]]; then
   fi
 fi
 
-if [[ $WHAT =~ ^(lint|conformance|deploy)$ ]]; then
+if [[ $WHAT =~ ^(console|all)$ ]]; then
+  step "Debian packages: ${CONSOLE_APT_PACKAGES[*]}"
+  missing=()
+  for package in "${CONSOLE_APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -qx 'install ok installed' ||
+      missing+=("$package")
+  done
+  if ((${#missing[@]})); then
+    [[ $(id -u) -eq 0 ]] ||
+      { echo "install.sh: as root, apt-get install ${missing[*]}" >&2; exit 1; }
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  fi
+
+  step "Playwright (tests/console/package-lock.json)"
+  spec=$(sha256sum <"$CONSOLE_TEST_DIR/package-lock.json")
+  if ! is_done console-npm "$spec" || [[ ! -x $CONSOLE_TEST_DIR/node_modules/.bin/playwright ]]; then
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$CONSOLE_TEST_DIR" --no-audit --no-fund --loglevel=error >&2
+    mark_done console-npm "$spec"
+  fi
+fi
+
+if [[ $WHAT =~ ^(lint|conformance|deploy|console)$ ]]; then
   echo "install: done ($ICP_CACHE)" >&2
   exit 0
 fi

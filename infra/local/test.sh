@@ -35,6 +35,11 @@ fi
 echo "test: API conformance (schemathesis, infra/openapi.yaml)" >&2
 infra/local/conformance.sh
 
+# The web console in Debian's Chromium, customers and reviewers through its pages (and the
+# README's screenshots).
+echo "test: the web console in a real browser (Playwright, tests/console)" >&2
+infra/local/console_test.sh
+
 # Every AWS call the functions made above, against their roles' policies as deployed.
 echo "test: IAM check (the functions' calls against their roles' policies)" >&2
 infra/local/iam_check.sh

@@ -97,6 +97,24 @@ impl Seeder {
         }
     }
 
+    /// Lists the entity in the console's demo sign-in (the local stage's `DemoSignIn`).
+    pub async fn offer_demo_sign_in(&self, entity_id: &str) {
+        self.dynamodb
+            .update_item()
+            .table_name(&self.entities)
+            .key("entityId", AttributeValue::S(entity_id.into()))
+            .update_expression("SET demoSignIn = :yes")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "demo sign-in: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                )
+            });
+    }
+
     async fn put(
         &self,
         table: &str,
@@ -224,6 +242,7 @@ pub async fn demo(deployed: &Deployed) -> Value {
             })
             .collect();
         seeder.customer(&entity, c.password, &websites, true).await;
+        seeder.offer_demo_sign_in(c.entity_id).await;
         customers.push(json!({
             "token": token(c.entity_id, "customer"),
             "entityId": c.entity_id,
@@ -236,6 +255,7 @@ pub async fn demo(deployed: &Deployed) -> Value {
     let api_url = deployed.output("apiUrl");
     json!({
         "apiUrl": api_url,
+        "consoleUrl": format!("{api_url}/console/index.html"),
         "localstackUrl": deployed.output("localstackUrl"),
         "region": deployed.output("region"),
         "customers": customers,
@@ -247,6 +267,60 @@ pub async fn demo(deployed: &Deployed) -> Value {
             "callbackUrl": format!("{api_url}/authority/callbacks"),
             "secret": deployed.secret("AuthoritySecretArn").await,
         },
+    })
+}
+
+/// The browser test's own people (`infra/local/console_test.sh`): `count` fresh customers with
+/// three websites each, the demo reviewer, a second reviewer and the operator, with tokens.
+pub async fn console(deployed: &Deployed, count: usize) -> Value {
+    const PASSWORD: &str = "Console-Filing-2026";
+    let seeder = Seeder::new(deployed);
+    let jwt = deployed.secret("JwtSecretArn").await;
+    let expires = chrono::Utc::now().timestamp() + DEMO_TOKEN_SECONDS;
+    let token = |sub: &str, role: &str| icp_edge::auth::mint(&jwt, sub, role, expires);
+    let run = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let mut customers = Vec::new();
+    for n in 0..count {
+        let entity_id = format!("ent-console-{run}-{n}");
+        let entity = entity(
+            &entity_id,
+            &format!("控制台测试公司 {n} (Console Test Co. {n})"),
+            "京ICP备20269999号",
+            &format!(
+                "+86136{:04}{n:04}",
+                u32::from_str_radix(&run[..4], 16).unwrap() % 10_000
+            ),
+            &format!("{entity_id}@console.example.cn"),
+        );
+        let websites: Vec<Website> = (1..=3)
+            .map(|k| {
+                let domain = format!("site{k}.{n}.{run}.console.example.cn");
+                website(
+                    &format!("web-console-{run}-{n}-{k}"),
+                    &entity,
+                    &domain,
+                    k,
+                    &format!("192.0.2.{}", 10 + k),
+                )
+            })
+            .collect();
+        seeder.customer(&entity, PASSWORD, &websites, false).await;
+        customers.push(json!({
+            "token": token(&entity_id, "customer"),
+            "entityId": entity_id,
+            "licensePassword": PASSWORD,
+            "phone": entity.phone,
+            "websites": websites.iter().map(|w| json!({"websiteId": w.website_id, "domain": w.domain, "serviceIps": w.service_ips})).collect::<Vec<_>>(),
+        }));
+    }
+    let api_url = deployed.output("apiUrl");
+    json!({
+        "apiUrl": api_url,
+        "consoleUrl": format!("{api_url}/console/index.html"),
+        "customers": customers,
+        "reviewerToken": token(DEMO_REVIEWER, "reviewer"),
+        "otherReviewerToken": token("rev-console-other", "reviewer"),
+        "operatorToken": token(DEMO_OPERATOR, "operator"),
     })
 }
 

@@ -92,7 +92,14 @@ impl HttpFunction for Api {
             }
             ("GET", "/requests/{requestId}") => {
                 let id = http::path_param(req, "requestId")?;
-                Ok((200, request_json(&ports.get_request(&caller, &id).await?)))
+                let (request, website) = ports.get_request_with_website(&caller, &id).await?;
+                let mut answer = request_json(&request);
+                if let Some(w) = website {
+                    answer["website"] = json!({
+                        "domain": w.domain, "websiteLicenseNumber": w.website_license_number, "serviceIps": w.service_ips,
+                    });
+                }
+                Ok((200, answer))
             }
             ("POST", "/requests/{requestId}/withdraw") => {
                 let id = http::path_param(req, "requestId")?;

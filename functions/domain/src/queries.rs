@@ -91,6 +91,18 @@ impl<S: Store, N, V, W, A> Ports<S, N, V, W, A> {
         }
     }
 
+    /// A request with its website as it stands now (the reviewer compares the service IPs in
+    /// force with the requested ones), to its owner or to a reviewer.
+    pub async fn get_request_with_website(
+        &self,
+        caller: &Caller,
+        request_id: &str,
+    ) -> Result<(Request, Option<Website>), ServiceError> {
+        let request = self.get_request(caller, request_id).await?;
+        let website = self.store.get_website(&request.website_id).await?;
+        Ok((request, website))
+    }
+
     /// The caller's requests, newest first: on one website, or on all of them.
     pub async fn list_requests(
         &self,

@@ -4,7 +4,8 @@
 //! - `icp-seed demo`: the demo customers and reviewer (kept if already there), as
 //!   `.local/demo.json` holds them;
 //! - `icp-seed load COUNT PER_ENTITY PASSWORD`: COUNT fresh websites for `make bench`,
-//!   `[{"websiteId", "token"}]`.
+//!   `[{"websiteId", "token"}]`;
+//! - `icp-seed console COUNT`: COUNT fresh customers and the reviewers for the browser test.
 
 use e2e::seed::{self, Deployed};
 
@@ -19,12 +20,17 @@ async fn main() {
             let number = |s: &str| s.parse().unwrap_or_else(|_| usage());
             seed::load(&deployed, number(count), number(per_entity), password).await
         }
+        ["console", count] => {
+            seed::console(&deployed, count.parse().unwrap_or_else(|_| usage())).await
+        }
         _ => usage(),
     };
     println!("{}", serde_json::to_string_pretty(&seeded).unwrap());
 }
 
 fn usage() -> ! {
-    eprintln!("usage: icp-seed demo | icp-seed load COUNT PER_ENTITY PASSWORD");
+    eprintln!(
+        "usage: icp-seed demo | icp-seed load COUNT PER_ENTITY PASSWORD | icp-seed console COUNT"
+    );
     std::process::exit(2)
 }
