@@ -13,6 +13,7 @@ c = demo["customers"][0]
 print(f"""
 The ICP filing stack is up.
   API:        {demo['apiUrl']}
+  Console:    {demo['consoleUrl']}
   Demo data:  {sys.argv[1]} (customers, tokens, license passwords, reviewer token)
   Stop it:    make down        Logs: make logs
 
