@@ -11,7 +11,10 @@ export CARGO_TARGET_DIR ?= $(ICP_CACHE)/target
 PROFILE ?= dev
 export CARGO_PROFILE_DIR := $(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
 
-.PHONY: install build up down logs status test unit-test lint demo conformance bench deploy
+.PHONY: help install build up down logs status test unit-test lint demo conformance console-test bench deploy
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /\1\t/' | expand -t 14
 
 install: ## Install LocalStack, DynamoDB Local and the Lambda executor (pinned, into $ICP_CACHE)
 	infra/local/install.sh
@@ -36,6 +39,9 @@ demo: ## On a running stack: each request type from submit to completed, with it
 
 conformance: ## On a running stack: schemathesis holds the API to infra/openapi.yaml
 	infra/local/conformance.sh
+
+console-test: ## On a running stack: the web console in Debian's Chromium (Playwright)
+	infra/local/console_test.sh
 
 unit-test: ## Tests that need no stack
 	cargo test --workspace

@@ -31,7 +31,9 @@ TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "releas
 
 COLD_ROUNDS = 5
 WARM_SAMPLES = 300
-WARM_SUBMITS = 100
+# The calls people click, each timed beside a `GET /hello`, one at a time: the workflow each
+# starts runs to its next wait before the next sample, so it never shares the cores with one.
+CLICK_SAMPLES = 30
 ORCHESTRATION_SAMPLES = 10
 LOAD_SUBMITS = 200
 # LocalStack host mode on 2 cores cannot start 200 execution environments at once within a
@@ -45,7 +47,9 @@ LOAD_REVIEW_WAIT_SECONDS = 300
 
 GOALS = {
     "coldStartRatio": 1.2,
+    "coldFirstResponseRatio": 1.5,
     "getRequestRatio": 1.3,
+    "clickRatio": 3,
     "transitionsPerRequest": 8,
     "orchestrationRatio": 3,
     "zipBytes": 5_000_000,
@@ -102,6 +106,49 @@ class FunctionLog:
         return found
 
 
+SPAN_TIME = re.compile(r"^([0-9.]+)(ns|µs|us|ms|s)$")
+SPAN_UNITS = {"ns": 1e-6, "µs": 1e-3, "us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def span_ms(text):
+    match = SPAN_TIME.match(text or "")
+    return float(match.group(1)) * SPAN_UNITS[match.group(2)] if match else 0.0
+
+
+def aws_calls(function_log, since):
+    """The AWS calls each invocation in `function_log` after `since` made: [[(call, ms)]], from
+    the lines the functions log when an SDK operation's span closes (`telemetry`)."""
+    if not function_log.path.exists():
+        return []
+    with function_log.path.open("rb") as f:
+        f.seek(since)
+        text = f.read().decode(errors="replace")
+    invocations, current = [], None
+    for line in text.splitlines():
+        if " START RequestId:" in line:
+            current = []
+        elif " END RequestId:" in line and current is not None:
+            invocations.append(current)
+            current = None
+        elif current is not None and '"message":"close"' in line:
+            event = json.loads(line[line.index("{"):])
+            span = event.get("span", {})
+            if "rpc.service" in span:
+                fields = event.get("fields", {})
+                current.append((span.get("name", "?"), span_ms(fields.get("time.busy")) + span_ms(fields.get("time.idle"))))
+    return invocations
+
+
+def route_calls(invocations):
+    """What the calls of one route spend in AWS: the median sum per call, and the calls the
+    typical call makes, in order."""
+    if not invocations:
+        return {"awsMsP50": None, "calls": []}
+    sums = [sum(ms_ for _, ms_ in calls) for calls in invocations]
+    typical = statistics.mode(tuple(name for name, _ in calls) for calls in invocations)
+    return {"awsMsP50": round(statistics.median(sums), 2), "calls": list(typical)}
+
+
 class Stack:
     def __init__(self):
         self.outputs = json.loads((STATE_DIR / "stack.json").read_text())
@@ -150,10 +197,36 @@ class Stack:
         )
 
 
-def cold_starts(stack, names):
-    """Init duration of each function on a fresh execution environment, forced as on AWS by a
-    configuration change, in rounds so the baseline and the functions share the machine's noise."""
-    samples = {name: [] for name in names}
+def first_call(stack, name, sites, read_request):
+    """The call that meets a fresh execution environment of `name`: what a person (or the
+    workflow) would send it. The HTTP functions through API Gateway; the steps invoked directly,
+    with an empty event they answer (or refuse) after their init, as the state machine's would."""
+    request_id, token = read_request
+    calls = {
+        "hello": lambda: stack.call("GET", "/hello"),
+        "api": lambda: stack.call("GET", f"/requests/{request_id}", token),
+        "submit-request": lambda: stack.submit(*sites.pop()),
+        "authority-callback": lambda: stack.call("POST", "/authority/callbacks", None, {}),
+        "authority-sim": lambda: stack.call("GET", f"/authority-sim/submissions?requestId={request_id}", stack.demo["operatorToken"]),
+        "console": lambda: stack.call("GET", "/console/index.html"),
+    }
+    if name in calls:
+        began = time.perf_counter()
+        status, _, _ = calls[name]()
+        if status is None or status >= 500:
+            sys.exit(f"bench: the first call to {name} answered {status}")
+        return time.perf_counter() - began
+    began = time.perf_counter()
+    stack.lambdas.invoke(FunctionName=stack.function_name(name), Payload=b"{}")
+    return time.perf_counter() - began
+
+
+def cold_starts(stack, names, sites, read_request):
+    """Each function on a fresh execution environment, forced as on AWS by a configuration
+    change: its init duration, and the time its first caller waits for the answer (what a person
+    feels). In rounds, so the baseline and the functions share the machine's noise."""
+    inits = {name: [] for name in names}
+    firsts = {name: [] for name in names}
     for round_ in range(COLD_ROUNDS):
         for name in names:
             function_name = stack.function_name(name)
@@ -166,14 +239,14 @@ def cold_starts(stack, names):
             )
             function_log = FunctionLog(function_name)
             since = function_log.offset()
-            # An empty event: the function may refuse it, but only after its init, which is what counts.
-            stack.lambdas.invoke(FunctionName=function_name, Payload=b"{}")
-            inits = [r["Init Duration"] for _, r in eventually(
+            firsts[name].append(first_call(stack, name, sites, read_request))
+            found = [r["Init Duration"] for _, r in eventually(
                 f"{function_name}'s REPORT line", lambda: function_log.reports(since), timeout=10) if "Init Duration" in r]
-            if inits:
-                samples[name].append(inits[0])
+            if found:
+                inits[name].append(found[0])
         log(f"cold starts: round {round_ + 1}/{COLD_ROUNDS}")
-    return {name: round(statistics.median(s), 2) for name, s in samples.items() if s}
+    median = lambda samples: {name: round(statistics.median(s), 2) for name, s in samples.items() if s}
+    return median(inits), {name: ms(statistics.median(s)) for name, s in firsts.items() if s}
 
 
 def orchestration(stack, websites):
@@ -196,7 +269,8 @@ def orchestration(stack, websites):
     return {"submitToReviewMs": ms(wall), "lambdaSumMs": ms(lambda_sum), "ratio": round(wall / lambda_sum, 2)}
 
 
-def warm(stack, websites, read_request):
+def warm(stack, read_request):
+    """Warm `GET /requests/{id}` against `GET /hello`, interleaved."""
     request_id, token = read_request
     for _ in range(20):  # warm both paths up
         stack.call("GET", "/hello")
@@ -209,19 +283,64 @@ def warm(stack, websites, read_request):
         status, _, seconds = stack.call("GET", f"/requests/{request_id}", token)
         assert status == 200, status
         reads.append(seconds)
-    submits = []
-    for website_id, customer in websites:
-        status, body, seconds = stack.submit(website_id, customer)
-        if status != 202:
-            sys.exit(f"bench: submit answered {status}: {body}")
-        submits.append(seconds)
     hello_p50, get_p50 = statistics.median(hello), statistics.median(reads)
     return {
         "helloP50Ms": ms(hello_p50), "helloP99Ms": ms(percentile(hello, 0.99)),
         "getRequestP50Ms": ms(get_p50), "getRequestP99Ms": ms(percentile(reads, 0.99)),
-        "submitP50Ms": ms(statistics.median(submits)), "submitP99Ms": ms(percentile(submits, 0.99)),
         "getRequestRatio": round(get_p50 / hello_p50, 2),
     }
+
+
+def clicks(stack, sites):
+    """The calls people wait on: submit, the reviewer's decision, Modify and Submit, each timed
+    beside a `GET /hello` just before it, then left to run its workflow to the next wait before
+    the next sample (so no workflow shares the cores with a timed call). Submit on fresh
+    websites; the decisions on the requests those submits brought to review; the resubmits on
+    requests first rejected for a wrong password. With each, the AWS calls its function made."""
+    reviewer = stack.demo["reviewerToken"]
+    serving = {"submit": "submit-request", "decision": "api", "resubmit": "api"}
+    timed = {what: {"hello": [], "calls": [], "aws": []} for what in serving}
+
+    def sample(what, call, expect):
+        samples = timed[what]
+        status, _, seconds = stack.call("GET", "/hello")
+        assert status == 200, status
+        samples["hello"].append(seconds)
+        function_log = FunctionLog(stack.function_name(serving[what]))
+        since = function_log.offset()
+        status, body, seconds = call()
+        if status != expect:
+            sys.exit(f"bench: {what} answered {status}: {body}")
+        samples["calls"].append(seconds)
+        # Nothing else calls that function until the sample's workflow is waited for.
+        samples["aws"].append(eventually(f"{what}'s invocation in the log", lambda: aws_calls(function_log, since), timeout=10)[0])
+        return body
+
+    for _ in range(3):  # the functions warm
+        stack.call("GET", "/hello")
+    reviewed = []
+    for website_id, token in sites[:CLICK_SAMPLES]:
+        body = sample("submit", lambda: stack.submit(website_id, token), 202)
+        stack.wait_status(body["requestId"], token, "pending_first_review")
+        reviewed.append((body["requestId"], token))
+    for request_id, token in reviewed:
+        sample("decision", lambda: stack.call("POST", f"/reviews/{request_id}/decision", reviewer, {"decision": "approve"}), 200)
+        stack.wait_status(request_id, token, "forwarded_to_authority")
+    for website_id, token in sites[CLICK_SAMPLES:2 * CLICK_SAMPLES]:
+        _, body, _ = stack.call("POST", "/requests", token, {"type": "website_cancellation", "websiteId": website_id,
+                                                              "licensePassword": "not-the-password"}, {"Idempotency-Key": str(uuid.uuid4())})
+        stack.wait_status(body["requestId"], token, "password_rejected")
+        sample("resubmit", lambda: stack.call("POST", f"/requests/{body['requestId']}/resubmit", token, {"licensePassword": PASSWORD}), 202)
+        stack.wait_status(body["requestId"], token, "pending_first_review")
+    result = {"awsCalls": {}}
+    for what, samples in timed.items():
+        calls, hello = samples["calls"], samples["hello"]
+        result[f"{what}P50Ms"] = ms(statistics.median(calls))
+        result[f"{what}P99Ms"] = ms(percentile(calls, 0.99))
+        result[f"{what}HelloP50Ms"] = ms(statistics.median(hello))
+        result[f"{what}Ratio"] = round(statistics.median(calls) / statistics.median(hello), 2)
+        result["awsCalls"][what] = route_calls(samples["aws"])
+    return result
 
 
 def transitions(stack, website_id, token):
@@ -334,10 +453,17 @@ def table(results):
     rows = ["| Measure | Figure | Goal | Met |", "|---|---|---|---|"]
     hello = results["coldStartMs"]["hello"]
     for name, ratio in results["coldStartRatio"].items():
-        rows.append(f"| cold start `{name}` | {results['coldStartMs'][name]} ms = {ratio}× hello ({hello} ms) | ≤ 1.2× | {met(ratio <= GOALS['coldStartRatio'])} |")
+        rows.append(f"| cold start `{name}` (init) | {results['coldStartMs'][name]} ms = {ratio}× hello ({hello} ms) | ≤ 1.2× | {met(ratio <= GOALS['coldStartRatio'])} |")
+    hello_first = results["coldFirstResponseMs"]["hello"]
+    for name, ratio in results["coldFirstResponseRatio"].items():
+        rows.append(f"| cold first response `{name}` | {results['coldFirstResponseMs'][name]} ms = {ratio}× hello ({hello_first} ms) | ≤ 1.5× | {met(ratio <= GOALS['coldFirstResponseRatio'])} |")
     w = results["warm"]
     rows.append(f"| warm `GET /requests/{{id}}` p50 / p99 | {w['getRequestP50Ms']} / {w['getRequestP99Ms']} ms = {w['getRequestRatio']}× `GET /hello` ({w['helloP50Ms']} ms) | ≤ 1.3× | {met(w['getRequestRatio'] <= GOALS['getRequestRatio'])} |")
-    rows.append(f"| warm `POST /requests` p50 / p99 | {w['submitP50Ms']} / {w['submitP99Ms']} ms | — | |")
+    for what, route in (("submit", "POST /requests"), ("decision", "POST /reviews/{id}/decision"), ("resubmit", "POST /requests/{id}/resubmit")):
+        ratio = w[f"{what}Ratio"]
+        rows.append(f"| warm `{route}` p50 / p99 | {w[f'{what}P50Ms']} / {w[f'{what}P99Ms']} ms = {ratio}× `GET /hello` ({w[f'{what}HelloP50Ms']} ms) | ≤ 3× | {met(ratio <= GOALS['clickRatio'])} |")
+        spent = w["awsCalls"][what]
+        rows.append(f"| … its AWS calls, in order | {', '.join(spent['calls']) or 'none logged'}: {spent['awsMsP50']} ms p50 | — | |")
     t = results["transitionsPerRequest"]
     rows.append(f"| state transitions, happy path | {t} | ≤ {GOALS['transitionsPerRequest']} | {met(t <= GOALS['transitionsPerRequest'])} |")
     o = results["orchestration"]
@@ -371,20 +497,24 @@ def main():
         {m for m in re.findall(r"target/lambda/([a-z0-9-]+)/", (ROOT / "infra/template.yaml").read_text())} - {"hello"}
     )
     make_up = json.loads((STATE_DIR / "bench-make-up.json").read_text())
-    sites = stack.seed(ORCHESTRATION_SAMPLES + 1 + WARM_SUBMITS + 1 + LOAD_SUBMITS)
+    sites = stack.seed(ORCHESTRATION_SAMPLES + 1 + COLD_ROUNDS + 2 * CLICK_SAMPLES + 1 + LOAD_SUBMITS)
     orchestration_sites, sites = sites[:ORCHESTRATION_SAMPLES], sites[ORCHESTRATION_SAMPLES:]
     read_site, sites = sites[0], sites[1:]
-    warm_sites, sites = sites[:WARM_SUBMITS], sites[WARM_SUBMITS:]
+    cold_sites, sites = sites[:COLD_ROUNDS], sites[COLD_ROUNDS:]
+    click_sites, sites = sites[:2 * CLICK_SAMPLES], sites[2 * CLICK_SAMPLES:]
     happy_site, load_sites = sites[0], sites[1:]
+    status, body, _ = stack.submit(*read_site)
+    read_request = (body["requestId"], read_site[1])
+    stack.wait_status(*read_request, "pending_first_review")
 
     log(f"cold starts of {len(names)} functions, {COLD_ROUNDS} rounds")
-    cold = cold_starts(stack, names)
+    cold, cold_first = cold_starts(stack, names, cold_sites, read_request)
     log("orchestration: submit → pending_first_review, one at a time")
     orchestration_result = orchestration(stack, orchestration_sites)
     log("warm latencies through API Gateway")
-    status, body, _ = stack.submit(*read_site)
-    read_request = (body["requestId"], read_site[1])
-    warm_result = warm(stack, warm_sites, read_request)
+    warm_result = warm(stack, read_request)
+    log(f"the calls people click: submit, decision, resubmit, {CLICK_SAMPLES} each beside GET /hello")
+    warm_result.update(clicks(stack, click_sites))
     log("state transitions of one request on the happy path")
     transitions_result = transitions(stack, *happy_site)
     log(f"load: {LOAD_SUBMITS} submits, {LOAD_IN_FLIGHT} in flight")
@@ -395,6 +525,8 @@ def main():
         "machine": machine(),
         "coldStartMs": cold,
         "coldStartRatio": {n: round(v / cold["hello"], 2) for n, v in cold.items() if n != "hello"},
+        "coldFirstResponseMs": cold_first,
+        "coldFirstResponseRatio": {n: round(v / cold_first["hello"], 2) for n, v in cold_first.items() if n != "hello"},
         "warm": warm_result,
         "transitionsPerRequest": transitions_result,
         "orchestration": orchestration_result,

@@ -71,22 +71,26 @@ impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
         validate_idempotency_key(input.idempotency_key)?;
         let scope_key = IdempotencyRecord::scope_key(entity_id, input.idempotency_key);
         let fingerprint = self.vault.fingerprint(&canonical_json(input.raw_body));
-        if let Some(previous) = store.get_idempotency(&scope_key).await? {
+        // The three reads do not depend on each other: the caller waits for one round trip.
+        let (previous, website, entity) = futures::join!(
+            store.get_idempotency(&scope_key),
+            store.get_website(input.website_id),
+            existing_entity(store, entity_id),
+        );
+        if let Some(previous) = previous? {
             return self.replay(&previous, &fingerprint).await;
         }
 
         let request_type = parse_request_type(input.request_type)?;
         validate_password(input.license_password)?;
-        let website = store
-            .get_website(input.website_id)
-            .await?
-            .ok_or_else(|| DomainError::WebsiteNotFound(input.website_id.into()))?;
+        let website =
+            website?.ok_or_else(|| DomainError::WebsiteNotFound(input.website_id.into()))?;
         if website.entity_id != entity_id {
             return Err(ServiceError::Forbidden);
         }
         let valid =
             validate_submission(request_type, input.service_ips, &website, input.ip_policy)?;
-        refuse_if_locked(&existing_entity(store, entity_id).await?, now)?;
+        refuse_if_locked(&entity?, now)?;
         if website.open_request_id.is_some() {
             return self.already_open(&scope_key, &fingerprint, &website).await;
         }

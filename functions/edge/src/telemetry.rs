@@ -1,13 +1,21 @@
 //! JSON logs, one line per event, carrying the invocation's span (and so its request id).
 
+use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::EnvFilter;
 
+/// The AWS SDK's operation spans (`DynamoDB.GetItem`, at debug): each logged when it closes,
+/// with how long the call took, so where an invocation's time went is in its log lines (`make
+/// bench` sums them per route).
+const AWS_CALLS: &str = "aws_sdk_dynamodb=debug,aws_sdk_sfn=debug,aws_sdk_sns=debug,aws_sdk_ses=debug,aws_sdk_secretsmanager=debug";
+
 pub fn init() {
+    let level = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+    let filter = EnvFilter::try_new(format!("{level},{AWS_CALLS}"))
+        .unwrap_or_else(|_| EnvFilter::new(format!("info,{AWS_CALLS}")));
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(filter)
+        .with_span_events(FmtSpan::CLOSE)
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)

@@ -1,32 +1,50 @@
-//! `icp-review`: first review from a terminal, for operators without a console, and the
+//! `icp-review`: first review from a terminal, for reviewers without the console, and the
 //! operator's re-drive of an approval the workflow parked.
-//!
-//! ```text
-//! icp-review pending
-//! icp-review approve REQUEST_ID
-//! icp-review reject REQUEST_ID --reason TEXT [--reason TEXT ...]
-//! icp-review redrive REQUEST_ID
-//! ```
 //!
 //! The API and the token come from `ICP_API_URL` and `ICP_REVIEWER_TOKEN` (`ICP_OPERATOR_TOKEN`
 //! for `redrive`), or else from the local stack's demo file (`apiUrl`, `reviewerToken`,
-//! `operatorToken` of `ICP_DEMO_FILE`, by default `.local/demo.json`).
+//! `operatorToken` of `ICP_DEMO_FILE`, by default `.local/demo.json`). `icp-review --help` lists
+//! the commands.
 
+use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: icp-review pending | approve REQUEST_ID | reject REQUEST_ID --reason TEXT [--reason TEXT ...] | redrive REQUEST_ID";
+#[derive(Debug, Parser)]
+#[command(
+    name = "icp-review",
+    version,
+    about = "First review of ICP filing change requests, from a terminal"
+)]
+struct Cli {
+    /// Print what the API answered, as JSON (pending, show).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
 
+#[derive(Debug, Subcommand)]
 enum Command {
-    Pending,
-    Decide {
+    /// Requests awaiting first review, soonest due first.
+    Pending {
+        /// Only those past their due time.
+        #[arg(long)]
+        overdue: bool,
+    },
+    /// One request: status, website, service IPs, due time and history.
+    Show { request_id: String },
+    /// Approve at first review: the request goes on to the authority.
+    Approve { request_id: String },
+    /// Reject at first review, with the reasons the customer reads.
+    Reject {
         request_id: String,
-        decision: &'static str,
+        /// A reason (repeat for several).
+        #[arg(long = "reason", value_name = "TEXT", required = true)]
         reasons: Vec<String>,
     },
-    Redrive {
-        request_id: String,
-    },
+    /// Apply an approval the workflow parked (operator).
+    Redrive { request_id: String },
 }
 
 impl Command {
@@ -36,39 +54,6 @@ impl Command {
             Command::Redrive { .. } => ("ICP_OPERATOR_TOKEN", "operatorToken"),
             _ => ("ICP_REVIEWER_TOKEN", "reviewerToken"),
         }
-    }
-}
-
-fn parse(args: &[String]) -> Result<Command, String> {
-    match args {
-        [cmd] if cmd == "pending" => Ok(Command::Pending),
-        [cmd, id] if cmd == "approve" => Ok(Command::Decide {
-            request_id: id.clone(),
-            decision: "approve",
-            reasons: Vec::new(),
-        }),
-        [cmd, id] if cmd == "redrive" => Ok(Command::Redrive {
-            request_id: id.clone(),
-        }),
-        [cmd, id, rest @ ..] if cmd == "reject" => {
-            let mut reasons = Vec::new();
-            let mut rest = rest.iter();
-            while let Some(flag) = rest.next() {
-                match (flag.as_str(), rest.next()) {
-                    ("--reason", Some(reason)) => reasons.push(reason.clone()),
-                    _ => return Err(format!("unexpected {flag:?}\n{USAGE}")),
-                }
-            }
-            if reasons.is_empty() {
-                return Err(format!("a rejection needs at least one --reason\n{USAGE}"));
-            }
-            Ok(Command::Decide {
-                request_id: id.clone(),
-                decision: "reject",
-                reasons,
-            })
-        }
-        _ => Err(USAGE.to_string()),
     }
 }
 
@@ -121,11 +106,108 @@ fn http_client() -> Result<reqwest::Client, String> {
         .map_err(|e| format!("no HTTP client: {e}"))
 }
 
-async fn run(command: Command) -> Result<String, String> {
-    let (api, token) = config(&command)?;
+/// A field as text: strings as they are, anything else as JSON.
+fn text(value: &Value, key: &str) -> String {
+    value[key]
+        .as_str()
+        .map(String::from)
+        .unwrap_or_else(|| value[key].to_string())
+}
+
+fn list(value: &Value) -> String {
+    value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|v| v.as_str().unwrap_or_default().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+/// Whether a review's due time (RFC 3339) has passed.
+fn overdue(review: &Value) -> bool {
+    review["dueAt"]
+        .as_str()
+        .and_then(|due| chrono::DateTime::parse_from_rfc3339(due).ok())
+        .is_some_and(|due| due < chrono::Utc::now())
+}
+
+fn pending_text(reviews: &[Value]) -> String {
+    let mut out = format!(
+        "{} awaiting first review (soonest due first)\n",
+        reviews.len()
+    );
+    for r in reviews {
+        out.push_str(&format!(
+            "{}  {:<20}  {}  attempt {}  due {}{}\n",
+            text(r, "requestId"),
+            text(r, "type"),
+            text(r, "websiteId"),
+            text(r, "attempt"),
+            text(r, "dueAt"),
+            if overdue(r) { "  OVERDUE" } else { "" }
+        ));
+    }
+    out
+}
+
+fn show_text(r: &Value) -> String {
+    let website = &r["website"];
+    let mut out = format!(
+        "{}  {}  {}\nwebsite   {} ({})\nentity    {}\nattempt   {}\n",
+        text(r, "requestId"),
+        text(r, "type"),
+        text(r, "status"),
+        website["domain"]
+            .as_str()
+            .unwrap_or(r["websiteId"].as_str().unwrap_or("?")),
+        website["websiteLicenseNumber"].as_str().unwrap_or("?"),
+        text(r, "entityId"),
+        text(r, "attempt"),
+    );
+    if let Some(due) = r["reviewDueAt"].as_str() {
+        out.push_str(&format!("due       {due}\n"));
+    }
+    if r["serviceIps"].is_array() {
+        out.push_str(&format!(
+            "IPs       {} -> {}\n",
+            list(&website["serviceIps"]),
+            list(&r["serviceIps"])
+        ));
+    }
+    let reasons = list(&r["rejectionReasons"]);
+    if !reasons.is_empty() {
+        out.push_str(&format!("reasons   {reasons}\n"));
+    }
+    out.push_str("history\n");
+    for h in r["history"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "  {}  {:<24}  {}: {}\n",
+            text(h, "at"),
+            text(h, "status"),
+            text(h, "actor"),
+            text(h, "note")
+        ));
+    }
+    out
+}
+
+async fn run(cli: Cli) -> Result<String, String> {
+    let (api, token) = config(&cli.command)?;
     let http = http_client()?;
-    match command {
-        Command::Pending => {
+    let as_json = |value: &Value| {
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        )
+    };
+    match cli.command {
+        Command::Pending {
+            overdue: only_overdue,
+        } => {
             // The whole queue, page by page.
             let mut reviews = Vec::new();
             let mut next_token: Option<String> = None;
@@ -144,44 +226,30 @@ async fn run(command: Command) -> Result<String, String> {
                     None => break,
                 }
             }
-            let mut out = format!(
-                "{} awaiting first review (soonest due first)\n",
-                reviews.len()
-            );
-            for r in reviews {
-                let text = |k: &str| {
-                    r[k].as_str()
-                        .map(String::from)
-                        .unwrap_or_else(|| r[k].to_string())
-                };
-                out.push_str(&format!(
-                    "{}  {:<20}  {}  attempt {}  due {}\n",
-                    text("requestId"),
-                    text("type"),
-                    text("websiteId"),
-                    text("attempt"),
-                    text("dueAt")
-                ));
-            }
-            Ok(out)
+            reviews.retain(|r| !only_overdue || overdue(r));
+            Ok(match cli.json {
+                true => as_json(&json!({ "reviews": reviews })),
+                false => pending_text(&reviews),
+            })
         }
-        Command::Decide {
-            request_id,
-            decision,
-            reasons,
-        } => {
-            let body = json!({ "decision": decision, "reasons": reasons });
-            let answer = call(
-                http.post(format!("{api}/reviews/{request_id}/decision"))
-                    .bearer_auth(&token)
-                    .json(&body),
+        Command::Show { request_id } => {
+            let request = call(
+                http.get(format!("{api}/requests/{request_id}"))
+                    .bearer_auth(&token),
             )
             .await?;
-            Ok(format!(
-                "{request_id}: {decision} recorded (status {})\n",
-                answer["status"].as_str().unwrap_or("?")
-            ))
+            Ok(match cli.json {
+                true => as_json(&request),
+                false => show_text(&request),
+            })
         }
+        Command::Approve { request_id } => {
+            decide(&http, &api, &token, &request_id, "approve", &[]).await
+        }
+        Command::Reject {
+            request_id,
+            reasons,
+        } => decide(&http, &api, &token, &request_id, "reject", &reasons).await,
         Command::Redrive { request_id } => {
             let answer = call(
                 http.post(format!("{api}/operations/requests/{request_id}/redrive"))
@@ -196,14 +264,30 @@ async fn run(command: Command) -> Result<String, String> {
     }
 }
 
+async fn decide(
+    http: &reqwest::Client,
+    api: &str,
+    token: &str,
+    request_id: &str,
+    decision: &str,
+    reasons: &[String],
+) -> Result<String, String> {
+    let body = json!({ "decision": decision, "reasons": reasons });
+    let answer = call(
+        http.post(format!("{api}/reviews/{request_id}/decision"))
+            .bearer_auth(token)
+            .json(&body),
+    )
+    .await?;
+    Ok(format!(
+        "{request_id}: {decision} recorded (status {})\n",
+        answer["status"].as_str().unwrap_or("?")
+    ))
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let outcome = match parse(&args) {
-        Ok(command) => run(command).await,
-        Err(usage) => Err(usage),
-    };
-    match outcome {
+    match run(Cli::parse()).await {
         Ok(out) => {
             print!("{out}");
             ExitCode::SUCCESS
@@ -218,6 +302,7 @@ async fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
     use tokio::io::AsyncReadExt;
 
     #[tokio::test]
@@ -239,35 +324,39 @@ mod tests {
         assert_eq!((head[0], head[5]), (0x16, 0x01), "a TLS ClientHello");
     }
 
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
+    fn parse(s: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("icp-review").chain(s.split_whitespace()))
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
     }
 
     #[test]
     fn commands_parse_and_bad_ones_are_refused() {
-        assert!(matches!(parse(&args("pending")), Ok(Command::Pending)));
         assert!(matches!(
-            parse(&args("approve r1")),
-            Ok(Command::Decide {
-                decision: "approve",
-                ..
-            })
+            parse("pending").unwrap().command,
+            Command::Pending { overdue: false }
         ));
-        match parse(&args("reject r1 --reason a --reason b")) {
-            Ok(Command::Decide {
-                decision, reasons, ..
-            }) => {
-                assert_eq!(
-                    (decision, reasons),
-                    ("reject", vec!["a".to_string(), "b".to_string()])
-                )
-            }
-            _ => panic!("reject with reasons"),
+        assert!(matches!(
+            parse("pending --overdue --json").map(|c| (c.json, c.command)),
+            Ok((true, Command::Pending { overdue: true }))
+        ));
+        assert!(
+            matches!(parse("--json show r1").unwrap().command, Command::Show { request_id } if request_id == "r1")
+        );
+        assert!(matches!(
+            parse("approve r1").unwrap().command,
+            Command::Approve { .. }
+        ));
+        match parse("reject r1 --reason a --reason b").unwrap().command {
+            Command::Reject { reasons, .. } => assert_eq!(reasons, ["a", "b"]),
+            other => panic!("{other:?}"),
         }
-        assert!(matches!(
-            parse(&args("redrive r1")),
-            Ok(Command::Redrive { request_id }) if request_id == "r1"
-        ));
+        assert!(
+            matches!(parse("redrive r1").unwrap().command, Command::Redrive { request_id } if request_id == "r1")
+        );
         for bad in [
             "",
             "approve",
@@ -278,7 +367,14 @@ mod tests {
             "redrive",
             "redrive r1 r2",
         ] {
-            assert!(parse(&args(bad)).is_err(), "{bad:?}");
+            assert!(parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_review_past_its_due_time_is_overdue() {
+        assert!(overdue(&json!({"dueAt": "2020-01-01T09:00:00+08:00"})));
+        assert!(!overdue(&json!({"dueAt": "2999-01-01T09:00:00+08:00"})));
+        assert!(!overdue(&json!({})));
     }
 }

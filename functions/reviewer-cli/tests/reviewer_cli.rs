@@ -60,4 +60,53 @@ async fn the_reviewer_cli_lists_approves_and_rejects() {
     let (ok, _, err) = icp_review(&stack, &["approve", &ids[1]]);
     assert!(!ok);
     assert!(err.contains("already_decided"), "{err}");
+
+    // `show`, as text and as JSON: the status, the website, the reasons and the history.
+    let (ok, shown, err) = icp_review(&stack, &["show", &ids[1]]);
+    assert!(ok, "{err}");
+    for expected in [
+        ids[1].as_str(),
+        "first_review_rejected",
+        customer.domains[1].as_str(),
+        "Blurred ID photo",
+        "pending_first_review",
+    ] {
+        assert!(shown.contains(expected), "{expected} missing from {shown}");
+    }
+    let (ok, json_out, err) = icp_review(&stack, &["show", &ids[1], "--json"]);
+    assert!(ok, "{err}");
+    let shown: serde_json::Value = serde_json::from_str(&json_out).expect("show --json is JSON");
+    assert_eq!(shown["status"], "first_review_rejected");
+    assert_eq!(shown["website"]["domain"], customer.domains[1].as_str());
+    let (ok, pending, _) = icp_review(&stack, &["--json", "pending"]);
+    assert!(ok);
+    let pending: serde_json::Value =
+        serde_json::from_str(&pending).expect("pending --json is JSON");
+    assert!(pending["reviews"].is_array());
+
+    // Errors are the API's message, with a non-zero exit.
+    let (ok, _, err) = icp_review(&stack, &["show", "req-unknown"]);
+    assert!(!ok);
+    assert!(err.contains("request_not_found"), "{err}");
+}
+
+#[test]
+fn the_help_lists_the_commands() {
+    let out = Command::new(env!("CARGO_BIN_EXE_icp-review"))
+        .arg("--help")
+        .output()
+        .expect("icp-review runs");
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for command in [
+        "pending",
+        "show",
+        "approve",
+        "reject",
+        "redrive",
+        "--json",
+        "--version",
+    ] {
+        assert!(help.contains(command), "{command} missing from {help}");
+    }
 }
