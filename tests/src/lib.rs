@@ -755,11 +755,7 @@ impl Stack {
 
     /// How many lines of the local executor's log of this stack's function `name` hold `marker`.
     fn log_lines_with(&self, name: &str, marker: &str) -> usize {
-        let log = local_state()
-            .join("logs")
-            .join(format!("{}.log", self.function_name(name)));
-        std::fs::read_to_string(log)
-            .unwrap_or_default()
+        self.function_log(name)
             .lines()
             .filter(|line| line.contains(marker))
             .count()
@@ -953,6 +949,14 @@ impl Stack {
     }
 
     /// The functions' log files, as the local executor wrote them.
+    /// What the local executor logged of this stack's function `name`.
+    pub fn function_log(&self, name: &str) -> String {
+        let log = local_state()
+            .join("logs")
+            .join(format!("{}.log", self.function_name(name)));
+        std::fs::read_to_string(log).unwrap_or_default()
+    }
+
     pub fn all_function_logs(&self) -> String {
         let dir = local_state().join("logs");
         std::fs::read_dir(&dir)

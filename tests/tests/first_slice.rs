@@ -349,3 +349,37 @@ async fn bad_calls_get_the_contracts_errors_and_change_nothing() {
         .await;
     assert_eq!(site.body["openRequest"], json!(null));
 }
+
+/// A client's complaint finds its log lines with one search: the x-request-id of an answer is
+/// on the lines of the function that served it (`api`), the AWS calls it made included.
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn the_x_request_id_of_an_answer_is_on_the_log_lines_of_the_call() {
+    let stack = Stack::connect().await;
+    let customer = stack.new_customer(1).await;
+    let website = &customer.website_ids[0];
+    let reply = stack
+        .get(&format!("/websites/{website}"), &customer.token)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let id = reply.request_id.expect("x-request-id");
+    let marker = format!("\"apiRequestId\":\"{id}\"");
+    let lines = e2e::poll(
+        std::time::Duration::from_secs(10),
+        std::time::Duration::from_millis(100),
+        || async {
+            stack
+                .function_log("api")
+                .lines()
+                .filter(|line| line.contains(&marker))
+                .map(String::from)
+                .collect::<Vec<_>>()
+        },
+        |lines| lines.iter().any(|l| l.contains("DynamoDB.GetItem")),
+    )
+    .await;
+    assert!(
+        lines.iter().any(|l| l.contains("DynamoDB.GetItem")),
+        "no AWS call logged under {id}: {lines:?}"
+    );
+}

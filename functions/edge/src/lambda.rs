@@ -11,6 +11,7 @@ use lambda_runtime::{Context, Error, LambdaEvent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::future::Future;
+use tracing::Instrument;
 
 /// A task of the state machine.
 pub trait StepFunction: Sized + Send + Sync + 'static {
@@ -63,8 +64,10 @@ pub fn run_http<F: HttpFunction>() -> Result<(), Error> {
         lambda_http::run(lambda_http::service_fn(
             move |request: Request| async move {
                 let request_id = http::request_id(&request);
-                let response: Response<Body> =
-                    http::respond(&request_id, function.handle(&request).await);
+                // The id the client gets in x-request-id, on every line this call logs.
+                let span = tracing::info_span!("api", apiRequestId = %request_id);
+                let answer = function.handle(&request).instrument(span.clone()).await;
+                let response: Response<Body> = span.in_scope(|| http::respond(&request_id, answer));
                 Ok::<_, Error>(response)
             },
         ))

@@ -1,4 +1,5 @@
-//! JSON logs, one line per event, carrying the invocation's span (and so its request id).
+//! JSON logs, one line per event, carrying the spans it happened in: the invocation's (its
+//! Lambda request id) and, behind the API, the call's (`apiRequestId`, the client's x-request-id).
 
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::EnvFilter;
@@ -17,7 +18,7 @@ pub fn init() {
         .with_env_filter(filter)
         .with_span_events(FmtSpan::CLOSE)
         .with_current_span(true)
-        .with_span_list(false)
+        .with_span_list(true)
         .with_target(false)
         .init();
 }
