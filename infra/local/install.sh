@@ -36,6 +36,9 @@ CHECKOV_PACKAGE="checkov==3.3.30"
 CHECKOV_VENV="$ICP_CACHE/checkov-venv"
 ASL_NPM_PACKAGE=asl-validator@4.0.0
 LINT_NPM_DIR="$ICP_CACHE/npm-lint"
+# The unused-dependency check, built from crates.io with its own lockfile.
+MACHETE_CRATE=cargo-machete@0.9.2
+CARGO_TOOLS="$ICP_CACHE/cargo-tools"
 
 # The API conformance test's driver (conformance.sh names the same venv), in a venv of its own
 # under the same date bound as the linters.
@@ -111,6 +114,12 @@ fi
 if [[ $WHAT =~ ^(lint|all)$ ]]; then
   py_tool cfn-lint "$CFN_LINT_VENV" "$CFN_LINT_PACKAGE" cfn-lint
   py_tool checkov "$CHECKOV_VENV" "$CHECKOV_PACKAGE" checkov
+
+  step "$MACHETE_CRATE ($CARGO_TOOLS)"
+  if ! is_done machete "$MACHETE_CRATE" || [[ ! -x $CARGO_TOOLS/bin/cargo-machete ]]; then
+    cargo install --quiet --locked "$MACHETE_CRATE" --root "$CARGO_TOOLS" >&2
+    mark_done machete "$MACHETE_CRATE"
+  fi
 
   step "$ASL_NPM_PACKAGE ($LINT_NPM_DIR)"
   spec="before=$LINT_EXCLUDE_NEWER $ASL_NPM_PACKAGE"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Lints the Rust code (rustfmt, clippy), the SAM template (cfn-lint, checkov) and the state
-# machine definitions (asl-validator), with the linters `install.sh lint` pins into $ICP_CACHE.
+# Lints the Rust code (rustfmt, clippy, unused dependencies by cargo-machete), the SAM template
+# (cfn-lint, checkov) and the state machine definitions (asl-validator), with the linters `install.sh lint` pins into $ICP_CACHE.
 # Every check runs; each prints its findings, and the script exits non-zero if any check failed.
 # Findings that cannot apply are skipped in the template itself, each with its reason.
 set -euo pipefail
@@ -12,11 +12,12 @@ CFN_LINT="$ICP_CACHE/cfn-lint-venv/bin/cfn-lint"
 CFN_LINT_PYTHON="$ICP_CACHE/cfn-lint-venv/bin/python"
 CHECKOV="$ICP_CACHE/checkov-venv/bin/checkov"
 ASL_VALIDATOR="$ICP_CACHE/npm-lint/node_modules/.bin/asl-validator"
+CARGO_MACHETE="$ICP_CACHE/cargo-tools/bin/cargo-machete"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ICP_CACHE/target}
 
 TEMPLATE=infra/template.yaml
 
-for tool in "$CFN_LINT" "$CHECKOV" "$ASL_VALIDATOR"; do
+for tool in "$CFN_LINT" "$CHECKOV" "$ASL_VALIDATOR" "$CARGO_MACHETE"; do
   [[ -x $tool ]] || { echo "lint.sh: $tool is missing: run 'infra/local/install.sh lint' (or 'make lint')" >&2; exit 1; }
 done
 
@@ -106,6 +107,7 @@ EOF
 
 check "rustfmt" cargo fmt --all -- --check
 check "clippy" cargo clippy --workspace --all-targets -- -D warnings
+check "unused dependencies (cargo-machete)" "$CARGO_MACHETE"
 check "cfn-lint ($TEMPLATE)" "$CFN_LINT" -- "$TEMPLATE"
 check "checkov ($TEMPLATE)" checkov_all_resources
 check "asl-validator (statemachine/*.asl.yaml)" asl_definitions
