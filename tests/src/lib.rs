@@ -10,6 +10,9 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 
 pub const PASSWORD: &str = "E2e-Licence-Pass";
+/// LocalStack's Lambda API takes any signature: the calls the tests make to it directly.
+const LAMBDA_AUTHORIZATION: &str =
+    "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0";
 
 pub struct Stack {
     pub api_url: String,
@@ -650,10 +653,7 @@ impl Stack {
         );
         self.http
             .post(url)
-            .header(
-                "authorization",
-                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0",
-            )
+            .header("authorization", LAMBDA_AUTHORIZATION)
             .body(event.to_string())
             .send()
             .await
@@ -686,10 +686,7 @@ impl Stack {
         // runtime, where the stack's pooled connections cannot make progress.
         let http = &Client::new();
         let signed = |request: reqwest::RequestBuilder| {
-            request.header(
-                "authorization",
-                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0",
-            )
+            request.header("authorization", LAMBDA_AUTHORIZATION)
         };
         let configuration = |url: String| async move {
             signed(http.get(url))

@@ -3,8 +3,9 @@
 //! the provider's help pages; the completion notifications repeat what the customer must still
 //! do from here.
 
-use crate::error::{DomainError, ServiceError};
+use crate::error::ServiceError;
 use crate::ports::{Ports, Store};
+use crate::records::load_own_website;
 use crate::validation::parse_request_type;
 use crate::{Caller, RequestType, Website, WebsiteStatus};
 use serde::Serialize;
@@ -179,19 +180,10 @@ impl<S: Store, N, V, W, A> Ports<S, N, V, W, A> {
         request_type: &str,
     ) -> Result<Impact, ServiceError> {
         let request_type = parse_request_type(request_type)?;
-        let entity_id = caller.entity_id()?;
-        let website = self
-            .store
-            .get_website(website_id)
-            .await?
-            .filter(|w| w.status == WebsiteStatus::Active)
-            .ok_or_else(|| DomainError::WebsiteNotFound(website_id.into()))?;
-        if website.entity_id != entity_id {
-            return Err(ServiceError::Forbidden);
-        }
+        let website = load_own_website(&self.store, caller, website_id).await?;
         let others = self
             .store
-            .list_websites(entity_id)
+            .list_websites(&website.entity_id)
             .await?
             .into_iter()
             .filter(|w| w.status == WebsiteStatus::Active && w.website_id != website.website_id)

@@ -106,20 +106,21 @@ pub fn validate_new_password(raw: &str) -> Result<(), DomainError> {
     }
 }
 
-/// Why no code can be sent now: how long until one can.
-fn refuse_if_too_many(entity: &Entity, now: DateTime<Utc>) -> Result<(), DomainError> {
+/// When the entity's codes of the last day were sent (the limits count them).
+fn codes_sent_in_the_last_day(entity: &Entity, now: DateTime<Utc>) -> Vec<DateTime<Utc>> {
     let day_ago = now - Duration::days(1);
-    let recent: Vec<_> = entity
-        .retrieval
-        .reset_codes_sent
-        .iter()
-        .filter(|at| **at > day_ago)
-        .collect();
+    let sent = entity.retrieval.reset_codes_sent.iter().copied();
+    sent.filter(|at| *at > day_ago).collect()
+}
+
+/// Why no code can be sent now, after the codes `recent` (the last day's): how long until one
+/// can.
+fn refuse_if_too_many(recent: &[DateTime<Utc>], now: DateTime<Utc>) -> Result<(), DomainError> {
     let wait_until = match (recent.iter().max(), recent.iter().min()) {
-        (Some(last), _) if **last + Duration::seconds(SECONDS_BETWEEN_CODES) > now => {
-            Some(**last + Duration::seconds(SECONDS_BETWEEN_CODES))
+        (Some(last), _) if *last + Duration::seconds(SECONDS_BETWEEN_CODES) > now => {
+            Some(*last + Duration::seconds(SECONDS_BETWEEN_CODES))
         }
-        (_, Some(oldest)) if recent.len() >= CODES_A_DAY => Some(**oldest + Duration::days(1)),
+        (_, Some(oldest)) if recent.len() >= CODES_A_DAY => Some(*oldest + Duration::days(1)),
         _ => None,
     };
     match wait_until {
@@ -140,7 +141,8 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
         let entity_id = caller.entity_id()?;
         for _ in 0..RACES {
             let entity = existing_entity(&self.store, entity_id).await?;
-            refuse_if_too_many(&entity, now)?;
+            let mut sent = codes_sent_in_the_last_day(&entity, now);
+            refuse_if_too_many(&sent, now)?;
             let (reset_id, code) = (new_reset_id(), new_code());
             let reset = PasswordReset {
                 code_digest: code_digest(&self.vault, &reset_id, &code),
@@ -150,11 +152,6 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
                 completed_at: None,
             };
             let before = &entity.retrieval.reset_codes_sent;
-            let mut sent: Vec<_> = before
-                .iter()
-                .copied()
-                .filter(|at| *at > now - Duration::days(1))
-                .collect();
             sent.push(now);
             match self
                 .store

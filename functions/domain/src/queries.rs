@@ -3,7 +3,7 @@
 
 use crate::error::{DomainError, ServiceError};
 use crate::ports::{Ports, QueuePosition, Store};
-use crate::records::load;
+use crate::records::{load, load_own_website};
 use crate::{Caller, Request, RequestType, Status, Website, WebsiteStatus};
 use base64::Engine as _;
 
@@ -62,16 +62,7 @@ impl<S: Store, N, V, W, A> Ports<S, N, V, W, A> {
         caller: &Caller,
         website_id: &str,
     ) -> Result<WebsiteView, ServiceError> {
-        let entity_id = caller.entity_id()?;
-        let website = self
-            .store
-            .get_website(website_id)
-            .await?
-            .filter(|w| w.status == WebsiteStatus::Active)
-            .ok_or_else(|| DomainError::WebsiteNotFound(website_id.into()))?;
-        if website.entity_id != entity_id {
-            return Err(ServiceError::Forbidden);
-        }
+        let website = load_own_website(&self.store, caller, website_id).await?;
         self.view(website).await
     }
 

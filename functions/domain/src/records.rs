@@ -37,6 +37,24 @@ pub(crate) async fn load_own<S: Store>(
     Ok(request)
 }
 
+/// A customer's own website, still in the license system (a cleared one is gone: 404).
+pub(crate) async fn load_own_website<S: Store>(
+    store: &S,
+    caller: &Caller,
+    website_id: &str,
+) -> Result<Website, ServiceError> {
+    let entity_id = caller.entity_id()?;
+    let website = store
+        .get_website(website_id)
+        .await?
+        .filter(|w| w.status == crate::WebsiteStatus::Active)
+        .ok_or_else(|| DomainError::WebsiteNotFound(website_id.into()))?;
+    if website.entity_id != entity_id {
+        return Err(ServiceError::Forbidden);
+    }
+    Ok(website)
+}
+
 /// Applies the transition `next` proposes for `request` (none: nothing to do) and returns the
 /// request as it then stands. If someone moved it first (a retry of the same step, a withdraw),
 /// the request is read back as they left it: each step is safe to run again.

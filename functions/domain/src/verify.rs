@@ -107,18 +107,17 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("{request_id} has no sealed password")))?;
         let entity = existing_entity(store, &request.entity_id).await?;
-        // The attempt is checked against the password in force when it was submitted (its
-        // last transition): a reset since then does not fail it.
         // A locked entity's passwords are not checked, not even those of requests submitted
         // before the lock: else the requests in flight would be guesses past the lock.
         let locked = entity.lock_in_force(now).is_some();
+        // The attempt is checked against the password in force when it was submitted (its
+        // last transition): a reset since then does not fail it.
+        let in_force = entity.password_hash_at(request.updated_at);
         let matches = !locked
             && self
                 .vault
                 .open(&sealed, &sealing_context(request_id, attempt))
-                .is_some_and(|candidate| {
-                    password::verify(entity.password_hash_at(request.updated_at), &candidate)
-                });
+                .is_some_and(|candidate| password::verify(in_force, &candidate));
 
         let (to, note, rejection) = match (matches, locked) {
             (true, _) => (
