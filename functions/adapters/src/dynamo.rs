@@ -2,7 +2,7 @@
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use icp_domain::password_reset::PasswordReset;
 use icp_domain::ports::{Claim, CreateError, QueuePosition, Store, TokenSlot};
@@ -139,14 +139,15 @@ where
 {
     match result {
         Ok(_) => Ok(true),
-        Err(e)
-            if e.as_service_error().and_then(|se| se.code())
-                == Some("ConditionalCheckFailedException") =>
-        {
-            Ok(false)
-        }
+        Err(e) if condition_failed(&e) => Ok(false),
         Err(e) => Err(unavailable(e)),
     }
+}
+
+fn condition_failed<E: ProvideErrorMetadata>(
+    e: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> bool {
+    e.as_service_error().and_then(|se| se.code()) == Some("ConditionalCheckFailedException")
 }
 
 fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
@@ -420,6 +421,32 @@ impl Store for DynamoStore {
             values.insert(":approve".into(), encode_value(&Decision::Approve)?);
         }
         let update = format!("SET {} REMOVE {}", set.join(", "), remove.join(", "));
+        let conflict = || {
+            StoreError::Conflict(format!(
+                "{} is no longer {} at attempt {}",
+                t.request_id, t.from, t.attempt
+            ))
+        };
+        if !t.releases_website() {
+            // One item: a conditional update that answers with the item as written.
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.tables.requests)
+                .key("requestId", s(&t.request_id))
+                .update_expression(update)
+                .condition_expression(condition)
+                .expression_attribute_names("#status", "status")
+                .set_expression_attribute_values(Some(values))
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await;
+            return match result {
+                Ok(out) => decode(out.attributes.unwrap_or_default()),
+                Err(e) if condition_failed(&e) => Err(conflict()),
+                Err(e) => Err(unavailable(e)),
+            };
+        }
         let update_request = Update::builder()
             .table_name(&self.tables.requests)
             .key("requestId", s(&t.request_id))
@@ -429,41 +456,36 @@ impl Store for DynamoStore {
             .set_expression_attribute_values(Some(values))
             .build()
             .map_err(build_error)?;
-        let mut transaction = self
+        // Ending a request releases its website in the same write.
+        let release = Update::builder()
+            .table_name(&self.tables.websites)
+            .key("websiteId", s(&t.website_id))
+            .condition_expression("openRequestId = :rid")
+            .expression_attribute_values(":rid", s(&t.request_id));
+        let release = match &t.website_effect {
+            None => release.update_expression("REMOVE openRequestId"),
+            Some(WebsiteEffect::Clear) => release
+                .update_expression("SET #status = :cleared REMOVE openRequestId")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":cleared", encode_value(&WebsiteStatus::Cleared)?),
+            Some(WebsiteEffect::ReplaceServiceIps(ips)) => release
+                .update_expression("SET serviceIps = :ips REMOVE openRequestId")
+                .expression_attribute_values(":ips", encode_value(ips)?),
+        };
+        let transaction = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update_request).build());
-        if t.releases_website() {
-            let release = Update::builder()
-                .table_name(&self.tables.websites)
-                .key("websiteId", s(&t.website_id))
-                .condition_expression("openRequestId = :rid")
-                .expression_attribute_values(":rid", s(&t.request_id));
-            let release = match &t.website_effect {
-                None => release.update_expression("REMOVE openRequestId"),
-                Some(WebsiteEffect::Clear) => release
-                    .update_expression("SET #status = :cleared REMOVE openRequestId")
-                    .expression_attribute_names("#status", "status")
-                    .expression_attribute_values(
-                        ":cleared",
-                        encode_value(&WebsiteStatus::Cleared)?,
-                    ),
-                Some(WebsiteEffect::ReplaceServiceIps(ips)) => release
-                    .update_expression("SET serviceIps = :ips REMOVE openRequestId")
-                    .expression_attribute_values(":ips", encode_value(ips)?),
-            };
-            let release = release.build().map_err(build_error)?;
-            transaction =
-                transaction.transact_items(TransactWriteItem::builder().update(release).build());
-        }
+            .transact_items(TransactWriteItem::builder().update(update_request).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(release.build().map_err(build_error)?)
+                    .build(),
+            );
         match transaction.send().await {
             Ok(_) => {}
             Err(e) => {
                 return Err(match failed_conditions(&e).as_deref() {
-                    Some([true, ..]) => StoreError::Conflict(format!(
-                        "{} is no longer {} at attempt {}",
-                        t.request_id, t.from, t.attempt
-                    )),
+                    Some([true, ..]) => conflict(),
                     Some([_, true]) => StoreError::Corrupt(format!(
                         "website {} does not hold {} open",
                         t.website_id, t.request_id
@@ -534,13 +556,15 @@ impl Store for DynamoStore {
         request_id: &str,
         attempt: u32,
         review: &ReviewDecision,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<String>, StoreError> {
+        let token_attribute = TokenSlot::FirstReview.attribute();
         let result = self
             .client
             .update_item()
             .table_name(&self.tables.requests)
             .key("requestId", s(request_id))
             .update_expression("SET review = :review")
+            .return_values(ReturnValue::AllNew)
             .condition_expression(
                 "#status = :pending AND attempt = :attempt AND attribute_not_exists(review)",
             )
@@ -550,12 +574,15 @@ impl Store for DynamoStore {
             .expression_attribute_values(":attempt", AttributeValue::N(attempt.to_string()))
             .send()
             .await;
-        if condition_held(result)? {
-            Ok(())
-        } else {
-            Err(StoreError::Conflict(format!(
+        match result {
+            Ok(out) => Ok(out
+                .attributes
+                .and_then(|mut item| item.remove(token_attribute))
+                .and_then(|token| token.as_s().ok().cloned())),
+            Err(e) if condition_failed(&e) => Err(StoreError::Conflict(format!(
                 "{request_id} is not awaiting a decision"
-            )))
+            ))),
+            Err(e) => Err(unavailable(e)),
         }
     }
 

@@ -113,13 +113,15 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<(Vec<Request>, Option<QueuePosition>), StoreError>> + Send;
 
     /// Records the reviewer's decision if the request is still awaiting first review at
-    /// `attempt` and nobody decided yet; else `StoreError::Conflict`.
+    /// `attempt` and nobody decided yet; else `StoreError::Conflict`. With it, the first
+    /// review's (sealed) task token as kept at that moment, read in the same write: a wait that
+    /// keeps its token later finds the decision instead.
     fn record_review(
         &self,
         request_id: &str,
         attempt: u32,
         review: &ReviewDecision,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 
     /// Keeps the (sealed) task token the workflow waits on, for the request's `attempt`,
     /// unless the token of a later wait (`issued_at`: when its wait began, RFC 3339) is kept

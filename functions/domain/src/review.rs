@@ -127,12 +127,17 @@ impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
             at: now,
         };
         let mut request = load(store, request_id).await?;
+        // The token as the recording write read it; a repeated decision reads it apart.
+        let mut kept_token = None;
         if awaits_review(&request, request.attempt) {
             match store
                 .record_review(request_id, request.attempt, &review)
                 .await
             {
-                Ok(()) => request.review = Some(review.clone()),
+                Ok(token) => {
+                    request.review = Some(review.clone());
+                    kept_token = Some(token);
+                }
                 Err(StoreError::Conflict(_)) => request = load(store, request_id).await?,
                 Err(e) => return Err(e.into()),
             }
@@ -145,17 +150,22 @@ impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
             Some(recorded) if request.status == Status::PendingFirstReview && same(recorded) => {}
             _ => return Err(refuse_decision(&request)),
         }
-        waits::resume(
-            store,
+        let slot = TokenSlot::FirstReview;
+        let sealed = match kept_token {
+            Some(token) => token,
+            None => store.task_token(request_id, request.attempt, slot).await?,
+        };
+        waits::resume_kept(
             &self.vault,
             &self.workflow,
             request_id,
             request.attempt,
-            TokenSlot::FirstReview,
+            slot,
+            sealed,
             outcome_of(decision),
         )
         .await?;
-        load(store, request_id).await
+        Ok(request)
     }
 }
 

@@ -190,7 +190,12 @@ impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
     ) -> Result<Request, ServiceError> {
         let store = &self.store;
         validate_password(license_password)?;
-        let request = load_own(store, caller, request_id).await?;
+        // The entity's lock is read alongside the request: one round trip, not two.
+        let (request, entity) = futures::join!(
+            load_own(store, caller, request_id),
+            existing_entity(store, caller.entity_id()?),
+        );
+        let request = request?;
         if request.status == Status::Submitted && request.attempt > 1 {
             // A retry after the new attempt was recorded: make sure its workflow runs. Another
             // resubmission (other password or IPs) would be dropped silently: refused instead.
@@ -213,7 +218,7 @@ impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
         ) {
             return Err(not_resubmittable(request.status).into());
         }
-        refuse_if_locked(&existing_entity(store, &request.entity_id).await?, now)?;
+        refuse_if_locked(&entity?, now)?;
         let service_ips = match (request.request_type, service_ips) {
             (RequestType::AccessChange, Some(ips)) => {
                 let website = store
@@ -252,9 +257,14 @@ impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
             }
             Err(e) => return Err(e.into()),
         };
-        // The previous attempt's execution waits only to expire the rejection: end it.
-        self.workflow.stop(request_id, request.attempt).await?;
-        self.workflow.start(request_id, next).await?;
+        // The previous attempt's execution waits only to expire the rejection: end it. The
+        // stop and the start do not depend on each other; a retry starts the new attempt again.
+        let (stopped, started) = futures::join!(
+            self.workflow.stop(request_id, request.attempt),
+            self.workflow.start(request_id, next),
+        );
+        stopped?;
+        started?;
         Ok(resubmitted)
     }
 

@@ -69,7 +69,22 @@ pub(crate) async fn resume<S: Store, V: Vault, W: Workflow, T: Serialize>(
     slot: TokenSlot,
     decision: T,
 ) -> Result<(), ServiceError> {
-    let Some(sealed) = store.task_token(request_id, attempt, slot).await? else {
+    let sealed = store.task_token(request_id, attempt, slot).await?;
+    resume_kept(vault, workflow, request_id, attempt, slot, sealed, decision).await
+}
+
+/// Resumes the wait in `slot` with `decision` through `sealed`, its token as read after the
+/// decision was recorded (`None`: the wait finds the decision when it keeps its token).
+pub(crate) async fn resume_kept<V: Vault, W: Workflow, T: Serialize>(
+    vault: &V,
+    workflow: &W,
+    request_id: &str,
+    attempt: u32,
+    slot: TokenSlot,
+    sealed: Option<String>,
+    decision: T,
+) -> Result<(), ServiceError> {
+    let Some(sealed) = sealed else {
         return Ok(());
     };
     let token = vault

@@ -229,8 +229,12 @@ impl Store for MemoryStore {
         request_id: &str,
         attempt: u32,
         review: &ReviewDecision,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<String>, StoreError> {
         let mut state = self.lock();
+        let token = state
+            .tokens
+            .get(&(request_id.to_string(), attempt, TokenSlot::FirstReview))
+            .map(|(sealed, _)| sealed.clone());
         match state.requests.get_mut(request_id) {
             Some((r, _))
                 if r.attempt == attempt
@@ -238,7 +242,7 @@ impl Store for MemoryStore {
                     && r.review.is_none() =>
             {
                 r.review = Some(review.clone());
-                Ok(())
+                Ok(token)
             }
             _ => Err(StoreError::Conflict(format!(
                 "{request_id} is not awaiting a decision"

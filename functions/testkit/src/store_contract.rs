@@ -311,10 +311,20 @@ async fn withdrawal_suite(store: &impl Store, seeder: &impl Seed) {
             reviewer: "rev-1".into(),
             at: now,
         };
+        let issued = "2026-11-23T10:00:00.000Z";
         store
-            .record_review(&r.request_id, 1, &review)
+            .put_task_token(&r.request_id, 1, TokenSlot::FirstReview, "kept", issued)
             .await
             .unwrap();
+        assert_eq!(
+            store
+                .record_review(&r.request_id, 1, &review)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("kept"),
+            "the token kept when the decision was recorded"
+        );
         let mut withdraw = pending
             .transition(Status::Withdrawn, "customer", "withdrawn", now)
             .unwrap();
@@ -370,10 +380,14 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
         .unwrap()
         .iter()
         .any(|p| p.request_id == r.request_id));
-    store
-        .record_review(&r.request_id, 1, &review)
-        .await
-        .unwrap();
+    assert_eq!(
+        store
+            .record_review(&r.request_id, 1, &review)
+            .await
+            .unwrap(),
+        None,
+        "no token kept yet"
+    );
     assert!(matches!(
         store.record_review(&r.request_id, 1, &review).await,
         Err(StoreError::Conflict(_))
