@@ -34,6 +34,18 @@ pub fn env(name: &str) -> Result<String, Error> {
     std::env::var(name).map_err(|_| format!("environment variable {name} is not set").into())
 }
 
+/// What a function is built from at cold start: its `secrets` and what `build` makes (its
+/// clients: endpoint and partition resolution, CPU work), made while the secrets' round trip is
+/// in flight rather than after it.
+pub async fn alongside<S, T>(
+    secrets: impl std::future::Future<Output = Result<S, Error>>,
+    build: impl FnOnce() -> Result<T, Error>,
+) -> Result<(S, T), Error> {
+    // The secrets are polled first, so their requests are sent before the build runs.
+    let (secrets, built) = tokio::join!(secrets, async { build() });
+    Ok((secrets?, built?))
+}
+
 /// The string value of the secret named by the environment variable `env_name`.
 pub async fn secret(config: &SdkConfig, env_name: &str) -> Result<String, Error> {
     fetch_secret(&aws_sdk_secretsmanager::Client::new(config), env_name).await

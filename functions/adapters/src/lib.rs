@@ -15,25 +15,39 @@ pub mod workflow;
 /// What building an adapter from the environment can fail with (the Lambda runtime's error).
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// The ports a function that keeps or opens sealed values runs on: the store, SMS and email,
-/// the vault (its key from `vault_secret`) and the workflow, from one AWS configuration.
-pub fn ports(
-    config: &aws_config::SdkConfig,
-    vault_secret: &str,
-) -> Result<
-    icp_domain::ports::Ports<
+/// The clients of a function's ports: the store, SMS and email, the workflow.
+pub struct Clients {
+    pub store: dynamo::DynamoStore,
+    pub notifier: notifier::SnsSesNotifier,
+    pub workflow: workflow::StepFunctionsWorkflow,
+}
+
+impl Clients {
+    pub fn from_env(config: &aws_config::SdkConfig) -> Result<Self, Error> {
+        Ok(Clients {
+            store: dynamo::DynamoStore::from_env(config)?,
+            notifier: notifier::SnsSesNotifier::from_env(config)?,
+            workflow: workflow::StepFunctionsWorkflow::from_env(config)?,
+        })
+    }
+
+    /// The ports of a function that keeps or opens sealed values: these clients and the vault,
+    /// its key from `vault_secret`.
+    pub fn with_vault(
+        self,
+        vault_secret: &str,
+    ) -> icp_domain::ports::Ports<
         dynamo::DynamoStore,
         notifier::SnsSesNotifier,
         vault::AesVault,
         workflow::StepFunctionsWorkflow,
-    >,
-    Error,
-> {
-    Ok(icp_domain::ports::Ports {
-        store: dynamo::DynamoStore::from_env(config)?,
-        notifier: notifier::SnsSesNotifier::from_env(config)?,
-        vault: vault::AesVault::from_secret(vault_secret),
-        workflow: workflow::StepFunctionsWorkflow::from_env(config)?,
-        authority: (),
-    })
+    > {
+        icp_domain::ports::Ports {
+            store: self.store,
+            notifier: self.notifier,
+            vault: vault::AesVault::from_secret(vault_secret),
+            workflow: self.workflow,
+            authority: (),
+        }
+    }
 }

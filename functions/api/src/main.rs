@@ -9,6 +9,7 @@ use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
+use icp_adapters::Clients;
 use icp_domain::calendar::in_china_time;
 use icp_domain::ports::{Clock, Ports};
 use icp_domain::review::parse_decision;
@@ -56,10 +57,13 @@ struct Api {
 
 impl HttpFunction for Api {
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
-        let (vault_secret, jwt_secret) =
-            aws::secret_pair(config, "VAULT_SECRET_ID", "JWT_SECRET_ID").await?;
+        let ((vault_secret, jwt_secret), clients) = aws::alongside(
+            aws::secret_pair(config, "VAULT_SECRET_ID", "JWT_SECRET_ID"),
+            || Clients::from_env(config),
+        )
+        .await?;
         Ok(Api {
-            ports: icp_adapters::ports(config, &vault_secret)?,
+            ports: clients.with_vault(&vault_secret),
             auth: Authenticator::new(&jwt_secret),
             ip_policy: http::ip_policy(),
             clock: SystemClock::from_env()?,

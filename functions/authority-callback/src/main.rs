@@ -7,6 +7,7 @@ use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
+use icp_adapters::Clients;
 use icp_domain::authority::AuthorityDecision;
 use icp_domain::ports::{Clock, Ports};
 use icp_domain::signature::{self, SignatureError};
@@ -37,10 +38,13 @@ struct AuthorityCallback {
 
 impl HttpFunction for AuthorityCallback {
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
-        let (vault_secret, authority_secret) =
-            aws::secret_pair(config, "VAULT_SECRET_ID", "AUTHORITY_SECRET_ID").await?;
+        let ((vault_secret, authority_secret), clients) = aws::alongside(
+            aws::secret_pair(config, "VAULT_SECRET_ID", "AUTHORITY_SECRET_ID"),
+            || Clients::from_env(config),
+        )
+        .await?;
         Ok(AuthorityCallback {
-            ports: icp_adapters::ports(config, &vault_secret)?,
+            ports: clients.with_vault(&vault_secret),
             secret: authority_secret,
             clock: SystemClock::from_env()?,
         })

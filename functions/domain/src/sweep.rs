@@ -47,8 +47,16 @@ impl<S: Store, N: Notifier, V, W: Workflow, A> Ports<S, N, V, W, A> {
         quiet_for: Duration,
     ) -> Result<SweepReport, ServiceError> {
         let mut report = SweepReport::default();
-        for status in Status::ALL.into_iter().filter(|s| s.is_open()) {
-            for request in self.store.requests_in_status(status).await? {
+        // One query per open status, all at once: one round trip, not one per status.
+        let open = futures::future::try_join_all(
+            Status::ALL
+                .into_iter()
+                .filter(|s| s.is_open())
+                .map(|status| self.store.requests_in_status(status)),
+        )
+        .await?;
+        for requests in open {
+            for request in requests {
                 if now - request.updated_at < quiet_for {
                     continue;
                 }

@@ -9,6 +9,7 @@ use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::{reviewer_emails, SnsSesNotifier};
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
+use icp_adapters::Clients;
 use icp_domain::contract::FirstReviewTask;
 use icp_domain::ports::{Clock, Ports};
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
@@ -27,8 +28,13 @@ impl StepFunction for FirstReview {
     type Output = ();
 
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
+        let (vault_secret, clients) =
+            aws::alongside(aws::secret(config, "VAULT_SECRET_ID"), || {
+                Clients::from_env(config)
+            })
+            .await?;
         Ok(FirstReview {
-            ports: icp_adapters::ports(config, &aws::secret(config, "VAULT_SECRET_ID").await?)?,
+            ports: clients.with_vault(&vault_secret),
             reviewers: reviewer_emails(),
             clock: SystemClock::from_env()?,
         })

@@ -9,6 +9,7 @@ use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
+use icp_adapters::Clients;
 use icp_domain::calendar::WorkingCalendar;
 use icp_domain::contract::Wait;
 use icp_domain::ports::{Clock, Ports};
@@ -28,13 +29,19 @@ impl StepFunction for ForwardToAuthority {
     type Output = ();
 
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
-        let ((vault_secret, authority_secret), calendar) = tokio::try_join!(
-            aws::secret_pair(config, "VAULT_SECRET_ID", "AUTHORITY_SECRET_ID"),
-            icp_adapters::calendar::load(config)
-        )?;
+        let (((vault_secret, authority_secret), calendar), clients) = aws::alongside(
+            async {
+                tokio::try_join!(
+                    aws::secret_pair(config, "VAULT_SECRET_ID", "AUTHORITY_SECRET_ID"),
+                    icp_adapters::calendar::load(config)
+                )
+            },
+            || Clients::from_env(config),
+        )
+        .await?;
         let authority = HttpAuthority::from_env(authority_secret)?;
         Ok(ForwardToAuthority {
-            ports: icp_adapters::ports(config, &vault_secret)?.with_authority(authority),
+            ports: clients.with_vault(&vault_secret).with_authority(authority),
             calendar,
             clock: SystemClock::from_env()?,
         })

@@ -6,6 +6,7 @@ use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
+use icp_adapters::Clients;
 use icp_domain::ports::{Clock, Ports};
 use icp_domain::submit::SubmitInput;
 use icp_edge::auth::Authenticator;
@@ -34,10 +35,13 @@ struct SubmitRequest {
 
 impl HttpFunction for SubmitRequest {
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
-        let (vault_secret, jwt_secret) =
-            aws::secret_pair(config, "VAULT_SECRET_ID", "JWT_SECRET_ID").await?;
+        let ((vault_secret, jwt_secret), clients) = aws::alongside(
+            aws::secret_pair(config, "VAULT_SECRET_ID", "JWT_SECRET_ID"),
+            || Clients::from_env(config),
+        )
+        .await?;
         Ok(SubmitRequest {
-            ports: icp_adapters::ports(config, &vault_secret)?,
+            ports: clients.with_vault(&vault_secret),
             auth: Authenticator::new(&jwt_secret),
             ip_policy: http::ip_policy(),
             clock: SystemClock::from_env()?,

@@ -29,14 +29,25 @@ impl StepFunction for VerifyPassword {
     type Output = VerifyOutput;
 
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
-        let (vault_secret, calendar) = tokio::try_join!(
-            aws::secret(config, "VAULT_SECRET_ID"),
-            icp_adapters::calendar::load(config)
-        )?;
+        let ((vault_secret, calendar), (store, notifier)) = aws::alongside(
+            async {
+                tokio::try_join!(
+                    aws::secret(config, "VAULT_SECRET_ID"),
+                    icp_adapters::calendar::load(config)
+                )
+            },
+            || {
+                Ok((
+                    DynamoStore::from_env(config)?,
+                    SnsSesNotifier::from_env(config)?,
+                ))
+            },
+        )
+        .await?;
         Ok(VerifyPassword {
             ports: Ports {
-                store: DynamoStore::from_env(config)?,
-                notifier: SnsSesNotifier::from_env(config)?,
+                store,
+                notifier,
                 vault: AesVault::from_secret(&vault_secret),
                 workflow: (),
                 authority: (),
