@@ -189,9 +189,13 @@ bearer = "${ICP_CONFORMANCE_CUSTOMER_TOKEN}"
 max-steps = 6
 ' --include-path-regex '^/(websites|requests|entity)'
 
-# The reviewer's and the operator's passes reuse no id from answers and run no stateful
-# scenario: no real request is decided or re-driven.
+# The reviewer's and the operator's passes reuse no id from answers, in any phase (the examples
+# phase would otherwise send the spec's approve example to a queued request), and run no
+# stateful scenario: no real request is decided or re-driven.
 NO_REUSE='
+[phases.examples.extra-data-sources]
+responses = false
+
 [phases.coverage.extra-data-sources]
 responses = false
 

