@@ -38,7 +38,9 @@ ORCHESTRATION_SAMPLES = 10
 LOAD_SUBMITS = 200
 # LocalStack host mode on 2 cores cannot start 200 execution environments at once within a
 # function's timeout (measured: every one of 200 simultaneous submits timed out, init 11 s).
-LOAD_IN_FLIGHT = 25
+# With the task-token waits, 25 in flight also failed (steps timed out in their sandboxes: every
+# workflow keeps more environments busy); 10 is what these two cores carry.
+LOAD_IN_FLIGHT = 10
 LOAD_RETRIES = 3
 WEBSITES_PER_ENTITY = 10
 PASSWORD = "Bench-Filing-2026"
@@ -291,6 +293,11 @@ def warm(stack, read_request):
     }
 
 
+def progress(what, i):
+    if (i + 1) % 10 == 0:
+        log(f"clicks: {what} {i + 1}/{CLICK_SAMPLES}")
+
+
 def clicks(stack, sites):
     """The calls people wait on: submit, the reviewer's decision, Modify and Submit, each timed
     beside a `GET /hello` just before it, then left to run its workflow to the next wait before
@@ -316,22 +323,43 @@ def clicks(stack, sites):
         samples["aws"].append(eventually(f"{what}'s invocation in the log", lambda: aws_calls(function_log, since), timeout=10)[0])
         return body
 
+    def settled(tail, since):
+        """Waits for the workflow's tail after the status a sample waited for: each Lambda in
+        `tail` has ended an invocation since `since` (its offsets), so the next sample has the
+        cores to itself."""
+        for name in tail:
+            function_log = FunctionLog(stack.function_name(name))
+            eventually(f"{name} to finish", lambda: function_log.reports(since[name]), timeout=WAIT_SECONDS)
+
+    def offsets(tail):
+        return {name: FunctionLog(stack.function_name(name)).offset() for name in tail}
+
+    to_review = ("verify-password", "first-review")  # the submitted messages; the reviewers' email
     for _ in range(3):  # the functions warm
         stack.call("GET", "/hello")
     reviewed = []
-    for website_id, token in sites[:CLICK_SAMPLES]:
+    for i, (website_id, token) in enumerate(sites[:CLICK_SAMPLES]):
+        since = offsets(to_review)
         body = sample("submit", lambda: stack.submit(website_id, token), 202)
         stack.wait_status(body["requestId"], token, "pending_first_review")
+        settled(to_review, since)
         reviewed.append((body["requestId"], token))
-    for request_id, token in reviewed:
+        progress("submit", i)
+    for i, (request_id, token) in enumerate(reviewed):
+        since = offsets(("forward-to-authority",))
         sample("decision", lambda: stack.call("POST", f"/reviews/{request_id}/decision", reviewer, {"decision": "approve"}), 200)
         stack.wait_status(request_id, token, "forwarded_to_authority")
-    for website_id, token in sites[CLICK_SAMPLES:2 * CLICK_SAMPLES]:
+        settled(("forward-to-authority",), since)
+        progress("decision", i)
+    for i, (website_id, token) in enumerate(sites[CLICK_SAMPLES:2 * CLICK_SAMPLES]):
         _, body, _ = stack.call("POST", "/requests", token, {"type": "website_cancellation", "websiteId": website_id,
                                                               "licensePassword": "not-the-password"}, {"Idempotency-Key": str(uuid.uuid4())})
         stack.wait_status(body["requestId"], token, "password_rejected")
+        since = offsets(to_review)
         sample("resubmit", lambda: stack.call("POST", f"/requests/{body['requestId']}/resubmit", token, {"licensePassword": PASSWORD}), 202)
         stack.wait_status(body["requestId"], token, "pending_first_review")
+        settled(to_review, since)
+        progress("resubmit", i)
     result = {"awsCalls": {}}
     for what, samples in timed.items():
         calls, hello = samples["calls"], samples["hello"]
@@ -455,8 +483,10 @@ def table(results):
     for name, ratio in results["coldStartRatio"].items():
         rows.append(f"| cold start `{name}` (init) | {results['coldStartMs'][name]} ms = {ratio}× hello ({hello} ms) | ≤ 1.2× | {met(ratio <= GOALS['coldStartRatio'])} |")
     hello_first = results["coldFirstResponseMs"]["hello"]
+    penalty = results["coldPenaltyMs"]
     for name, ratio in results["coldFirstResponseRatio"].items():
-        rows.append(f"| cold first response `{name}` | {results['coldFirstResponseMs'][name]} ms = {ratio}× hello ({hello_first} ms) | ≤ 1.5× | {met(ratio <= GOALS['coldFirstResponseRatio'])} |")
+        share = f"; {penalty[name]} ms over its warm p50 (hello: {penalty['hello']} ms)" if name in penalty else ""
+        rows.append(f"| cold first response `{name}` | {results['coldFirstResponseMs'][name]} ms = {ratio}× hello ({hello_first} ms){share} | ≤ 1.5× | {met(ratio <= GOALS['coldFirstResponseRatio'])} |")
     w = results["warm"]
     rows.append(f"| warm `GET /requests/{{id}}` p50 / p99 | {w['getRequestP50Ms']} / {w['getRequestP99Ms']} ms = {w['getRequestRatio']}× `GET /hello` ({w['helloP50Ms']} ms) | ≤ 1.3× | {met(w['getRequestRatio'] <= GOALS['getRequestRatio'])} |")
     for what, route in (("submit", "POST /requests"), ("decision", "POST /reviews/{id}/decision"), ("resubmit", "POST /requests/{id}/resubmit")):
@@ -527,6 +557,11 @@ def main():
         "coldStartRatio": {n: round(v / cold["hello"], 2) for n, v in cold.items() if n != "hello"},
         "coldFirstResponseMs": cold_first,
         "coldFirstResponseRatio": {n: round(v / cold_first["hello"], 2) for n, v in cold_first.items() if n != "hello"},
+        # What the cold start adds to the wait: the first response less the same call's warm p50.
+        "coldPenaltyMs": {
+            name: ms((cold_first[name] - warm_result[key]) / 1000)
+            for name, key in (("hello", "helloP50Ms"), ("api", "getRequestP50Ms"), ("submit-request", "submitP50Ms"))
+        },
         "warm": warm_result,
         "transitionsPerRequest": transitions_result,
         "orchestration": orchestration_result,

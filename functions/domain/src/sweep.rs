@@ -10,6 +10,7 @@ use crate::error::ServiceError;
 use crate::ports::{Execution, Notifier, Ports, Store, Workflow};
 use crate::{Request, Status};
 use chrono::{DateTime, Duration, Utc};
+use futures::StreamExt;
 use serde::Serialize;
 
 /// Why the sweeper recorded a request failed (the customer is told it failed).
@@ -46,7 +47,6 @@ impl<S: Store, N: Notifier, V, W: Workflow, A> Ports<S, N, V, W, A> {
         now: DateTime<Utc>,
         quiet_for: Duration,
     ) -> Result<SweepReport, ServiceError> {
-        let mut report = SweepReport::default();
         // One query per open status, all at once: one round trip, not one per status.
         let open = futures::future::try_join_all(
             Status::ALL
@@ -55,49 +55,73 @@ impl<S: Store, N: Notifier, V, W: Workflow, A> Ports<S, N, V, W, A> {
                 .map(|status| self.store.requests_in_status(status)),
         )
         .await?;
-        for requests in open {
-            for request in requests {
-                if now - request.updated_at < quiet_for {
-                    continue;
-                }
-                if let Err(e) = self.sweep_one(&request, now, &mut report).await {
-                    report
-                        .errors
-                        .push((request.request_id.clone(), e.to_string()));
-                }
+        let quiet: Vec<Request> = open
+            .into_iter()
+            .flatten()
+            .filter(|request| now - request.updated_at >= quiet_for)
+            .collect();
+        // A few requests at a time: each is a round trip or more, and independent of the others.
+        // Made into a list first: a stream mapped by a closure does not prove itself Send.
+        let sweeps: Vec<_> = quiet
+            .iter()
+            .map(|request| self.sweep_one(request, now))
+            .collect();
+        let outcomes: Vec<_> = futures::stream::iter(sweeps)
+            .buffered(SWEEP_CONCURRENCY)
+            .collect()
+            .await;
+        let mut report = SweepReport::default();
+        for (request, outcome) in quiet.iter().zip(outcomes) {
+            let id = request.request_id.clone();
+            match outcome {
+                Ok(None) => {}
+                Ok(Some(Swept::Started)) => report.started.push(id),
+                Ok(Some(Swept::Applied)) => report.applied.push(id),
+                Ok(Some(Swept::Failed)) => report.failed.push(id),
+                Ok(Some(Swept::Left)) => report.left.push(id),
+                Err(e) => report.errors.push((id, e.to_string())),
             }
         }
         Ok(report)
     }
 
+    /// What the sweep did with `request`; `None` while its execution runs.
     async fn sweep_one(
         &self,
         request: &Request,
         now: DateTime<Utc>,
-        report: &mut SweepReport,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<Option<Swept>, ServiceError> {
         let (id, attempt) = (&request.request_id, request.attempt);
         let execution = self.workflow.execution(id, attempt).await?;
         let attempt = Attempt {
             request_id: id.clone(),
             attempt,
         };
-        match (execution, request.status) {
-            (Execution::Running, _) => return Ok(()),
+        Ok(Some(match (execution, request.status) {
+            (Execution::Running, _) => return Ok(None),
             (Execution::Missing, Status::Submitted) => {
                 self.workflow.start(id, attempt.attempt).await?;
-                report.started.push(id.clone());
+                Swept::Started
             }
             (_, Status::Approved) => {
                 self.clear_record(&attempt, now).await?;
-                report.applied.push(id.clone());
+                Swept::Applied
             }
             (_, status) if status.can_move_to(Status::Failed) => {
                 self.fail(&attempt, SWEPT_CAUSE, now).await?;
-                report.failed.push(id.clone());
+                Swept::Failed
             }
-            _ => report.left.push(id.clone()),
-        }
-        Ok(())
+            _ => Swept::Left,
+        }))
     }
+}
+
+/// How many requests one sweep acts on at once.
+const SWEEP_CONCURRENCY: usize = 8;
+
+enum Swept {
+    Started,
+    Applied,
+    Failed,
+    Left,
 }
