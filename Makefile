@@ -11,15 +11,18 @@ export CARGO_TARGET_DIR ?= $(ICP_CACHE)/target
 PROFILE ?= dev
 export CARGO_PROFILE_DIR := $(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
 
-.PHONY: help install build up down logs status test unit-test lint demo conformance console-test bench deploy
+.PHONY: help toolchain install build up down logs status test unit-test lint demo conformance console-test bench deploy
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /\1\t/' | expand -t 14
 
-install: ## Install LocalStack, DynamoDB Local and the Lambda executor (pinned, into $ICP_CACHE)
+toolchain: ## The Rust toolchain rust-toolchain.toml pins (installed, or the same-version stable linked)
+	infra/local/toolchain.sh
+
+install: toolchain ## Install LocalStack, DynamoDB Local and the Lambda executor (pinned, into $ICP_CACHE)
 	infra/local/install.sh
 
-build: ## Build every function (PROFILE=dev: fast to build, argon2 optimised; PROFILE=release)
+build: toolchain ## Build every function (PROFILE=dev: fast to build, argon2 optimised; PROFILE=release)
 	cargo build --workspace --bins --profile $(PROFILE)
 
 up: install build ## Start LocalStack, deploy the stack, seed the demo data
@@ -43,18 +46,18 @@ conformance: ## On a running stack: schemathesis holds the API to infra/openapi.
 console-test: ## On a running stack: the web console in Debian's Chromium (Playwright)
 	infra/local/console_test.sh
 
-unit-test: ## Tests that need no stack
+unit-test: toolchain ## Tests that need no stack
 	cargo test --workspace
 
-test: ## Unit tests, then the stack's tests (starts the stack if it is not running, stops it after)
+test: toolchain ## Unit tests, then the stack's tests (starts the stack if it is not running, stops it after)
 	infra/local/test.sh
 
-lint: ## rustfmt, clippy, the template (cfn-lint, checkov) and the state machine (asl-validator)
+lint: toolchain ## rustfmt, clippy, dependencies (machete, deny), the template, the state machine, the API examples
 	infra/local/install.sh lint
 	infra/local/lint.sh
 
-bench: ## Release build, a fresh stack, then cold starts, latencies, load, sizes vs a hello-world baseline
+bench: toolchain ## Release build, a fresh stack, then cold starts, latencies, load, sizes vs a hello-world baseline
 	bench/run.sh
 
-deploy: ## Build with cargo lambda and deploy to AWS with SAM (settings: see infra/deploy.sh)
+deploy: toolchain ## Build with cargo lambda and deploy to AWS with SAM (settings: see infra/deploy.sh)
 	infra/deploy.sh

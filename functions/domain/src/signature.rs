@@ -2,7 +2,7 @@
 //! shared secret, valid for 5 minutes either side of now.
 
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use thiserror::Error;
 

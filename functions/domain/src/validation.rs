@@ -1,7 +1,7 @@
 //! Validation of what customers send, before anything is written.
 
 use crate::{DomainError, RequestType, Website, WebsiteStatus};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
