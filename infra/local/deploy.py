@@ -57,10 +57,35 @@ def failed_events(cfn, name, since):
     ]
 
 
+class Progress:
+    """Prints each resource as it completes, with a count and the seconds since the deploy began:
+    a stack takes a minute or more, which should not be a silent one."""
+
+    def __init__(self, cfn, name, since):
+        self.cfn, self.name, self.since = cfn, name, since
+        self.seen = set()
+
+    def show(self):
+        try:
+            events = self.cfn.describe_stack_events(StackName=self.name)["StackEvents"]
+        except self.cfn.exceptions.ClientError:
+            return
+        for e in reversed(events):  # oldest first
+            done = e["ResourceStatus"].endswith("_COMPLETE") and e["LogicalResourceId"] != self.name
+            if not done or e["EventId"] in self.seen or e["Timestamp"].timestamp() < self.since:
+                continue
+            self.seen.add(e["EventId"])
+            elapsed = int(time.time() - self.since)
+            print(f"deploy: {len(self.seen):3d} {e['ResourceStatus']:<16} {e['LogicalResourceId']} ({elapsed} s)",
+                  file=sys.stderr)
+
+
 def wait(cfn, name, success, since, gone_ok=False):
-    """Polls until the stack reaches `success`. LocalStack can report a stack complete while
-    resources failed, so events since `since` (epoch seconds) are checked too."""
+    """Polls until the stack reaches `success`, showing each resource as it completes.
+    LocalStack can report a stack complete while resources failed, so events since `since`
+    (epoch seconds) are checked too."""
     deadline = time.monotonic() + DEPLOY_TIMEOUT_SECONDS
+    progress = Progress(cfn, name, since)
     while time.monotonic() < deadline:
         try:
             stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
@@ -68,6 +93,7 @@ def wait(cfn, name, success, since, gone_ok=False):
             if gone_ok:
                 return None
             raise
+        progress.show()
         status = stack["StackStatus"]
         failed = failed_events(cfn, name, since) if status in success else []
         if status in success and not failed:
