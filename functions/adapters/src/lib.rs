@@ -17,9 +17,9 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// The clients of a function's ports: the store, SMS and email, the workflow.
 pub struct Clients {
-    pub store: dynamo::DynamoStore,
-    pub notifier: notifier::SnsSesNotifier,
-    pub workflow: workflow::StepFunctionsWorkflow,
+    store: dynamo::DynamoStore,
+    notifier: notifier::SnsSesNotifier,
+    workflow: workflow::StepFunctionsWorkflow,
 }
 
 impl Clients {
