@@ -7,7 +7,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 START_TIMEOUT=${START_TIMEOUT:-180}
-DEFAULT_SERVICES=lambda,dynamodb,stepfunctions,apigateway,sns,ses,secretsmanager,ssm,kms,s3,iam,sts,cloudformation,logs,cloudwatch,events
+DEFAULT_SERVICES=lambda,dynamodb,dynamodbstreams,stepfunctions,apigateway,sns,ses,secretsmanager,ssm,kms,s3,iam,sts,cloudformation,logs,cloudwatch,events
 
 fail() { echo "start.sh: $*" >&2; exit 1; }
 
@@ -42,6 +42,8 @@ rm -f "$LAMBDA_LOG_DIR"/*.log "$PID_FILE" "$AWS_CALL_LOG"
 rm -rf "$FAULT_DIR"
 : >"$LS_LOG"
 
+# The v2 DynamoDB providers read streams from DynamoDB Local itself; the default ones need
+# kinesis-mock, which LocalStack downloads from GitHub (unreachable here).
 # ENABLE_CONFIG_UPDATES: the fault tests switch DynamoDB error injection on and off at run
 # time (POST /_localstack/config); LocalStack listens on loopback only.
 # setsid: own session and process group, so the shell's signals do not reach it; the pid file is
@@ -60,6 +62,8 @@ env ICP_LOCAL_ROOT="$ROOT" \
   ENABLE_CONFIG_UPDATES=1 \
   SKIP_SSL_CERT_DOWNLOAD=1 \
   SERVICES="${SERVICES:-$DEFAULT_SERVICES}" \
+  PROVIDER_OVERRIDE_DYNAMODB=v2 \
+  PROVIDER_OVERRIDE_DYNAMODBSTREAMS=v2 \
   DYNAMODB_IN_MEMORY="${DYNAMODB_IN_MEMORY:-1}" \
   PYTHONUNBUFFERED=1 \
   setsid sh -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" "$VENV/bin/python" -m localstack.runtime.main \

@@ -945,7 +945,6 @@ impl Stack {
             .collect()
     }
 
-    /// The functions' log files, as the local executor wrote them.
     /// What the local executor logged of this stack's function `name`.
     pub fn function_log(&self, name: &str) -> String {
         let log = local_state()

@@ -1,6 +1,6 @@
 //! The sweeper against the real stack: what a fault left between two writes is driven on or
-//! closed. Its own test binary: the StartExecution outage it injects would fail any other
-//! test's submit running beside it.
+//! closed. Its own test binary: the StartExecution outage it injects would hold up every other
+//! test's new request running beside it.
 
 use e2e::{Stack, PASSWORD};
 use serde_json::{json, Value};
@@ -22,7 +22,7 @@ async fn sweep_until<F: std::future::Future<Output = Value>>(
 
 #[tokio::test]
 #[ignore = "needs the local stack: run by make test"]
-async fn the_sweeper_starts_a_stranded_submit_and_closes_what_a_failed_failure_left() {
+async fn the_sweeper_starts_a_request_the_stream_could_not_and_closes_what_a_failed_failure_left() {
     let stack = Stack::connect().await;
 
     // A: the first review's rejection cannot be recorded, nor then the failure.
@@ -36,24 +36,36 @@ async fn the_sweeper_starts_a_stranded_submit_and_closes_what_a_failed_failure_l
         .await;
     assert_eq!(rejected.status, 200, "{}", rejected.body);
 
-    // B: a submit whose StartExecution fails after its write (the client does not retry).
+    // B: a submit while Step Functions refuses start-workflow's starts. The customer's answer
+    // does not wait for the start; the stream's tries fail, and the sweeper starts it.
     let bob = stack.new_customer(1).await;
     let body = json!({"type": "access_cancellation", "websiteId": bob.website_ids[0], "licensePassword": PASSWORD});
-    let outage = stack.fail_aws_call("submit-request", "stepfunctions.StartExecution");
-    let refused = stack.submit(&bob.token, &body).await;
-    drop(outage);
-    assert_eq!(refused.status, 503, "{}", refused.body);
-    let listed = stack
-        .get(
-            &format!("/requests?websiteId={}", bob.website_ids[0]),
-            &bob.token,
-        )
-        .await;
-    let stranded = listed.body["requests"][0]["requestId"]
+    let outage = stack.fail_aws_call("start-workflow", "stepfunctions.StartExecution");
+    let accepted = stack.submit(&bob.token, &body).await;
+    assert_eq!(accepted.status, 202, "{}", accepted.body);
+    let stranded = accepted.body["requestId"]
         .as_str()
-        .expect("the write was made")
+        .expect("a request id")
         .to_string();
-    assert_eq!(listed.body["requests"][0]["status"], "submitted");
+    let read = stack
+        .get(&format!("/requests/{stranded}"), &bob.token)
+        .await;
+    assert_eq!(read.body["status"], "submitted");
+    // The stream did hand the request over, and the start failed.
+    let tried = e2e::poll(
+        Duration::from_secs(60),
+        Duration::from_millis(500),
+        || async { stack.function_log("start-workflow") },
+        |log| {
+            log.lines()
+                .any(|l| l.contains(&stranded) && l.contains("workflow not started"))
+        },
+    )
+    .await;
+    assert!(
+        tried.contains(&stranded),
+        "start-workflow never saw {stranded}"
+    );
     assert!(stack.executions_of(&stranded).await.is_empty());
     let executions = sweep_until(
         &stack,
@@ -61,6 +73,7 @@ async fn the_sweeper_starts_a_stranded_submit_and_closes_what_a_failed_failure_l
         |names| names.as_array().is_some_and(|n| !n.is_empty()),
     )
     .await;
+    drop(outage);
     assert_eq!(executions, json!([format!("{stranded}-1")]));
     stack
         .wait_for(

@@ -77,6 +77,24 @@ fn body(website_id: &str, password: &str) -> String {
     )
 }
 
+fn input<'a>(
+    key: &'a str,
+    website_id: &'a str,
+    password: &'a str,
+    raw: &'a str,
+) -> SubmitInput<'a> {
+    SubmitInput {
+        idempotency_key: key,
+        request_type: "access_cancellation",
+        website_id,
+        license_password: password,
+        service_ips: None,
+        ip_policy: LOCAL,
+        raw_body: raw.as_bytes(),
+    }
+}
+
+/// `POST /requests`, then what the requests table's stream does with the write: the start.
 async fn submit(
     w: &World,
     caller: &Caller,
@@ -85,16 +103,12 @@ async fn submit(
     password: &str,
 ) -> Result<Request, ServiceError> {
     let raw = body(website_id, password);
-    let input = SubmitInput {
-        idempotency_key: key,
-        request_type: "access_cancellation",
-        website_id,
-        license_password: password,
-        service_ips: None,
-        ip_policy: LOCAL,
-        raw_body: raw.as_bytes(),
-    };
-    w.submit(caller, &input, new_request_id(), Utc::now()).await
+    let input = input(key, website_id, password, &raw);
+    let request = w
+        .submit(caller, &input, new_request_id(), Utc::now())
+        .await?;
+    w.start_written(&request.request_id).await?;
+    Ok(request)
 }
 
 fn code(e: ServiceError) -> String {
@@ -102,6 +116,36 @@ fn code(e: ServiceError) -> String {
         ServiceError::Domain(DomainError::Validation { code, .. }) => code.to_string(),
         other => format!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn submit_starts_nothing_itself_and_the_stream_starts_the_first_attempt_once() {
+    let w = world();
+    let raw = body("w1", PASSWORD);
+    let r = w
+        .submit(
+            &w.customer,
+            &input("k1", "w1", PASSWORD, &raw),
+            new_request_id(),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        w.workflow.executions.lock().unwrap().is_empty(),
+        "the answer waits for no start"
+    );
+    // The stream hands the record over twice: one execution.
+    assert!(w.start_written(&r.request_id).await.unwrap());
+    assert!(w.start_written(&r.request_id).await.unwrap());
+    let executions = w.workflow.executions.lock().unwrap().clone();
+    assert_eq!(executions, BTreeSet::from([execution_name(&r)]));
+    // A record handed over late, once the request has moved on, starts nothing.
+    w.workflow.executions.lock().unwrap().clear();
+    verify(&w, &r, 1).await;
+    assert!(!w.start_written(&r.request_id).await.unwrap());
+    assert!(!w.start_written("req-unknown").await.unwrap());
+    assert!(w.workflow.executions.lock().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -126,17 +170,13 @@ async fn submit_stores_the_request_seals_the_password_and_starts_one_execution()
         r#"{{ "licensePassword": "{PASSWORD}", "websiteId": "w1",
               "type": "access_cancellation" }}"#
     );
-    let input = SubmitInput {
-        idempotency_key: "k1",
-        request_type: "access_cancellation",
-        website_id: "w1",
-        license_password: PASSWORD,
-        service_ips: None,
-        ip_policy: LOCAL,
-        raw_body: reformatted.as_bytes(),
-    };
     let replayed = w
-        .submit(&w.customer, &input, new_request_id(), Utc::now())
+        .submit(
+            &w.customer,
+            &input("k1", "w1", PASSWORD, &reformatted),
+            new_request_id(),
+            Utc::now(),
+        )
         .await
         .unwrap();
     assert_eq!(replayed.request_id, r.request_id, "same JSON: same request");

@@ -6,6 +6,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use icp_adapters::aws;
 use icp_edge::http;
+use icp_edge::lambda::SdkConfig;
 use lambda_http::{service_fn, Body, Error, Request, RequestExt, Response};
 use serde_json::json;
 
@@ -43,12 +44,22 @@ const DEMO_TOKEN_SECONDS: i64 = 3600;
 
 /// What the demo sign-in needs: the entities marked as demo ones, and the key to sign tokens.
 struct DemoSignIn {
+    config: SdkConfig,
     dynamodb: aws_sdk_dynamodb::Client,
     entities_table: String,
-    jwt_secret: String,
+    /// Fetched by the first sign-in, not at cold start: the pages do not need it.
+    jwt_secret: tokio::sync::OnceCell<String>,
 }
 
 impl DemoSignIn {
+    async fn jwt_secret(&self) -> Result<&str, Error> {
+        let secret = self
+            .jwt_secret
+            .get_or_try_init(|| aws::secret(&self.config, "JWT_SECRET_ID"))
+            .await?;
+        Ok(secret)
+    }
+
     async fn identities(&self) -> Result<serde_json::Value, Error> {
         let scan = self
             .dynamodb
@@ -60,6 +71,7 @@ impl DemoSignIn {
             .expression_attribute_names("#name", "name")
             .send()
             .await?;
+        let jwt_secret = self.jwt_secret().await?;
         let expires = chrono::Utc::now().timestamp() + DEMO_TOKEN_SECONDS;
         let text = |item: &std::collections::HashMap<String, AttributeValue>, key: &str| {
             item.get(key)
@@ -75,7 +87,7 @@ impl DemoSignIn {
                 json!({
                     "name": text(item, "name"),
                     "role": "customer",
-                    "token": icp_edge::auth::mint(&self.jwt_secret, &entity_id, "customer", expires),
+                    "token": icp_edge::auth::mint(jwt_secret, &entity_id, "customer", expires),
                 })
             })
             .collect();
@@ -83,7 +95,7 @@ impl DemoSignIn {
         identities.push(json!({
             "name": DEMO_REVIEWER,
             "role": "reviewer",
-            "token": icp_edge::auth::mint(&self.jwt_secret, DEMO_REVIEWER, "reviewer", expires),
+            "token": icp_edge::auth::mint(jwt_secret, DEMO_REVIEWER, "reviewer", expires),
         }));
         Ok(json!({ "identities": identities }))
     }
@@ -143,7 +155,8 @@ async fn main() -> Result<(), Error> {
         Some(DemoSignIn {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             entities_table: std::env::var("ENTITIES_TABLE")?,
-            jwt_secret: aws::secret(&config, "JWT_SECRET_ID").await?,
+            jwt_secret: tokio::sync::OnceCell::new(),
+            config,
         })
     } else {
         None

@@ -28,6 +28,7 @@ pub mod impact;
 pub mod password_reset;
 pub mod queries;
 pub mod review;
+pub mod start;
 pub mod submit;
 pub mod sweep;
 pub mod verify;

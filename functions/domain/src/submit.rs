@@ -54,11 +54,12 @@ fn refuse_if_locked(entity: &Entity, now: DateTime<Utc>) -> Result<(), DomainErr
     }
 }
 
-/// The "submitted" SMS and email are the workflow's first step's (`verify`), not the caller's:
-/// nobody waits for them, and a step retried after a crash cannot lose them.
-impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
-    /// Submits a change request: validates it, writes it with its idempotency record, and
-    /// starts its workflow. A repeat with the same key and body answers with the first request.
+/// Submit writes the request and answers: its workflow is started from the requests table's
+/// stream (`start`), and the "submitted" SMS and email are the workflow's first step's
+/// (`verify`). Nobody waits for either, and neither can be lost once the write is made.
+impl<S: Store, N, V: Vault, W, A> Ports<S, N, V, W, A> {
+    /// Submits a change request: validates it and writes it with its idempotency record. A
+    /// repeat with the same key and body answers with the first request.
     pub async fn submit(
         &self,
         caller: &Caller,
@@ -130,9 +131,6 @@ impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
             }
             Err(CreateError::Store(e)) => return Err(e.into()),
         }
-        self.workflow
-            .start(&request.request_id, request.attempt)
-            .await?;
         Ok(request)
     }
 
@@ -156,8 +154,7 @@ impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
         Err(DomainError::RequestAlreadyOpen(open).into())
     }
 
-    /// The answer to a repeated Idempotency-Key. Starting the workflow again is harmless (it is
-    /// idempotent) and finishes the job if the first call failed between the write and the start.
+    /// The answer to a repeated Idempotency-Key: the request the first call wrote, as it is now.
     async fn replay(
         &self,
         previous: &IdempotencyRecord,
@@ -166,17 +163,17 @@ impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
         if previous.body_fingerprint != fingerprint {
             return Err(DomainError::IdempotencyKeyReused.into());
         }
-        let request = self
+        Ok(self
             .store
             .get_request(&previous.request_id)
             .await?
-            .ok_or_else(|| StoreError::Corrupt("idempotency record without request".into()))?;
-        if request.status == Status::Submitted && request.attempt == 1 {
-            self.workflow.start(&request.request_id, 1).await?;
-        }
-        Ok(request)
+            .ok_or_else(|| StoreError::Corrupt("idempotency record without request".into()))?)
     }
+}
 
+/// Modify and Submit starts its next attempt itself: it stops the previous attempt's execution
+/// at the same time, which a table stream's record of the write would not say to do.
+impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
     /// "Modify and Submit" after a password or first-review rejection: the next attempt, with
     /// a new license password and, for an access change, possibly new service IPs.
     pub async fn resubmit(

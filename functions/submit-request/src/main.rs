@@ -1,12 +1,10 @@
-//! `POST /requests`: validate a change request, store it, start its workflow.
+//! `POST /requests`: validate a change request and store it. Its workflow is started from the
+//! requests table's stream (`start-workflow`), after the answer.
 
 use icp_adapters::aws;
 use icp_adapters::clock::SystemClock;
 use icp_adapters::dynamo::DynamoStore;
-use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
-use icp_adapters::workflow::StepFunctionsWorkflow;
-use icp_adapters::Clients;
 use icp_domain::ports::{Clock, Ports};
 use icp_domain::submit::SubmitInput;
 use icp_edge::auth::Authenticator;
@@ -27,7 +25,7 @@ struct SubmitBody {
 }
 
 struct SubmitRequest {
-    ports: Ports<DynamoStore, SnsSesNotifier, AesVault, StepFunctionsWorkflow>,
+    ports: Ports<DynamoStore, (), AesVault>,
     auth: Authenticator,
     ip_policy: icp_domain::validation::IpPolicy,
     clock: SystemClock,
@@ -35,13 +33,19 @@ struct SubmitRequest {
 
 impl HttpFunction for SubmitRequest {
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
-        let ((vault_secret, jwt_secret), clients) = aws::alongside(
+        let ((vault_secret, jwt_secret), store) = aws::alongside(
             aws::secret_pair(config, "VAULT_SECRET_ID", "JWT_SECRET_ID"),
-            || Clients::from_env(config),
+            || DynamoStore::from_env(config),
         )
         .await?;
         Ok(SubmitRequest {
-            ports: clients.with_vault(&vault_secret),
+            ports: Ports {
+                store,
+                notifier: (),
+                vault: AesVault::from_secret(&vault_secret),
+                workflow: (),
+                authority: (),
+            },
             auth: Authenticator::new(&jwt_secret),
             ip_policy: http::ip_policy(),
             clock: SystemClock::from_env()?,

@@ -1,0 +1,109 @@
+//! Run by the requests table's stream (new items only): starts the workflow of each request
+//! submit wrote, so the customer's `POST /requests` answers without waiting for Step Functions.
+//! A record that fails is reported by its sequence number and handed over again; one the stream
+//! gives up on is started by the sweeper.
+
+use icp_adapters::dynamo::DynamoStore;
+use icp_adapters::workflow::StepFunctionsWorkflow;
+use icp_domain::ports::Ports;
+use icp_edge::lambda::{self, SdkConfig, StepFunction};
+use icp_edge::step::StepError;
+use lambda_runtime::{Context, Error};
+use serde::{Deserialize, Serialize};
+
+/// A DynamoDB stream batch, as much of it as is read: each record's key and sequence number.
+#[derive(Deserialize)]
+struct StreamBatch {
+    /// Absent from an event that is not a stream batch: nothing to start.
+    #[serde(rename = "Records", default)]
+    records: Vec<StreamRecord>,
+}
+
+#[derive(Deserialize)]
+struct StreamRecord {
+    dynamodb: StreamChange,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct StreamChange {
+    keys: RequestKey,
+    sequence_number: String,
+}
+
+#[derive(Deserialize)]
+struct RequestKey {
+    #[serde(rename = "requestId")]
+    request_id: StringValue,
+}
+
+#[derive(Deserialize)]
+struct StringValue {
+    #[serde(rename = "S")]
+    s: String,
+}
+
+/// The records to hand over again (Lambda's `ReportBatchItemFailures` answer).
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct BatchFailures {
+    batch_item_failures: Vec<ItemFailure>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemFailure {
+    item_identifier: String,
+}
+
+struct StartWorkflow {
+    ports: Ports<DynamoStore, (), (), StepFunctionsWorkflow>,
+}
+
+impl StepFunction for StartWorkflow {
+    type Input = StreamBatch;
+    type Output = BatchFailures;
+
+    async fn build(config: &SdkConfig) -> Result<Self, Error> {
+        Ok(StartWorkflow {
+            ports: Ports {
+                store: DynamoStore::from_env(config)?,
+                notifier: (),
+                vault: (),
+                workflow: StepFunctionsWorkflow::from_env(config)?,
+                authority: (),
+            },
+        })
+    }
+
+    async fn handle(&self, batch: StreamBatch, _: &Context) -> Result<BatchFailures, StepError> {
+        // The records are independent requests: started all at once.
+        let starts = batch.records.iter().map(|record| async move {
+            let request_id = &record.dynamodb.keys.request_id.s;
+            match self.ports.start_written(request_id).await {
+                Ok(started) => {
+                    tracing::info!(request_id = %request_id, started, "workflow start");
+                    None
+                }
+                Err(e) => {
+                    tracing::warn!(request_id = %request_id, error = %e, "workflow not started");
+                    Some(ItemFailure {
+                        item_identifier: record.dynamodb.sequence_number.clone(),
+                    })
+                }
+            }
+        });
+        let batch_item_failures = futures::future::join_all(starts)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        Ok(BatchFailures {
+            batch_item_failures,
+        })
+    }
+}
+
+fn main() -> Result<(), Error> {
+    lambda::run_step::<StartWorkflow>()
+}
