@@ -28,6 +28,7 @@ import math
 import os
 import queue
 import select
+import selectors
 import signal
 import struct
 import subprocess
@@ -88,14 +89,46 @@ def _exit_description(code: int) -> str:
     return f"exit status {code}"
 
 
-def _serve(handler: type[BaseHTTPRequestHandler], owner) -> ThreadingHTTPServer:
-    """An HTTP server on a free loopback port, serving in background threads."""
-    server = ThreadingHTTPServer((LOOPBACK, 0), handler)
-    server.daemon_threads = True
-    server.owner = owner
-    # A short poll interval keeps shutdown() quick: LocalStack stops environments one by one.
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    return server
+class _Server(ThreadingHTTPServer):
+    """An HTTP server on a free loopback port, serving in background threads. Its loop sleeps
+    until a connection or `close()` wakes it: `serve_forever` polls instead (every 50 ms, to stop
+    quickly), and two such loops per execution environment, hundreds under load, kept LocalStack's
+    one Python process (and its GIL) busy enough to time functions out."""
+
+    daemon_threads = True
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], owner) -> None:
+        super().__init__((LOOPBACK, 0), handler)
+        self.owner = owner
+        self._closing = False
+        self._close_lock = threading.Lock()
+        self._closed = threading.Event()
+        self._wake_read, self._wake_write = os.pipe()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self, selectors.EVENT_READ)
+                selector.register(self._wake_read, selectors.EVENT_READ)
+                while not self._closing:
+                    if any(key.fileobj is self for key, _ in selector.select()) and not self._closing:
+                        self._handle_request_noblock()
+        finally:
+            self._closed.set()
+
+    def close(self) -> None:
+        """Stops the loop, waits for it (briefly) and closes the socket; once (a process killed on
+        a timeout is killed again when its environment stops)."""
+        with self._close_lock:
+            if self._closing:
+                return
+            self._closing = True
+        os.write(self._wake_write, b"x")
+        self._closed.wait(timeout=5)
+        self.server_close()
+        os.close(self._wake_read)
+        os.close(self._wake_write)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -198,7 +231,7 @@ class Bootstrap:
         self.events: queue.Queue = queue.Queue()
         self.partial_line = b""
         self.output_done = False
-        self.server = _serve(_RuntimeApiHandler, self)
+        self.server = _Server(_RuntimeApiHandler, self)
         environ = {
             **executor.process_environ,
             "AWS_LAMBDA_RUNTIME_API": f"{LOOPBACK}:{self.server.server_address[1]}",
@@ -300,8 +333,7 @@ class Bootstrap:
         self._close_server()
 
     def _close_server(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
     # --- called by the Runtime API ---
 
@@ -393,7 +425,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self.log_file = None
         self.stopped = False
         self.bootstrap: Bootstrap | None = None
-        self.invoke_server: ThreadingHTTPServer | None = None
+        self.invoke_server: _Server | None = None
         self.code_dir = Path(function_version.config.code.get_unzipped_code_location())
         self.process_environ: dict[str, str] = {}
 
@@ -419,7 +451,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             self.log_file = path.open("a", buffering=1, encoding="utf-8")
 
         self.executor_endpoint.start()
-        self.invoke_server = _serve(_InvokeHandler, self)
+        self.invoke_server = _Server(_InvokeHandler, self)
         self.executor_endpoint.container_port = self.invoke_server.server_address[1]
         bootstrap = self._spawn()
         threading.Thread(target=self._report_startup, args=(bootstrap,), daemon=True).start()
@@ -432,8 +464,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         if bootstrap:
             bootstrap.kill()
         if self.invoke_server:
-            self.invoke_server.shutdown()
-            self.invoke_server.server_close()
+            self.invoke_server.close()
         try:
             self.executor_endpoint.shutdown()
         except Exception as e:  # e.g. stopped before start() registered the endpoint
