@@ -7,9 +7,18 @@ literals with ``ast.literal_eval`` as it evaluates states. Under load the error 
 invoke in flight: Step Functions saw ``Lambda.InternalError`` (or, over HTTP, a connection
 closed without an answer, ``States.Runtime``), neither of which a definition retries on AWS,
 and the request failed. The fault run met it about once in 50 workflows.
+
+And a cost of LocalStack's Step Functions that grows with load: it parses every JSONPath of a
+state (each ``.$`` of Parameters, ResultPath, Choice variables) each time it evaluates it, and
+jsonpath-ng 1.7 builds its LALR parser tables from scratch for each parse (PLY, ``write_tables=0``
+and no tables shipped): 20 to 40 ms of CPU under the GIL for ``$.requestId``. Under the bench's
+load this held LocalStack's one Python process busy (a profile of it caught the active thread
+in ``ply.yacc`` table generation) until the functions' own calls timed out. The parsed path
+does not change and its ``find``/``update_or_create`` leave it as it is, so it is kept.
 """
 
 import ast
+import functools
 import threading
 
 from localstack.runtime import hooks
@@ -27,3 +36,14 @@ def _serialised_parse(*args, **kwargs):
 def serialise_ast_parse() -> None:
     """``ast.literal_eval`` and every other caller of ``ast.parse`` go through the lock."""
     ast.parse = _serialised_parse
+
+
+@hooks.on_infra_start()
+def cache_step_functions_json_paths() -> None:
+    """Each distinct JSONPath is parsed once: the two LocalStack modules that parse them (at
+    import, each bound jsonpath-ng's ``parse`` to a name of its own) get a cached one."""
+    from localstack.services.stepfunctions.asl.component.common.path import result_path
+    from localstack.services.stepfunctions.asl.utils import json_path
+
+    for module in (json_path, result_path):
+        module.parse = functools.lru_cache(maxsize=4096)(module.parse)
