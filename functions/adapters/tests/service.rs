@@ -94,6 +94,15 @@ fn input<'a>(
     }
 }
 
+/// `POST /requests` alone: the write, and the answer.
+async fn post_requests(
+    w: &World,
+    caller: &Caller,
+    input: &SubmitInput<'_>,
+) -> Result<Request, ServiceError> {
+    w.submit(caller, input, new_request_id(), Utc::now()).await
+}
+
 /// `POST /requests`, then what the requests table's stream does with the write: the start.
 async fn submit(
     w: &World,
@@ -103,10 +112,7 @@ async fn submit(
     password: &str,
 ) -> Result<Request, ServiceError> {
     let raw = body(website_id, password);
-    let input = input(key, website_id, password, &raw);
-    let request = w
-        .submit(caller, &input, new_request_id(), Utc::now())
-        .await?;
+    let request = post_requests(w, caller, &input(key, website_id, password, &raw)).await?;
     w.start_written(&request.request_id).await?;
     Ok(request)
 }
@@ -122,13 +128,7 @@ fn code(e: ServiceError) -> String {
 async fn submit_starts_nothing_itself_and_the_stream_starts_the_first_attempt_once() {
     let w = world();
     let raw = body("w1", PASSWORD);
-    let r = w
-        .submit(
-            &w.customer,
-            &input("k1", "w1", PASSWORD, &raw),
-            new_request_id(),
-            Utc::now(),
-        )
+    let r = post_requests(&w, &w.customer, &input("k1", "w1", PASSWORD, &raw))
         .await
         .unwrap();
     assert!(
@@ -170,13 +170,7 @@ async fn submit_stores_the_request_seals_the_password_and_starts_one_execution()
         r#"{{ "licensePassword": "{PASSWORD}", "websiteId": "w1",
               "type": "access_cancellation" }}"#
     );
-    let replayed = w
-        .submit(
-            &w.customer,
-            &input("k1", "w1", PASSWORD, &reformatted),
-            new_request_id(),
-            Utc::now(),
-        )
+    let replayed = post_requests(&w, &w.customer, &input("k1", "w1", PASSWORD, &reformatted))
         .await
         .unwrap();
     assert_eq!(replayed.request_id, r.request_id, "same JSON: same request");
@@ -431,6 +425,7 @@ fn reviewers() -> Vec<String> {
     REVIEWERS.iter().map(|s| s.to_string()).collect()
 }
 
+/// An access change through `POST /requests` and the stream's start, as `submit`.
 async fn submit_change(w: &World, website_id: &str, ips: &[&str]) -> Request {
     let ips: Vec<String> = ips.iter().map(|s| s.to_string()).collect();
     let raw = format!("change {website_id} {ips:?}");
@@ -443,9 +438,9 @@ async fn submit_change(w: &World, website_id: &str, ips: &[&str]) -> Request {
         ip_policy: LOCAL,
         raw_body: raw.as_bytes(),
     };
-    w.submit(&w.customer, &input, new_request_id(), Utc::now())
-        .await
-        .unwrap()
+    let request = post_requests(w, &w.customer, &input).await.unwrap();
+    w.start_written(&request.request_id).await.unwrap();
+    request
 }
 
 async fn verify(w: &World, r: &Request, attempt: u32) -> VerifyOutcome {

@@ -44,7 +44,7 @@ struct StringValue {
 }
 
 /// The records to hand over again (Lambda's `ReportBatchItemFailures` answer).
-#[derive(Serialize, Default)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct BatchFailures {
     batch_item_failures: Vec<ItemFailure>,
