@@ -129,6 +129,21 @@ async fn wait_status(stack: &Stack, customer: &Customer, id: &str, status: &str)
         if reply.body["status"] == status {
             return reply.body;
         }
+        if reply.body["status"] == "failed" {
+            // No plan ends there: name the error Step Functions saw, which the request's own
+            // history shows only by its name.
+            let attempt = reply.body["attempt"].as_u64().unwrap() as u32;
+            let errors: Vec<Value> = stack
+                .execution_events(id, attempt)
+                .await
+                .into_iter()
+                .filter(|event| event["type"].as_str().unwrap_or("").ends_with("Failed"))
+                .collect();
+            panic!(
+                "{id} failed: {}\nits execution's failures: {errors:#?}",
+                reply.body
+            );
+        }
         assert!(Instant::now() < deadline, "{id} stuck: {}", reply.body);
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

@@ -15,11 +15,21 @@ and no tables shipped): 20 to 40 ms of CPU under the GIL for ``$.requestId``. Un
 load this held LocalStack's one Python process busy (a profile of it caught the active thread
 in ``ply.yacc`` table generation) until the functions' own calls timed out. The parsed path
 does not change and its ``find``/``update_or_create`` leave it as it is, so it is kept.
+
+And a race on LocalStack's own port: its HTTP server (Twisted) closes a keep-alive connection idle
+for 60 s, and a request sent on it in that instant fails with ``ConnectionClosedError``
+("Connection was closed before we received a valid response"; measured: sent 60.06 s after the
+last, about a 20 ms window). LocalStack's Step Functions calls Lambda (and STS, for the role) with
+clients that never retry, so the task failed ``States.Runtime`` and the request with it: once in
+a few chaos runs. The client's side may close an idle connection without a race; the server's
+may not, so it keeps them.
 """
 
 import ast
 import functools
 import threading
+
+from rolo.serving.twisted import TwistedGateway
 
 from localstack.runtime import hooks
 
@@ -47,3 +57,16 @@ def cache_step_functions_json_paths() -> None:
 
     for module in (json_path, result_path):
         module.parse = functools.lru_cache(maxsize=4096)(module.parse)
+
+
+@hooks.on_infra_start()
+def keep_idle_connections_open() -> None:
+    """The gateway's connections have no idle timeout (Twisted's is 60 s). The hook runs before
+    LocalStack builds its gateway, so every connection it accepts is built without it."""
+    build = TwistedGateway.__init__
+
+    def build_without_idle_timeout(self, *args, **kwargs):
+        build(self, *args, **kwargs)
+        self.timeOut = None
+
+    TwistedGateway.__init__ = build_without_idle_timeout
