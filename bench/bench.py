@@ -200,6 +200,24 @@ class Stack:
         )
 
 
+# A submit's (or resubmit's) workflow tail up to first review: verify-password sends the
+# "submitted" messages, first-review the reviewers' email.
+TO_REVIEW = ("verify-password", "first-review")
+
+
+def log_offsets(stack, names):
+    """Where each function's log ends now, for `settled`."""
+    return {name: FunctionLog(stack.function_name(name)).offset() for name in names}
+
+
+def settled(stack, since):
+    """Waits for a workflow's tail: each Lambda in `since` (its log offsets) has ended an
+    invocation since, so the next call timed has the cores to itself."""
+    for name, offset in since.items():
+        function_log = FunctionLog(stack.function_name(name))
+        eventually(f"{name} to finish", lambda: function_log.reports(offset), timeout=WAIT_SECONDS)
+
+
 def first_call(stack, name, sites, read_request):
     """The call that meets a fresh execution environment of `name`: what a person (or the
     workflow) would send it. The HTTP functions through API Gateway; the steps invoked directly,
@@ -216,15 +234,14 @@ def first_call(stack, name, sites, read_request):
     }
     if name == "submit-request":
         website_id, site_token = sites.pop()
-        review_log = FunctionLog(stack.function_name("first-review"))
-        since = review_log.offset()
+        since = log_offsets(stack, TO_REVIEW)
         began = time.perf_counter()
         status, body, _ = stack.submit(website_id, site_token)
         seconds = time.perf_counter() - began
         if status != 202:
             sys.exit(f"bench: the first call to {name} answered {status}: {body}")
         stack.wait_status(body["requestId"], site_token, "pending_first_review")
-        eventually("first-review to finish", lambda: review_log.reports(since), timeout=WAIT_SECONDS)
+        settled(stack, since)
         return seconds
     if name in calls:
         began = time.perf_counter()
@@ -345,42 +362,30 @@ def clicks(stack, sites):
         samples["aws"].append(eventually(f"{what}'s invocation in the log", lambda: aws_calls(function_log, since), timeout=10)[0])
         return body
 
-    def settled(tail, since):
-        """Waits for the workflow's tail after the status a sample waited for: each Lambda in
-        `tail` has ended an invocation since `since` (its offsets), so the next sample has the
-        cores to itself."""
-        for name in tail:
-            function_log = FunctionLog(stack.function_name(name))
-            eventually(f"{name} to finish", lambda: function_log.reports(since[name]), timeout=WAIT_SECONDS)
-
-    def offsets(tail):
-        return {name: FunctionLog(stack.function_name(name)).offset() for name in tail}
-
-    to_review = ("verify-password", "first-review")  # the submitted messages; the reviewers' email
     for _ in range(3):  # the functions warm
         stack.call("GET", "/hello")
     reviewed = []
     for i, (website_id, token) in enumerate(sites[:CLICK_SAMPLES]):
-        since = offsets(to_review)
+        since = log_offsets(stack, TO_REVIEW)
         body = sample("submit", lambda: stack.submit(website_id, token), 202)
         stack.wait_status(body["requestId"], token, "pending_first_review")
-        settled(to_review, since)
+        settled(stack, since)
         reviewed.append((body["requestId"], token))
         progress("submit", i)
     for i, (request_id, token) in enumerate(reviewed):
-        since = offsets(("forward-to-authority",))
+        since = log_offsets(stack, ("forward-to-authority",))
         sample("decision", lambda: stack.call("POST", f"/reviews/{request_id}/decision", reviewer, {"decision": "approve"}), 200)
         stack.wait_status(request_id, token, "forwarded_to_authority")
-        settled(("forward-to-authority",), since)
+        settled(stack, since)
         progress("decision", i)
     for i, (website_id, token) in enumerate(sites[CLICK_SAMPLES:2 * CLICK_SAMPLES]):
         _, body, _ = stack.call("POST", "/requests", token, {"type": "website_cancellation", "websiteId": website_id,
                                                               "licensePassword": "not-the-password"}, {"Idempotency-Key": str(uuid.uuid4())})
         stack.wait_status(body["requestId"], token, "password_rejected")
-        since = offsets(to_review)
+        since = log_offsets(stack, TO_REVIEW)
         sample("resubmit", lambda: stack.call("POST", f"/requests/{body['requestId']}/resubmit", token, {"licensePassword": PASSWORD}), 202)
         stack.wait_status(body["requestId"], token, "pending_first_review")
-        settled(to_review, since)
+        settled(stack, since)
         progress("resubmit", i)
     result = {"awsCalls": {}}
     for what, samples in timed.items():
