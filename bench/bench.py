@@ -379,9 +379,12 @@ def clicks(stack, sites):
         settled(stack, since)
         progress("decision", i)
     for i, (website_id, token) in enumerate(sites[CLICK_SAMPLES:2 * CLICK_SAMPLES]):
+        since = log_offsets(stack, ("verify-password",))
         _, body, _ = stack.call("POST", "/requests", token, {"type": "website_cancellation", "websiteId": website_id,
                                                               "licensePassword": "not-the-password"}, {"Idempotency-Key": str(uuid.uuid4())})
         stack.wait_status(body["requestId"], token, "password_rejected")
+        # verify-password sends the rejection's SMS and email after it writes the status.
+        settled(stack, since)
         since = log_offsets(stack, TO_REVIEW)
         sample("resubmit", lambda: stack.call("POST", f"/requests/{body['requestId']}/resubmit", token, {"licensePassword": PASSWORD}), 202)
         stack.wait_status(body["requestId"], token, "pending_first_review")
