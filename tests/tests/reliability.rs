@@ -335,27 +335,15 @@ async fn failing_emails_are_recorded_and_the_request_still_completes() {
         .await;
     let sms = stack.sms_once(&customer.phone, |s| s.len() >= 4).await;
     assert_eq!(sms.len(), 4, "SMS still went out: {sms:?}");
-    let events = [
+    // The status turns `completed` before that step's email has run out of retries: wait until
+    // each of the customer's 8 notifications is logged and settled, not merely claimed.
+    let log = customer_notifications(&stack, &id, 8).await;
+    for event in [
         "submitted",
         "forwarded_to_authority",
         "authority_approved",
         "completed",
-    ];
-    // The status turns `completed` before that step's email has run out of retries: wait until
-    // each of the customer's 8 notifications is logged and settled, not merely claimed
-    // ("sending"). Not a count: the reviewers' email may be in the log too, or not, depending
-    // on whether the decision came before first-review told them.
-    let customers: Vec<String> = events
-        .iter()
-        .flat_map(|event| ["email", "sms"].map(|channel| format!("{id}#1#{event}#{channel}")))
-        .collect();
-    let log = stack
-        .notifications_of(&id, |log| {
-            customers.iter().all(|key| log.contains_key(key))
-                && log.values().all(|n| n["status"] != "sending")
-        })
-        .await;
-    for event in events {
+    ] {
         let email = &log[&format!("{id}#1#{event}#email")];
         assert_eq!(email["status"], "failed", "{event}: {email}");
         assert!(
@@ -436,20 +424,32 @@ async fn no_withdrawal_once_approved_while_the_authority_is_slow() {
     assert!(!e2e::history(&done).contains(&"withdrawn".to_string()));
 }
 
-/// What the customer was told about request `id` (`event#channel`, sorted), once `expected`
-/// such messages are logged and none is still being sent. The reviewers' emails are left out:
-/// whether they were told the request waits depends on whether the decision came first.
-async fn customer_events_told(stack: &Stack, id: &str, expected: usize) -> Vec<String> {
+/// The customer's notifications of request `id` (id -> item), once `expected` of them are
+/// logged and none of the request's is still being sent ("sending": claimed, not settled).
+/// The reviewers' emails are left out: whether they were told the request waits depends on
+/// whether the decision came first.
+async fn customer_notifications(
+    stack: &Stack,
+    id: &str,
+    expected: usize,
+) -> serde_json::Map<String, Value> {
     let customers = |key: &String| !key.contains("#review_");
-    let log = stack
+    let mut log = stack
         .notifications_of(id, |log| {
             log.keys().filter(|k| customers(k)).count() >= expected
                 && log.values().all(|n| n["status"] != "sending")
         })
         .await;
-    let mut events: Vec<String> = log
+    log.retain(|key, _| customers(key));
+    log
+}
+
+/// What the customer was told about request `id` (`event#channel`, sorted), as
+/// `customer_notifications` finds it.
+async fn customer_events_told(stack: &Stack, id: &str, expected: usize) -> Vec<String> {
+    let mut events: Vec<String> = customer_notifications(stack, id, expected)
+        .await
         .keys()
-        .filter(|k| customers(k))
         .map(|key| key.split('#').skip(2).collect::<Vec<_>>().join("#"))
         .collect();
     events.sort();
