@@ -275,6 +275,7 @@ async fn wrong_password_then_modify_and_submit(request_type: &str) {
         website_state(&stack, &customer).await,
         (ips_before, json!(id))
     );
+    previous_attempt_is_left_to_end_by_itself(&stack, &customer, &id).await;
     let emails = stack
         .emails_once(&customer.email, |e| {
             e.iter().filter(|s| s.ends_with(": submitted")).count() >= 2
@@ -287,6 +288,49 @@ async fn wrong_password_then_modify_and_submit(request_type: &str) {
     );
 }
 for_each_type!(wrong_password_then_modify_and_submit);
+
+/// Modify and Submit calls no Step Functions API: attempt 1's execution stays parked in its
+/// wait for the reminder. When it wakes, its reminder and expiry find the attempt over: the
+/// request stays on attempt 2 and nobody is reminded (both steps run here as the real function,
+/// with the execution's own input).
+async fn previous_attempt_is_left_to_end_by_itself(stack: &Stack, customer: &Customer, id: &str) {
+    let mut executions = stack.executions_of(id).await;
+    executions.sort();
+    assert_eq!(executions, [format!("{id}-1"), format!("{id}-2")]);
+    let events = stack.execution_events(id, 1).await;
+    let entered: Vec<_> = events
+        .iter()
+        .filter_map(|e| e["stateEnteredEventDetails"]["name"].as_str())
+        .collect();
+    assert_eq!(entered.last(), Some(&"AwaitResubmission"), "{entered:?}");
+    assert!(
+        events.iter().all(|e| !e["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Execution") && t != "ExecutionStarted")),
+        "attempt 1's execution still runs: {events:?}"
+    );
+    for action in ["remind", "expire"] {
+        let answer = stack
+            .invoke_function(
+                "close-request",
+                &json!({"action": action, "requestId": id, "attempt": 1}),
+            )
+            .await;
+        assert!(answer.get("errorType").is_none(), "{action}: {answer}");
+    }
+    let log = stack.notifications_of(id, |_| true).await;
+    assert!(
+        log.keys().all(|k| !k.contains("expiry_reminder")),
+        "{log:?}"
+    );
+    let now = stack.get(&format!("/requests/{id}"), &customer.token).await;
+    assert_eq!(
+        (&now.body["status"], &now.body["attempt"]),
+        (&json!("pending_first_review"), &json!(2)),
+        "{}",
+        now.body
+    );
+}
 
 async fn first_review_rejection_then_modify_and_submit(request_type: &str) {
     let stack = Stack::connect().await;

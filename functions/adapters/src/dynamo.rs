@@ -45,6 +45,26 @@ pub const REQUESTS_BY_REVIEW_DUE: &str = "byReviewDue";
 const REVIEW_QUEUE: &str = "pending";
 /// Idempotency records are kept this long (DynamoDB TTL on `expiresAt`).
 const IDEMPOTENCY_TTL_SECONDS: i64 = 7 * 24 * 3600;
+/// An attempt's start item outlives the table stream's record of it (kept 24 hours), then
+/// DynamoDB's TTL (on `expiresAt`) deletes it.
+const ATTEMPT_START_TTL_SECONDS: i64 = 2 * 24 * 3600;
+const ATTEMPT_START_SEPARATOR: char = '#';
+
+/// The key of the item whose insert starts attempt `attempt` (> 1) of a request: the requests
+/// table's stream carries keys only, and a request's own insert starts only its first attempt.
+pub fn attempt_start_key(request_id: &str, attempt: u32) -> String {
+    format!("{request_id}{ATTEMPT_START_SEPARATOR}{attempt}")
+}
+
+/// The request and attempt an insert into the requests table starts: a request's own key
+/// starts attempt 1, an attempt's start item its attempt. `None` for a key of neither form.
+pub fn attempt_started_by(key: &str) -> Option<(String, u32)> {
+    match key.split_once(ATTEMPT_START_SEPARATOR) {
+        None => Some((key.to_string(), 1)),
+        Some((request_id, attempt)) => Some((request_id.to_string(), attempt.parse().ok()?)),
+    }
+}
+
 /// DynamoDB refuses a string key that is empty or longer than this many UTF-8 bytes.
 const MAX_KEY_BYTES: usize = 2048;
 
@@ -249,6 +269,10 @@ impl Store for DynamoStore {
     }
 
     async fn get_request(&self, request_id: &str) -> Result<Option<Request>, StoreError> {
+        // An attempt's start item shares the table, not the request ids.
+        if request_id.contains(ATTEMPT_START_SEPARATOR) {
+            return Ok(None);
+        }
         self.get(&self.tables.requests, "requestId", request_id)
             .await
     }
@@ -427,7 +451,7 @@ impl Store for DynamoStore {
                 t.request_id, t.from, t.attempt
             ))
         };
-        if !t.releases_website() {
+        if !t.releases_website() && t.next_attempt.is_none() {
             // One item: a conditional update that answers with the item as written.
             let result = self
                 .client
@@ -456,37 +480,58 @@ impl Store for DynamoStore {
             .set_expression_attribute_values(Some(values))
             .build()
             .map_err(build_error)?;
-        // Ending a request releases its website in the same write.
-        let release = Update::builder()
-            .table_name(&self.tables.websites)
-            .key("websiteId", s(&t.website_id))
-            .condition_expression("openRequestId = :rid")
-            .expression_attribute_values(":rid", s(&t.request_id));
-        let release = match &t.website_effect {
-            None => release.update_expression("REMOVE openRequestId"),
-            Some(WebsiteEffect::Clear) => release
-                .update_expression("SET #status = :cleared REMOVE openRequestId")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":cleared", encode_value(&WebsiteStatus::Cleared)?),
-            Some(WebsiteEffect::ReplaceServiceIps(ips)) => release
-                .update_expression("SET serviceIps = :ips REMOVE openRequestId")
-                .expression_attribute_values(":ips", encode_value(ips)?),
-        };
-        let transaction = self
+        let mut transaction = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update_request).build())
-            .transact_items(
+            .transact_items(TransactWriteItem::builder().update(update_request).build());
+        if t.releases_website() {
+            // Ending a request releases its website in the same write.
+            let release = Update::builder()
+                .table_name(&self.tables.websites)
+                .key("websiteId", s(&t.website_id))
+                .condition_expression("openRequestId = :rid")
+                .expression_attribute_values(":rid", s(&t.request_id));
+            let release = match &t.website_effect {
+                None => release.update_expression("REMOVE openRequestId"),
+                Some(WebsiteEffect::Clear) => release
+                    .update_expression("SET #status = :cleared REMOVE openRequestId")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(
+                        ":cleared",
+                        encode_value(&WebsiteStatus::Cleared)?,
+                    ),
+                Some(WebsiteEffect::ReplaceServiceIps(ips)) => release
+                    .update_expression("SET serviceIps = :ips REMOVE openRequestId")
+                    .expression_attribute_values(":ips", encode_value(ips)?),
+            };
+            transaction = transaction.transact_items(
                 TransactWriteItem::builder()
                     .update(release.build().map_err(build_error)?)
                     .build(),
             );
+        }
+        if t.next_attempt.is_some() {
+            // The next attempt's start, written with it: its insert on the table's stream has
+            // start-workflow start the attempt, as a new request's own insert does.
+            let expires_at = t.entry.at.timestamp() + ATTEMPT_START_TTL_SECONDS;
+            let start = Put::builder()
+                .table_name(&self.tables.requests)
+                .item(
+                    "requestId",
+                    s(attempt_start_key(&t.request_id, t.attempt + 1)),
+                )
+                .item("expiresAt", AttributeValue::N(expires_at.to_string()))
+                .build()
+                .map_err(build_error)?;
+            transaction =
+                transaction.transact_items(TransactWriteItem::builder().put(start).build());
+        }
         match transaction.send().await {
             Ok(_) => {}
             Err(e) => {
                 return Err(match failed_conditions(&e).as_deref() {
                     Some([true, ..]) => conflict(),
-                    Some([_, true]) => StoreError::Corrupt(format!(
+                    Some([_, true, ..]) => StoreError::Corrupt(format!(
                         "website {} does not hold {} open",
                         t.website_id, t.request_id
                     )),

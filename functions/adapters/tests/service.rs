@@ -113,7 +113,7 @@ async fn submit(
 ) -> Result<Request, ServiceError> {
     let raw = body(website_id, password);
     let request = post_requests(w, caller, &input(key, website_id, password, &raw)).await?;
-    w.start_written(&request.request_id).await?;
+    w.start_written(&request.request_id, 1).await?;
     Ok(request)
 }
 
@@ -136,15 +136,15 @@ async fn submit_starts_nothing_itself_and_the_stream_starts_the_first_attempt_on
         "the answer waits for no start"
     );
     // The stream hands the record over twice: one execution.
-    assert!(w.start_written(&r.request_id).await.unwrap());
-    assert!(w.start_written(&r.request_id).await.unwrap());
+    assert!(w.start_written(&r.request_id, 1).await.unwrap());
+    assert!(w.start_written(&r.request_id, 1).await.unwrap());
     let executions = w.workflow.executions.lock().unwrap().clone();
     assert_eq!(executions, BTreeSet::from([execution_name(&r)]));
     // A record handed over late, once the request has moved on, starts nothing.
     w.workflow.executions.lock().unwrap().clear();
     verify(&w, &r, 1).await;
-    assert!(!w.start_written(&r.request_id).await.unwrap());
-    assert!(!w.start_written("req-unknown").await.unwrap());
+    assert!(!w.start_written(&r.request_id, 1).await.unwrap());
+    assert!(!w.start_written("req-unknown", 1).await.unwrap());
     assert!(w.workflow.executions.lock().unwrap().is_empty());
 }
 
@@ -439,7 +439,7 @@ async fn submit_change(w: &World, website_id: &str, ips: &[&str]) -> Request {
         raw_body: raw.as_bytes(),
     };
     let request = post_requests(w, &w.customer, &input).await.unwrap();
-    w.start_written(&request.request_id).await.unwrap();
+    w.start_written(&request.request_id, 1).await.unwrap();
     request
 }
 
@@ -989,20 +989,28 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
     );
 
     let ips = vec!["198.51.100.9".to_string()];
+    let started_before = w.workflow.executions.lock().unwrap().clone();
     let again = resubmit(&w, &r, PASSWORD, &ips).await.unwrap();
     assert_eq!((again.status, again.attempt), (Status::Submitted, 2));
     assert_eq!(again.service_ips, Some(ips.clone()));
     assert!(again.rejection_reasons.is_empty() && again.review.is_none());
-    assert!(w
+    // The click waits for no Step Functions call: attempt 1's execution is left parked and
+    // attempt 2's is started from the stream, once however often its record comes.
+    assert_eq!(*w.workflow.executions.lock().unwrap(), started_before);
+    assert!(w.workflow.stopped.lock().unwrap().is_empty());
+    assert!(!w.start_written(&r.request_id, 1).await.unwrap());
+    assert!(w.start_written(&r.request_id, 2).await.unwrap());
+    assert!(w.start_written(&r.request_id, 2).await.unwrap());
+    let attempt_2 = format!("{}-2", r.request_id);
+    let started: Vec<_> = w
         .workflow
         .executions
         .lock()
         .unwrap()
-        .contains(&format!("{}-2", r.request_id)));
-    assert_eq!(
-        w.workflow.stopped.lock().unwrap().clone(),
-        vec![format!("{}-1", r.request_id)]
-    );
+        .difference(&started_before)
+        .cloned()
+        .collect();
+    assert_eq!(started, vec![attempt_2]);
     // The same resubmission retried answers the same; another one while attempt 2 is being
     // checked is refused, not dropped.
     let retried = resubmit(&w, &r, PASSWORD, &ips).await.unwrap();
@@ -1017,14 +1025,18 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
     assert_eq!(current(&w, &r).await.service_ips, Some(ips.clone()));
     assert_eq!(verify(&w, &r, 2).await, VerifyOutcome::Accepted);
     assert_eq!(current(&w, &r).await.status, Status::PendingFirstReview);
-    // The old attempt's expiry no longer applies.
+    // Attempt 1's execution, when it wakes, finds its attempt over: no reminder, no expiry.
+    let messages = w.notifier.sent.lock().unwrap().len();
+    w.remind_resubmission(&attempt_of(&r, 1), Utc::now())
+        .await
+        .unwrap();
     w.expire(&attempt_of(&r, 1), Utc::now()).await.unwrap();
     assert_eq!(current(&w, &r).await.status, Status::PendingFirstReview);
+    assert_eq!(w.notifier.sent.lock().unwrap().len(), messages);
 }
 
 /// The step that records a first-review rejection dies with its SMS claimed; the customer
-/// sees the status and resubmits at once, which stops the execution that would have retried
-/// the step. The next attempt's first step tells the customer attempt 1's rejection, with its
+/// sees the status and resubmits at once, and the step's retry finds its attempt over. The next attempt's first step tells the customer attempt 1's rejection, with its
 /// reasons, once.
 #[tokio::test]
 async fn a_rejection_in_flight_when_the_customer_resubmits_is_still_told() {
@@ -1057,6 +1069,11 @@ async fn a_rejection_in_flight_when_the_customer_resubmits_is_still_told() {
     resubmit(&w, &r, PASSWORD, &["198.51.100.9".to_string()])
         .await
         .unwrap();
+    // Attempt 1's execution retries the step: its attempt is over, so it ends, telling nothing.
+    w.conclude_review(&attempt_of(&r, 1), t0 + Duration::seconds(41))
+        .await
+        .unwrap();
+    assert!(told(&w).is_empty());
     let verify_at = |at| w.verify_password(&r.request_id, 2, at, LockPolicy::default(), at);
     // While the dead sender's lease holds, the new attempt's check waits (it is retried).
     assert!(verify_at(t0 + Duration::seconds(1)).await.is_err());

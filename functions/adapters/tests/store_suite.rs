@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
-use icp_adapters::dynamo::{DynamoStore, Tables};
+use icp_adapters::dynamo::{attempt_start_key, attempt_started_by, DynamoStore, Tables};
 use icp_domain::ports::Store;
 use icp_domain::*;
 use icp_testkit::memory::MemoryStore;
@@ -89,6 +89,45 @@ async fn dynamodb_store_passes_the_store_suite() {
         .unwrap();
     let item = &via_index.items()[0];
     assert!(!item.contains_key("sealedPassword"));
+
+    // "Modify and Submit" writes, with the next attempt, the item whose insert starts it: its
+    // key and its expiry only (the stream carries keys), and no request answers to its key.
+    let now = Utc::now();
+    let rejected = store
+        .apply(
+            &r.transition(Status::PasswordRejected, "system", "wrong", now)
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut again = rejected
+        .transition(Status::Submitted, "customer", "again", now)
+        .unwrap();
+    again.next_attempt = Some(NextAttempt {
+        service_ips: None,
+        sealed_password: "sealed-2".into(),
+    });
+    store.apply(&again).await.unwrap();
+    let key = attempt_start_key(&r.request_id, 2);
+    let start = seeder
+        .client
+        .get_item()
+        .table_name(&seeder.tables.requests)
+        .key("requestId", AttributeValue::S(key.clone()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the attempt's start item");
+    let mut names: Vec<_> = start.keys().cloned().collect();
+    names.sort();
+    assert_eq!(names, ["expiresAt", "requestId"]);
+    assert_eq!(attempt_started_by(&key), Some((r.request_id.clone(), 2)));
+    assert_eq!(
+        attempt_started_by(&r.request_id),
+        Some((r.request_id.clone(), 1))
+    );
+    assert_eq!(store.get_request(&key).await.unwrap(), None);
 }
 
 struct TestStack {

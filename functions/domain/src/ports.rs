@@ -95,7 +95,9 @@ pub trait Store: Send + Sync {
 
     /// Applies the transition if the request is still in `from` at `attempt` (else
     /// `StoreError::Conflict`), erases the sealed password, and frees the website when the
-    /// request closes. Returns the request as written.
+    /// request closes. A transition to the next attempt also records, in the same write, that
+    /// the attempt is to be started (`start_written`, from the table's stream). Returns the
+    /// request as written.
     fn apply(&self, t: &Transition) -> impl Future<Output = Result<Request, StoreError>> + Send;
 
     /// The requests in `status`, oldest first (the reviewers' queue, the sweeper's rounds).

@@ -1,7 +1,7 @@
 //! Submitting a change request, and "Modify and Submit" (the next attempt after a rejection).
 
 use crate::error::{DomainError, ServiceError, StoreError};
-use crate::ports::{CreateError, Ports, Store, Vault, Workflow};
+use crate::ports::{CreateError, Ports, Store, Vault};
 use crate::records::{existing_entity, load, load_own};
 use crate::validation::{
     canonical_json, parse_request_type, validate_password, validate_service_ips,
@@ -171,9 +171,12 @@ impl<S: Store, N, V: Vault, W, A> Ports<S, N, V, W, A> {
     }
 }
 
-/// Modify and Submit starts its next attempt itself: it stops the previous attempt's execution
-/// at the same time, which a table stream's record of the write would not say to do.
-impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
+/// Modify and Submit writes the next attempt and answers, as submit does: the store writes the
+/// attempt's start with it, which the table's stream hands to `start-workflow`. The previous
+/// attempt's execution, parked until the rejection's reminder, is left to wake and find its
+/// attempt over (its reminder and expiry change nothing), so the click waits for no Step
+/// Functions call.
+impl<S: Store, N, V: Vault, W, A> Ports<S, N, V, W, A> {
     /// "Modify and Submit" after a password or first-review rejection: the next attempt, with
     /// a new license password and, for an access change, possibly new service IPs.
     pub async fn resubmit(
@@ -194,15 +197,14 @@ impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
         );
         let request = request?;
         if request.status == Status::Submitted && request.attempt > 1 {
-            // A retry after the new attempt was recorded: make sure its workflow runs. Another
-            // resubmission (other password or IPs) would be dropped silently: refused instead.
+            // A retry after the new attempt was recorded (its start was written with it).
+            // Another resubmission (other password or IPs) would be dropped silently: refused.
             if !self
                 .is_same_resubmission(&request, license_password, service_ips)
                 .await?
             {
                 return Err(DomainError::AlreadyResubmitted(request.attempt).into());
             }
-            self.workflow.start(request_id, request.attempt).await?;
             return Ok(request);
         }
         let not_resubmittable = |from| DomainError::InvalidTransition {
@@ -246,23 +248,14 @@ impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
                 .vault
                 .seal(license_password, &sealing_context(request_id, next)),
         });
-        let resubmitted = match store.apply(&t).await {
-            Ok(r) => r,
+        match store.apply(&t).await {
+            Ok(resubmitted) => Ok(resubmitted),
             Err(StoreError::Conflict(_)) => {
                 let current = load(store, request_id).await?;
-                return Err(not_resubmittable(current.status).into());
+                Err(not_resubmittable(current.status).into())
             }
-            Err(e) => return Err(e.into()),
-        };
-        // The previous attempt's execution waits only to expire the rejection: end it. The
-        // stop and the start do not depend on each other; a retry starts the new attempt again.
-        let (stopped, started) = futures::join!(
-            self.workflow.stop(request_id, request.attempt),
-            self.workflow.start(request_id, next),
-        );
-        stopped?;
-        started?;
-        Ok(resubmitted)
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Whether a resubmission repeats the one that started the attempt in `submitted`: the

@@ -1,6 +1,6 @@
 //! The sweeper: what a fault left between two writes. A request written whose execution never
-//! started (a new request whose start the table's stream gave up on, or a resubmit that died
-//! between its write and StartExecution) is started; a
+//! started (a new request or a resubmitted attempt whose start the table's stream gave up on)
+//! is started; a
 //! request whose execution ended without closing it (its failure could not be recorded either)
 //! is driven on if an approval awaits applying, or else recorded failed with the customer told.
 //! Each action re-reads the request and moves it conditionally, so a sweep that races the

@@ -1,9 +1,10 @@
 //! Run by the requests table's stream (new items only): starts the workflow of each request
-//! submit wrote, so the customer's `POST /requests` answers without waiting for Step Functions.
+//! submit wrote and of each attempt "Modify and Submit" wrote, so neither click waits for Step
+//! Functions.
 //! A record that fails is reported by its sequence number and handed over again; one the stream
 //! gives up on is started by the sweeper.
 
-use icp_adapters::dynamo::DynamoStore;
+use icp_adapters::dynamo::{attempt_started_by, DynamoStore};
 use icp_adapters::workflow::StepFunctionsWorkflow;
 use icp_domain::ports::Ports;
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
@@ -79,14 +80,18 @@ impl StepFunction for StartWorkflow {
     async fn handle(&self, batch: StreamBatch, _: &Context) -> Result<BatchFailures, StepError> {
         // The records are independent requests: started all at once.
         let starts = batch.records.iter().map(|record| async move {
-            let request_id = &record.dynamodb.keys.request_id.s;
-            match self.ports.start_written(request_id).await {
+            let key = &record.dynamodb.keys.request_id.s;
+            let Some((request_id, attempt)) = attempt_started_by(key) else {
+                tracing::warn!(key = %key, "not a request's or an attempt's key: nothing to start");
+                return None;
+            };
+            match self.ports.start_written(&request_id, attempt).await {
                 Ok(started) => {
-                    tracing::info!(request_id = %request_id, started, "workflow start");
+                    tracing::info!(request_id = %request_id, attempt, started, "workflow start");
                     None
                 }
                 Err(e) => {
-                    tracing::warn!(request_id = %request_id, error = %e, "workflow not started");
+                    tracing::warn!(request_id = %request_id, attempt, error = %e, "workflow not started");
                     Some(ItemFailure {
                         item_identifier: record.dynamodb.sequence_number.clone(),
                     })
