@@ -5,6 +5,7 @@ use aws_sdk_sfn::Client;
 use icp_domain::error::WorkflowError;
 use icp_domain::ports::{Execution, Workflow};
 use serde_json::json;
+use std::collections::HashSet;
 
 pub struct StepFunctionsWorkflow {
     client: Client,
@@ -141,5 +142,45 @@ impl Workflow for StepFunctionsWorkflow {
             }
             Err(e) => Err(unavailable(e)),
         }
+    }
+
+    async fn running(&self) -> Result<HashSet<(String, u32)>, WorkflowError> {
+        let mut running = HashSet::new();
+        let mut pages = self
+            .client
+            .list_executions()
+            .state_machine_arn(&self.state_machine_arn)
+            .status_filter(ExecutionStatus::Running)
+            .max_results(1000)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(unavailable)?;
+            running.extend(
+                page.executions()
+                    .iter()
+                    .filter_map(|e| attempt_of(e.name())),
+            );
+        }
+        Ok(running)
+    }
+}
+
+/// The attempt an execution's name (`execution_name`) stands for.
+fn attempt_of(execution_name: &str) -> Option<(String, u32)> {
+    let (request_id, attempt) = execution_name.rsplit_once('-')?;
+    Some((request_id.to_string(), attempt.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_execution_name_gives_back_its_attempt() {
+        let name = execution_name("req-0f3a", 12);
+        assert_eq!(attempt_of(&name), Some(("req-0f3a".to_string(), 12)));
+        assert_eq!(attempt_of("req-0f3a"), None);
+        assert_eq!(attempt_of("nodash"), None);
     }
 }

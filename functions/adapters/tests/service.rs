@@ -916,9 +916,23 @@ async fn the_sweeper_closes_what_an_ended_execution_left_open() {
     for r in [&stuck, &approved, &rejected] {
         w.workflow.ended.lock().unwrap().insert(execution_name(r));
     }
+    // Awaiting first review, its execution running: listed as such, never looked at alone.
+    w.store.put_website(Website {
+        website_id: "w4".into(),
+        domain: "w4.example.cn".into(),
+        open_request_id: None,
+        ..w.store.get_website("w1").await.unwrap().unwrap()
+    });
+    let waiting = submit(&w, &w.customer, "k4", "w4", PASSWORD).await.unwrap();
+    verify(&w, &waiting, 1).await;
     let told_before = sent_to(&w, "a@example.cn").len();
 
     let report = sweep(&w).await;
+    let mut described = w.workflow.described.lock().unwrap().clone();
+    described.sort();
+    let mut ended: Vec<_> = [&stuck, &approved, &rejected].map(execution_name).to_vec();
+    ended.sort();
+    assert_eq!(described, ended);
     assert_eq!(report.failed, vec![stuck.request_id.clone()]);
     assert_eq!(report.applied, vec![approved.request_id.clone()]);
     assert_eq!(report.left, vec![rejected.request_id.clone()]);
@@ -934,6 +948,10 @@ async fn the_sweeper_closes_what_an_ended_execution_left_open() {
     );
     // Each customer told once, by SMS and email: failed for one, completed for the other.
     assert_eq!(sent_to(&w, "a@example.cn").len(), told_before + 2);
+    assert_eq!(
+        current(&w, &waiting).await.status,
+        Status::PendingFirstReview
+    );
     let again = sweep(&w).await;
     assert_eq!(again.acted(), 0, "{again:?}");
     assert_eq!(sent_to(&w, "a@example.cn").len(), told_before + 2);

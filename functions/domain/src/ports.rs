@@ -4,6 +4,7 @@
 
 use crate::error::{AuthorityError, NotifyError, StoreError, WorkflowError};
 use crate::{Entity, IdempotencyRecord, Request, ReviewDecision, Transition, Website};
+use std::collections::HashSet;
 use std::future::Future;
 use thiserror::Error;
 
@@ -286,6 +287,11 @@ pub trait Workflow: Send + Sync {
         request_id: &str,
         attempt: u32,
     ) -> impl Future<Output = Result<Execution, WorkflowError>> + Send;
+
+    /// The attempts (request id, attempt) whose executions run, in one listing: what the
+    /// sweeper need not look at one by one. The listing may lag the engine a little.
+    fn running(&self)
+        -> impl Future<Output = Result<HashSet<(String, u32)>, WorkflowError>> + Send;
 }
 
 /// An attempt's execution as the workflow engine knows it.

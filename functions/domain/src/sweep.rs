@@ -48,18 +48,25 @@ impl<S: Store, N: Notifier, V, W: Workflow, A> Ports<S, N, V, W, A> {
         now: DateTime<Utc>,
         quiet_for: Duration,
     ) -> Result<SweepReport, ServiceError> {
-        // One query per open status, all at once: one round trip, not one per status.
-        let open = futures::future::try_join_all(
-            Status::ALL
-                .into_iter()
-                .filter(|s| s.is_open())
-                .map(|status| self.store.requests_in_status(status)),
-        )
-        .await?;
+        // One query per open status, and the listing of the running executions, all at once:
+        // one round trip, not one per status.
+        let (open, running) = futures::join!(
+            futures::future::try_join_all(
+                Status::ALL
+                    .into_iter()
+                    .filter(|s| s.is_open())
+                    .map(|status| self.store.requests_in_status(status)),
+            ),
+            self.workflow.running(),
+        );
+        let (open, running) = (open?, running?);
         let quiet: Vec<Request> = open
             .into_iter()
             .flatten()
             .filter(|request| now - request.updated_at >= quiet_for)
+            // Most open requests wait for a person, their execution listed as running: only the
+            // others are looked at one by one (the listing may lag; a lag only defers a sweep).
+            .filter(|request| !running.contains(&(request.request_id.clone(), request.attempt)))
             .collect();
         // A few requests at a time: each is a round trip or more, and independent of the others.
         // Made into a list first: a stream mapped by a closure does not prove itself Send.

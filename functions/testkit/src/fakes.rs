@@ -3,10 +3,11 @@
 
 use icp_domain::error::{AuthorityError, NotifyError, WorkflowError};
 use icp_domain::ports::{Authority, Execution, Notifier, Submission, Workflow};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Mutex;
 
-/// Records the executions started, the waits resumed and the executions stopped. A token in
+/// Records the executions started, the waits resumed, the executions stopped and those looked
+/// at one by one (`described`). A token in
 /// `timed_out` is no longer waited on: resuming it answers false and records nothing. An
 /// execution started runs until it is stopped or named in `ended`.
 #[derive(Default)]
@@ -16,6 +17,7 @@ pub struct RecordingWorkflow {
     pub stopped: Mutex<Vec<String>>,
     pub timed_out: Mutex<BTreeSet<String>>,
     pub ended: Mutex<BTreeSet<String>>,
+    pub described: Mutex<Vec<String>>,
 }
 
 impl Workflow for RecordingWorkflow {
@@ -48,6 +50,7 @@ impl Workflow for RecordingWorkflow {
 
     async fn execution(&self, request_id: &str, attempt: u32) -> Result<Execution, WorkflowError> {
         let name = format!("{request_id}-{attempt}");
+        self.described.lock().unwrap().push(name.clone());
         Ok(if !self.executions.lock().unwrap().contains(&name) {
             Execution::Missing
         } else if self.ended.lock().unwrap().contains(&name)
@@ -57,6 +60,21 @@ impl Workflow for RecordingWorkflow {
         } else {
             Execution::Running
         })
+    }
+
+    async fn running(&self) -> Result<HashSet<(String, u32)>, WorkflowError> {
+        let (ended, stopped) = (self.ended.lock().unwrap(), self.stopped.lock().unwrap());
+        Ok(self
+            .executions
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|name| !ended.contains(*name) && !stopped.contains(*name))
+            .filter_map(|name| {
+                let (request_id, attempt) = name.rsplit_once('-')?;
+                Some((request_id.to_string(), attempt.parse().ok()?))
+            })
+            .collect())
     }
 }
 
