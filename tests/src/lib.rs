@@ -6,7 +6,7 @@ pub mod seed;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use reqwest::{Client, Method, StatusCode};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 pub const PASSWORD: &str = "E2e-Licence-Pass";
@@ -567,6 +567,77 @@ impl Stack {
             .header(
                 "authorization",
                 "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/states/aws4_request, SignedHeaders=host, Signature=0",
+            )
+            .body(body.to_string())
+            .send()
+            .await
+            .expect(operation)
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{operation}: not JSON: {e}"))
+    }
+
+    /// The keys (`requestId`) of every insert the requests table's stream holds, oldest first:
+    /// what the stream's mapping hands to `start-workflow`. Over raw JSON, as the SDK has no
+    /// DynamoDB Streams client in this crate.
+    pub async fn requests_stream_inserts(&self) -> Vec<String> {
+        let table = self
+            .dynamodb
+            .describe_table()
+            .table_name(self.outputs["RequestsTableName"].as_str().unwrap())
+            .send()
+            .await
+            .expect("DescribeTable");
+        let stream = table
+            .table()
+            .and_then(|t| t.latest_stream_arn())
+            .expect("the requests table has a stream")
+            .to_string();
+        let described = self
+            .streams_json("DescribeStream", &json!({ "StreamArn": stream }))
+            .await;
+        let mut inserts = Vec::new();
+        for shard in described["StreamDescription"]["Shards"].as_array().unwrap() {
+            let start = json!({
+                "StreamArn": stream,
+                "ShardId": shard["ShardId"],
+                "ShardIteratorType": "TRIM_HORIZON",
+            });
+            let mut iterator =
+                self.streams_json("GetShardIterator", &start).await["ShardIterator"].clone();
+            // An open shard answers an empty page at its end, with a next iterator all the same.
+            while iterator.is_string() {
+                let page = self
+                    .streams_json(
+                        "GetRecords",
+                        &json!({ "ShardIterator": iterator, "Limit": 1000 }),
+                    )
+                    .await;
+                let records = page["Records"].as_array().cloned().unwrap_or_default();
+                inserts.extend(
+                    records
+                        .iter()
+                        .filter(|r| r["eventName"] == "INSERT")
+                        .filter_map(|r| r["dynamodb"]["Keys"]["requestId"]["S"].as_str())
+                        .map(String::from),
+                );
+                if records.is_empty() {
+                    break;
+                }
+                iterator = page["NextShardIterator"].clone();
+            }
+        }
+        inserts
+    }
+
+    async fn streams_json(&self, operation: &str, body: &Value) -> Value {
+        self.http
+            .post(self.outputs["localstackUrl"].as_str().unwrap())
+            .header("x-amz-target", format!("DynamoDBStreams_20120810.{operation}"))
+            .header("content-type", "application/x-amz-json-1.0")
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
             )
             .body(body.to_string())
             .send()

@@ -289,11 +289,15 @@ async fn wrong_password_then_modify_and_submit(request_type: &str) {
 }
 for_each_type!(wrong_password_then_modify_and_submit);
 
-/// Modify and Submit calls no Step Functions API: attempt 1's execution stays parked in its
-/// wait for the reminder. When it wakes, its reminder and expiry find the attempt over: the
+/// Modify and Submit calls no Step Functions API: attempt 2 is started from the requests
+/// table's stream, where its start item's insert is, and attempt 1's execution stays parked in
+/// its wait for the reminder. When it wakes, its reminder and expiry find the attempt over: the
 /// request stays on attempt 2 and nobody is reminded (both steps run here as the real function,
 /// with the execution's own input).
 async fn previous_attempt_is_left_to_end_by_itself(stack: &Stack, customer: &Customer, id: &str) {
+    let inserts = stack.requests_stream_inserts().await;
+    let mine: Vec<_> = inserts.into_iter().filter(|k| k.starts_with(id)).collect();
+    assert_eq!(mine, [id.to_string(), format!("{id}#2")]);
     let mut executions = stack.executions_of(id).await;
     executions.sort();
     assert_eq!(executions, [format!("{id}-1"), format!("{id}-2")]);

@@ -514,17 +514,20 @@ impl Store for DynamoStore {
             // The next attempt's start, written with it: its insert on the table's stream has
             // start-workflow start the attempt, as a new request's own insert does.
             let expires_at = t.entry.at.timestamp() + ATTEMPT_START_TTL_SECONDS;
-            let start = Put::builder()
+            // An update that creates the item: the stream says INSERT all the same, and the
+            // functions keep no PutItem on the requests table (which could replace a request).
+            let start = Update::builder()
                 .table_name(&self.tables.requests)
-                .item(
+                .key(
                     "requestId",
                     s(attempt_start_key(&t.request_id, t.attempt + 1)),
                 )
-                .item("expiresAt", AttributeValue::N(expires_at.to_string()))
+                .update_expression("SET expiresAt = :expires")
+                .expression_attribute_values(":expires", AttributeValue::N(expires_at.to_string()))
                 .build()
                 .map_err(build_error)?;
             transaction =
-                transaction.transact_items(TransactWriteItem::builder().put(start).build());
+                transaction.transact_items(TransactWriteItem::builder().update(start).build());
         }
         match transaction.send().await {
             Ok(_) => {}
