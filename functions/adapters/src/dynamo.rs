@@ -523,6 +523,8 @@ impl Store for DynamoStore {
                     s(attempt_start_key(&t.request_id, t.attempt + 1)),
                 )
                 .update_expression("SET expiresAt = :expires")
+                // Only an insert starts anything: a start item already there is an error.
+                .condition_expression("attribute_not_exists(requestId)")
                 .expression_attribute_values(":expires", AttributeValue::N(expires_at.to_string()))
                 .build()
                 .map_err(build_error)?;
@@ -532,14 +534,20 @@ impl Store for DynamoStore {
         match transaction.send().await {
             Ok(_) => {}
             Err(e) => {
+                // The parts in order: the request, then the release or the start.
                 return Err(match failed_conditions(&e).as_deref() {
                     Some([true, ..]) => conflict(),
-                    Some([_, true, ..]) => StoreError::Corrupt(format!(
+                    Some([_, true]) if t.releases_website() => StoreError::Corrupt(format!(
                         "website {} does not hold {} open",
                         t.website_id, t.request_id
                     )),
+                    Some([_, true]) => StoreError::Corrupt(format!(
+                        "{} already has the start of attempt {}",
+                        t.request_id,
+                        t.attempt + 1
+                    )),
                     _ => unavailable(e),
-                })
+                });
             }
         }
         self.get_request(&t.request_id)

@@ -957,6 +957,101 @@ async fn the_sweeper_closes_what_an_ended_execution_left_open() {
     assert_eq!(sent_to(&w, "a@example.cn").len(), told_before + 2);
 }
 
+/// Modify and Submit's start item reached no `start-workflow` (the stream gave up on it) while
+/// attempt 1's execution still waits for its reminder: the sweeper starts attempt 2, and does
+/// so too when the running executions cannot be listed.
+#[tokio::test]
+async fn the_sweeper_starts_a_resubmitted_attempt_the_stream_gave_up_on() {
+    for listing_fails in [false, true] {
+        let w = world();
+        let r = submit(&w, &w.customer, "k1", "w1", "wrong").await.unwrap();
+        assert_eq!(verify(&w, &r, 1).await, VerifyOutcome::Rejected);
+        w.resubmit(
+            &w.customer,
+            &r.request_id,
+            PASSWORD,
+            None,
+            LOCAL,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        w.workflow
+            .fail_listing
+            .store(listing_fails, std::sync::atomic::Ordering::SeqCst);
+        let report = sweep(&w).await;
+        assert_eq!(report.started, vec![r.request_id.clone()]);
+        assert_eq!(report.unlisted.is_some(), listing_fails);
+        let executions = w.workflow.executions.lock().unwrap().clone();
+        assert_eq!(
+            executions,
+            BTreeSet::from([execution_name(&r), format!("{}-2", r.request_id)])
+        );
+        assert_eq!(
+            w.workflow.described.lock().unwrap().clone(),
+            vec![format!("{}-2", r.request_id)],
+            "attempt 1's execution is not attempt 2's"
+        );
+    }
+}
+
+/// Attempt 1's execution wakes for its reminder and its expiry while attempt 2, rejected too,
+/// waits for the customer: neither is attempt 1's to act on. Attempt 2's own reminder is sent.
+#[tokio::test]
+async fn a_parked_execution_of_an_earlier_attempt_never_reminds_or_expires_a_later_one() {
+    let w = world();
+    let r = submit(&w, &w.customer, "k1", "w1", "wrong").await.unwrap();
+    assert_eq!(verify(&w, &r, 1).await, VerifyOutcome::Rejected);
+    w.resubmit(
+        &w.customer,
+        &r.request_id,
+        "wrong-again",
+        None,
+        LOCAL,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert!(w.start_written(&r.request_id, 2).await.unwrap());
+    assert_eq!(verify(&w, &r, 2).await, VerifyOutcome::Rejected);
+    let reminders = |w: &World| {
+        sent_to(w, "+8613800000000")
+            .iter()
+            .filter(|sms| sms.contains("will expire soon"))
+            .count()
+    };
+    w.remind_resubmission(&attempt_of(&r, 1), Utc::now())
+        .await
+        .unwrap();
+    w.expire(&attempt_of(&r, 1), Utc::now()).await.unwrap();
+    let now = current(&w, &r).await;
+    assert_eq!((now.status, now.attempt), (Status::PasswordRejected, 2));
+    assert_eq!(reminders(&w), 0);
+    w.remind_resubmission(&attempt_of(&r, 2), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(reminders(&w), 1);
+}
+
+/// Withdrawn while the stream was starting it (the withdraw's stop found no execution yet):
+/// the attempt's first step tells nothing was submitted and checks nothing.
+#[tokio::test]
+async fn a_request_withdrawn_before_its_first_step_is_told_nothing_of_it() {
+    let w = world();
+    let raw = body("w1", PASSWORD);
+    let r = post_requests(&w, &w.customer, &input("k1", "w1", PASSWORD, &raw))
+        .await
+        .unwrap();
+    w.withdraw(&w.customer, &r.request_id, Utc::now())
+        .await
+        .unwrap();
+    assert!(!w.start_written(&r.request_id, 1).await.unwrap());
+    let before = sent_to(&w, "a@example.cn").len();
+    assert_eq!(verify(&w, &r, 1).await, VerifyOutcome::Superseded);
+    let emails = sent_to(&w, "a@example.cn");
+    assert_eq!(emails.len(), before, "{emails:?}");
+}
+
 #[tokio::test]
 async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
     let w = world();

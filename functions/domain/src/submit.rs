@@ -171,6 +171,13 @@ impl<S: Store, N, V: Vault, W, A> Ports<S, N, V, W, A> {
     }
 }
 
+fn not_resubmittable(from: Status) -> DomainError {
+    DomainError::InvalidTransition {
+        from,
+        to: Status::Submitted,
+    }
+}
+
 /// Modify and Submit writes the next attempt and answers, as submit does: the store writes the
 /// attempt's start with it, which the table's stream hands to `start-workflow`. The previous
 /// attempt's execution, parked until the rejection's reminder, is left to wake and find its
@@ -197,20 +204,10 @@ impl<S: Store, N, V: Vault, W, A> Ports<S, N, V, W, A> {
         );
         let request = request?;
         if request.status == Status::Submitted && request.attempt > 1 {
-            // A retry after the new attempt was recorded (its start was written with it).
-            // Another resubmission (other password or IPs) would be dropped silently: refused.
-            if !self
-                .is_same_resubmission(&request, license_password, service_ips)
-                .await?
-            {
-                return Err(DomainError::AlreadyResubmitted(request.attempt).into());
-            }
-            return Ok(request);
+            return self
+                .repeated_resubmission(request, license_password, service_ips)
+                .await;
         }
-        let not_resubmittable = |from| DomainError::InvalidTransition {
-            from,
-            to: Status::Submitted,
-        };
         if !matches!(
             request.status,
             Status::PasswordRejected | Status::FirstReviewRejected
@@ -218,7 +215,7 @@ impl<S: Store, N, V: Vault, W, A> Ports<S, N, V, W, A> {
             return Err(not_resubmittable(request.status).into());
         }
         refuse_if_locked(&entity?, now)?;
-        let service_ips = match (request.request_type, service_ips) {
+        let next_ips = match (request.request_type, service_ips) {
             (RequestType::AccessChange, Some(ips)) => {
                 let website = store
                     .get_website(&request.website_id)
@@ -243,7 +240,7 @@ impl<S: Store, N, V: Vault, W, A> Ports<S, N, V, W, A> {
             now,
         )?;
         t.next_attempt = Some(NextAttempt {
-            service_ips,
+            service_ips: next_ips,
             sealed_password: self
                 .vault
                 .seal(license_password, &sealing_context(request_id, next)),
@@ -252,9 +249,35 @@ impl<S: Store, N, V: Vault, W, A> Ports<S, N, V, W, A> {
             Ok(resubmitted) => Ok(resubmitted),
             Err(StoreError::Conflict(_)) => {
                 let current = load(store, request_id).await?;
+                // A repeat of this very resubmission won the write (a double click, or a retry
+                // of a write that went through): answered as it was.
+                if current.status == Status::Submitted && current.attempt == next {
+                    return self
+                        .repeated_resubmission(current, license_password, service_ips)
+                        .await;
+                }
                 Err(not_resubmittable(current.status).into())
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A resubmission after the new attempt was recorded (its start was written with it): the
+    /// same one answers the request; another (other password or IPs) would be dropped
+    /// silently, so it is refused.
+    async fn repeated_resubmission(
+        &self,
+        request: Request,
+        license_password: &str,
+        service_ips: Option<&[String]>,
+    ) -> Result<Request, ServiceError> {
+        if self
+            .is_same_resubmission(&request, license_password, service_ips)
+            .await?
+        {
+            Ok(request)
+        } else {
+            Err(DomainError::AlreadyResubmitted(request.attempt).into())
         }
     }
 

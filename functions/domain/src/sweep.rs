@@ -13,6 +13,7 @@ use crate::{Request, Status};
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use serde::Serialize;
+use std::collections::HashSet;
 
 /// Why the sweeper recorded a request failed (the customer is told it failed).
 pub const SWEPT_CAUSE: &str = "processing stopped before the request was closed";
@@ -32,6 +33,10 @@ pub struct SweepReport {
     pub left: Vec<String>,
     /// Requests the sweep could not act on this time, with why (the next sweep tries again).
     pub errors: Vec<(String, String)>,
+    /// Why the running executions could not be listed, if they could not: every quiet open
+    /// request was then looked at one by one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unlisted: Option<String>,
 }
 
 impl SweepReport {
@@ -59,7 +64,12 @@ impl<S: Store, N: Notifier, V, W: Workflow, A> Ports<S, N, V, W, A> {
             ),
             self.workflow.running(),
         );
-        let (open, running) = (open?, running?);
+        let open = open?;
+        // The listing only spares calls: without it, every quiet request is looked at.
+        let (running, unlisted) = match running {
+            Ok(running) => (running, None),
+            Err(e) => (HashSet::new(), Some(e.to_string())),
+        };
         let quiet: Vec<Request> = open
             .into_iter()
             .flatten()
@@ -78,7 +88,10 @@ impl<S: Store, N: Notifier, V, W: Workflow, A> Ports<S, N, V, W, A> {
             .buffered(SWEEP_CONCURRENCY)
             .collect()
             .await;
-        let mut report = SweepReport::default();
+        let mut report = SweepReport {
+            unlisted,
+            ..SweepReport::default()
+        };
         for (request, outcome) in quiet.iter().zip(outcomes) {
             let id = request.request_id.clone();
             match outcome {

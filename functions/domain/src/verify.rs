@@ -47,7 +47,11 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
             return Ok(VerifyOutcome::Superseded);
         };
         self.tell_previous_rejection(&request, now).await?;
-        notify_customer(&self.store, &self.notifier, Event::Submitted, &request, now).await?;
+        // Closed already (withdrawn while the stream was starting the attempt, after the
+        // withdraw's stop found no execution): nothing was submitted to tell of.
+        if request.status.is_open() {
+            notify_customer(&self.store, &self.notifier, Event::Submitted, &request, now).await?;
+        }
         let outcome = self
             .check_password(request, review_due_at, lock, now)
             .await?;
@@ -68,8 +72,8 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
 
     /// Makes sure the customer heard why the previous attempt was rejected, as it stood then.
     /// They may have resubmitted as soon as the status showed, before its message went out:
-    /// its sender may have failed, and the resubmit stopped the execution that would have
-    /// retried it. The attempt's own notification ids keep it to once.
+    /// its sender may have failed, and the step's retry, finding its attempt over, sends
+    /// nothing. The attempt's own notification ids keep it to once.
     async fn tell_previous_rejection(
         &self,
         request: &Request,

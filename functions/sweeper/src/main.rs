@@ -50,6 +50,7 @@ impl StepFunction for Sweeper {
             failed = ?report.failed,
             left = ?report.left,
             errors = ?report.errors,
+            unlisted = ?report.unlisted,
             "sweep done"
         );
         if report.errors.is_empty() {

@@ -18,6 +18,8 @@ pub struct RecordingWorkflow {
     pub timed_out: Mutex<BTreeSet<String>>,
     pub ended: Mutex<BTreeSet<String>>,
     pub described: Mutex<Vec<String>>,
+    /// While set, listing the running executions fails.
+    pub fail_listing: std::sync::atomic::AtomicBool,
 }
 
 impl Workflow for RecordingWorkflow {
@@ -63,6 +65,11 @@ impl Workflow for RecordingWorkflow {
     }
 
     async fn running(&self) -> Result<HashSet<(String, u32)>, WorkflowError> {
+        if self.fail_listing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(WorkflowError::Unavailable(
+                "ListExecutions throttled".into(),
+            ));
+        }
         let (ended, stopped) = (self.ended.lock().unwrap(), self.stopped.lock().unwrap());
         Ok(self
             .executions
