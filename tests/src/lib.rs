@@ -560,13 +560,20 @@ impl Stack {
     /// One Step Functions call to LocalStack over raw JSON, for the calls the SDK cannot make
     /// there (see `all_execution_histories` and `choice_next_state`).
     async fn step_functions_json(&self, operation: &str, body: &Value) -> Value {
+        self.raw_json("AWSStepFunctions", "states", operation, body)
+            .await
+    }
+
+    /// One call to LocalStack over the AWS JSON protocol, `target` naming the API and
+    /// `service` the signing scope (LocalStack routes on both and checks no signature).
+    async fn raw_json(&self, target: &str, service: &str, operation: &str, body: &Value) -> Value {
         self.http
             .post(self.outputs["localstackUrl"].as_str().unwrap())
-            .header("x-amz-target", format!("AWSStepFunctions.{operation}"))
+            .header("x-amz-target", format!("{target}.{operation}"))
             .header("content-type", "application/x-amz-json-1.0")
             .header(
                 "authorization",
-                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/states/aws4_request, SignedHeaders=host, Signature=0",
+                format!("AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"),
             )
             .body(body.to_string())
             .send()
@@ -631,21 +638,8 @@ impl Stack {
     }
 
     async fn streams_json(&self, operation: &str, body: &Value) -> Value {
-        self.http
-            .post(self.outputs["localstackUrl"].as_str().unwrap())
-            .header("x-amz-target", format!("DynamoDBStreams_20120810.{operation}"))
-            .header("content-type", "application/x-amz-json-1.0")
-            .header(
-                "authorization",
-                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
-            )
-            .body(body.to_string())
-            .send()
+        self.raw_json("DynamoDBStreams_20120810", "dynamodb", operation, body)
             .await
-            .expect(operation)
-            .json()
-            .await
-            .unwrap_or_else(|e| panic!("{operation}: not JSON: {e}"))
     }
 
     /// Replaces an entity's license password (its argon2id hash).

@@ -103,6 +103,18 @@ async fn post_requests(
     w.submit(caller, input, new_request_id(), Utc::now()).await
 }
 
+/// `POST /requests` of an access cancellation, its workflow not started yet.
+async fn submit_unstarted(
+    w: &World,
+    caller: &Caller,
+    key: &str,
+    website_id: &str,
+    password: &str,
+) -> Result<Request, ServiceError> {
+    let raw = body(website_id, password);
+    post_requests(w, caller, &input(key, website_id, password, &raw)).await
+}
+
 /// `POST /requests`, then what the requests table's stream does with the write: the start.
 async fn submit(
     w: &World,
@@ -111,8 +123,7 @@ async fn submit(
     website_id: &str,
     password: &str,
 ) -> Result<Request, ServiceError> {
-    let raw = body(website_id, password);
-    let request = post_requests(w, caller, &input(key, website_id, password, &raw)).await?;
+    let request = submit_unstarted(w, caller, key, website_id, password).await?;
     w.start_written(&request.request_id, 1).await?;
     Ok(request)
 }
@@ -127,8 +138,7 @@ fn code(e: ServiceError) -> String {
 #[tokio::test]
 async fn submit_starts_nothing_itself_and_the_stream_starts_the_first_attempt_once() {
     let w = world();
-    let raw = body("w1", PASSWORD);
-    let r = post_requests(&w, &w.customer, &input("k1", "w1", PASSWORD, &raw))
+    let r = submit_unstarted(&w, &w.customer, "k1", "w1", PASSWORD)
         .await
         .unwrap();
     assert!(
@@ -1038,8 +1048,7 @@ async fn a_parked_execution_of_an_earlier_attempt_never_reminds_or_expires_a_lat
 #[tokio::test]
 async fn a_request_withdrawn_before_its_first_step_is_told_nothing_of_it() {
     let w = world();
-    let raw = body("w1", PASSWORD);
-    let r = post_requests(&w, &w.customer, &input("k1", "w1", PASSWORD, &raw))
+    let r = submit_unstarted(&w, &w.customer, "k1", "w1", PASSWORD)
         .await
         .unwrap();
     w.withdraw(&w.customer, &r.request_id, Utc::now())

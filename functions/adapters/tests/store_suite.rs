@@ -7,7 +7,9 @@ use icp_adapters::dynamo::{attempt_start_key, attempt_started_by, DynamoStore, T
 use icp_domain::ports::Store;
 use icp_domain::*;
 use icp_testkit::memory::MemoryStore;
-use icp_testkit::store_contract::{self, fixture, idempotency, new_request, unique, Seed};
+use icp_testkit::store_contract::{
+    self, fixture, idempotency, new_request, resubmission, unique, Seed,
+};
 
 /// Seeds DynamoDB directly: the store itself has no use for writing entities or websites.
 struct DynamoSeed {
@@ -100,14 +102,7 @@ async fn dynamodb_store_passes_the_store_suite() {
         )
         .await
         .unwrap();
-    let mut again = rejected
-        .transition(Status::Submitted, "customer", "again", now)
-        .unwrap();
-    again.next_attempt = Some(NextAttempt {
-        service_ips: None,
-        sealed_password: "sealed-2".into(),
-    });
-    store.apply(&again).await.unwrap();
+    store.apply(&resubmission(&rejected, now)).await.unwrap();
     let key = attempt_start_key(&r.request_id, 2);
     let start = seeder
         .client

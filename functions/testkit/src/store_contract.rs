@@ -78,6 +78,18 @@ pub fn new_request(website: &Website, at: chrono::DateTime<Utc>) -> Request {
 
 /// The whole suite: reading what was seeded, submitting, transitions, then what the later
 /// steps need.
+/// "Modify and Submit" of a rejected request: attempt 2, with a fresh sealed password.
+pub fn resubmission(rejected: &Request, at: chrono::DateTime<Utc>) -> Transition {
+    let mut again = rejected
+        .transition(Status::Submitted, "customer", "again", at)
+        .unwrap();
+    again.next_attempt = Some(NextAttempt {
+        service_ips: None,
+        sealed_password: "sealed-2".into(),
+    });
+    again
+}
+
 pub async fn run(store: &impl Store, seeder: &impl Seed) {
     let (entity, websites) = fixture();
     seeder.seed(&entity, &websites).await;
@@ -605,14 +617,7 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
         )
         .await
         .unwrap();
-    let mut again = rejected
-        .transition(Status::Submitted, "customer", "again", now)
-        .unwrap();
-    again.next_attempt = Some(NextAttempt {
-        service_ips: None,
-        sealed_password: "sealed-2".into(),
-    });
-    let again = store.apply(&again).await.unwrap();
+    let again = store.apply(&resubmission(&rejected, now)).await.unwrap();
     assert_eq!(
         (again.attempt, again.status, again.review.clone()),
         (2, Status::Submitted, None)
