@@ -5,7 +5,7 @@ use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use icp_adapters::vault::AesVault;
 use icp_domain::authority::{submission_id, AuthorityDecision};
-use icp_domain::contract::{Attempt, VerifyOutcome, Wait};
+use icp_domain::contract::{Attempt, ReminderOutcome, VerifyOutcome, Wait};
 use icp_domain::error::ServiceError;
 use icp_domain::ports::{Ports, Store};
 use icp_domain::submit::SubmitInput;
@@ -1030,16 +1030,22 @@ async fn a_parked_execution_of_an_earlier_attempt_never_reminds_or_expires_a_lat
             .filter(|sms| sms.contains("will expire soon"))
             .count()
     };
-    w.remind_resubmission(&attempt_of(&r, 1), Utc::now())
-        .await
-        .unwrap();
+    assert_eq!(
+        w.remind_resubmission(&attempt_of(&r, 1), Utc::now())
+            .await
+            .unwrap(),
+        ReminderOutcome::Superseded
+    );
     w.expire(&attempt_of(&r, 1), Utc::now()).await.unwrap();
     let now = current(&w, &r).await;
     assert_eq!((now.status, now.attempt), (Status::PasswordRejected, 2));
     assert_eq!(reminders(&w), 0);
-    w.remind_resubmission(&attempt_of(&r, 2), Utc::now())
-        .await
-        .unwrap();
+    assert_eq!(
+        w.remind_resubmission(&attempt_of(&r, 2), Utc::now())
+            .await
+            .unwrap(),
+        ReminderOutcome::Reminded
+    );
     assert_eq!(reminders(&w), 1);
 }
 
@@ -1147,11 +1153,14 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
     assert_eq!(current(&w, &r).await.service_ips, Some(ips.clone()));
     assert_eq!(verify(&w, &r, 2).await, VerifyOutcome::Accepted);
     assert_eq!(current(&w, &r).await.status, Status::PendingFirstReview);
-    // Attempt 1's execution, when it wakes, finds its attempt over: no reminder, no expiry.
+    // Attempt 1's execution, when it wakes, finds its attempt over: no reminder, and it ends.
     let messages = w.notifier.sent.lock().unwrap().len();
-    w.remind_resubmission(&attempt_of(&r, 1), Utc::now())
-        .await
-        .unwrap();
+    assert_eq!(
+        w.remind_resubmission(&attempt_of(&r, 1), Utc::now())
+            .await
+            .unwrap(),
+        ReminderOutcome::Superseded
+    );
     w.expire(&attempt_of(&r, 1), Utc::now()).await.unwrap();
     assert_eq!(current(&w, &r).await.status, Status::PendingFirstReview);
     assert_eq!(w.notifier.sent.lock().unwrap().len(), messages);

@@ -6,12 +6,24 @@
 use icp_adapters::clock::SystemClock;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
-use icp_domain::contract::{AuthorityOutcome, CloseTask, Resumed};
+use icp_domain::contract::{AuthorityOutcome, CloseTask, Reminder, Resumed};
 use icp_domain::ports::{Clock, Ports};
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_edge::step::StepError;
 use icp_edge::telemetry;
 use lambda_runtime::{Context, Error};
+use serde::Serialize;
+
+/// What the state machine routes on after a task: the authority's deadline answers with the
+/// decision `AuthorityDecided` routes on, the reminder with the outcome `Reminded` routes on; the
+/// expiry and the recorded failure answer nothing.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Answer {
+    Authority(Resumed<AuthorityOutcome>),
+    Reminder(Reminder),
+    Nothing,
+}
 
 struct CloseRequest {
     ports: Ports<DynamoStore, SnsSesNotifier>,
@@ -20,8 +32,7 @@ struct CloseRequest {
 
 impl StepFunction for CloseRequest {
     type Input = CloseTask;
-    /// The authority's deadline answers with the decision `AuthorityDecided` routes on.
-    type Output = Option<Resumed<AuthorityOutcome>>;
+    type Output = Answer;
 
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
         Ok(CloseRequest {
@@ -38,24 +49,29 @@ impl StepFunction for CloseRequest {
 
     async fn handle(&self, task: CloseTask, _: &Context) -> Result<Self::Output, StepError> {
         let now = self.clock.now();
-        match task {
-            CloseTask::Remind(attempt) => self.ports.remind_resubmission(&attempt, now).await?,
-            CloseTask::Expire(attempt) => self.ports.expire(&attempt, now).await?,
+        Ok(match task {
+            CloseTask::Remind(attempt) => Answer::Reminder(Reminder {
+                outcome: self.ports.remind_resubmission(&attempt, now).await?,
+            }),
+            CloseTask::Expire(attempt) => {
+                self.ports.expire(&attempt, now).await?;
+                Answer::Nothing
+            }
             CloseTask::AuthorityDeadline(attempt) => {
                 let decision = self.ports.authority_deadline(&attempt).await?;
                 if decision == AuthorityOutcome::Overdue {
                     telemetry::count("AuthorityOverdue");
                 }
                 tracing::info!(request_id = %attempt.request_id, attempt = attempt.attempt, ?decision, "authority deadline passed");
-                return Ok(Some(Resumed { decision }));
+                Answer::Authority(Resumed { decision })
             }
             CloseTask::Fail { attempt, error } => {
                 tracing::warn!(request_id = %attempt.request_id, attempt = attempt.attempt, %error, "workflow failed");
                 let cause = format!("processing failed ({error})");
-                self.ports.fail(&attempt, &cause, now).await?
+                self.ports.fail(&attempt, &cause, now).await?;
+                Answer::Nothing
             }
-        }
-        Ok(None)
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 //! website, a rejected request's reminder and expiry, the customer's withdrawal, and the
 //! recorded failure.
 
-use crate::contract::Attempt;
+use crate::contract::{Attempt, ReminderOutcome};
 use crate::error::{DomainError, ServiceError, StoreError};
 use crate::notification::Event;
 use crate::notify::notify_customer;
@@ -100,12 +100,13 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
         }
     }
 
-    /// A rejected request not yet resubmitted: remind the customer before it expires.
+    /// A rejected request not yet resubmitted: remind the customer before it expires. An
+    /// attempt already over (resubmitted, withdrawn) is `Superseded`: its execution ends here.
     pub async fn remind_resubmission(
         &self,
         attempt: &Attempt,
         now: DateTime<Utc>,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<ReminderOutcome, ServiceError> {
         let request = load_attempt(&self.store, &attempt.request_id, attempt.attempt).await?;
         match request {
             Some(request) if awaits_resubmission(&request) => {
@@ -116,9 +117,10 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
                     &request,
                     now,
                 )
-                .await
+                .await?;
+                Ok(ReminderOutcome::Reminded)
             }
-            _ => Ok(()),
+            _ => Ok(ReminderOutcome::Superseded),
         }
     }
 

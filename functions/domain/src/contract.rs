@@ -102,6 +102,28 @@ impl AuthorityOutcome {
     ];
 }
 
+/// `close-request`'s answer to a rejected attempt's reminder; `Reminded` routes on
+/// `$.reminder.outcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReminderOutcome {
+    /// The attempt still waits for Modify and Submit: on to its expiry.
+    Reminded,
+    /// The attempt is over (resubmitted, withdrawn): the execution ends instead of waiting
+    /// for an expiry that would change nothing.
+    Superseded,
+}
+
+impl ReminderOutcome {
+    pub const ALL: [ReminderOutcome; 2] = [ReminderOutcome::Reminded, ReminderOutcome::Superseded];
+}
+
+/// What `RemindResubmission` answers: `{"outcome": ...}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reminder {
+    pub outcome: ReminderOutcome,
+}
+
 /// The output a wait is resumed with: `{"decision": ...}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resumed<T> {

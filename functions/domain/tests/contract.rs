@@ -5,8 +5,8 @@
 //! this test, not a request.
 
 use icp_domain::contract::{
-    Attempt, AuthorityOutcome, ClearTask, CloseTask, ErrorName, FirstReviewTask, ReviewOutcome,
-    VerifyOutcome, Wait,
+    Attempt, AuthorityOutcome, ClearTask, CloseTask, ErrorName, FirstReviewTask, ReminderOutcome,
+    ReviewOutcome, VerifyOutcome, Wait,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -75,6 +75,7 @@ fn every_choice_value_is_an_outcome_and_every_outcome_is_routed() {
         ("$.outcome", names(&VerifyOutcome::ALL)),
         ("$.review.decision", names(&ReviewOutcome::ALL)),
         ("$.authority.decision", names(&AuthorityOutcome::ALL)),
+        ("$.reminder.outcome", names(&ReminderOutcome::ALL)),
     ]
     .into_iter()
     .map(|(variable, values)| (variable.to_string(), values))
@@ -119,6 +120,7 @@ fn every_deadline_read_is_answered_and_every_one_answered_is_read() {
 fn the_lists_of_variants_are_complete() {
     use AuthorityOutcome as A;
     use ErrorName as E;
+    use ReminderOutcome as M;
     use ReviewOutcome as R;
     use VerifyOutcome as V;
     let verify = |v: V| match v {
@@ -129,6 +131,9 @@ fn the_lists_of_variants_are_complete() {
     };
     let authority = |a: A| match a {
         A::Approved | A::Rejected | A::Overdue | A::Superseded => 4,
+    };
+    let reminder = |m: M| match m {
+        M::Reminded | M::Superseded => 2,
     };
     let error = |e: E| match e {
         E::Retryable
@@ -145,6 +150,7 @@ fn the_lists_of_variants_are_complete() {
     assert_eq!(V::ALL.len(), verify(V::ALL[0]));
     assert_eq!(R::ALL.len(), review(R::ALL[0]));
     assert_eq!(A::ALL.len(), authority(A::ALL[0]));
+    assert_eq!(M::ALL.len(), reminder(M::ALL[0]));
     assert_eq!(E::ALL.len(), error(E::ALL[0]));
 }
 
