@@ -22,19 +22,26 @@ pub fn api_base_url() -> Result<String, crate::Error> {
 }
 
 impl HttpAuthority {
+    /// The HTTPS client the authority is called with. Apart from the secret, so that a cold
+    /// start builds it (CPU: the CA bundle's certificates) while its secrets are in flight.
+    pub fn client() -> reqwest::Result<reqwest::Client> {
+        crate::tls::http_client(Duration::from_secs(10))
+    }
+
     /// `AUTHORITY_URL` is the authority's intake; empty means the local simulator behind our
     /// own API.
-    pub fn from_env(secret: String) -> Result<HttpAuthority, crate::Error> {
+    pub fn from_env(http: reqwest::Client, secret: String) -> Result<HttpAuthority, crate::Error> {
         let base = api_base_url()?;
         let submissions_url = match std::env::var("AUTHORITY_URL").unwrap_or_default() {
             url if url.is_empty() => format!("{base}/authority-sim/submissions"),
             url => url,
         };
-        Ok(HttpAuthority::new(
+        Ok(HttpAuthority {
+            http,
             submissions_url,
-            format!("{base}/authority/callbacks"),
+            callback_url: format!("{base}/authority/callbacks"),
             secret,
-        )?)
+        })
     }
 
     pub fn new(
@@ -43,7 +50,7 @@ impl HttpAuthority {
         secret: String,
     ) -> reqwest::Result<HttpAuthority> {
         Ok(HttpAuthority {
-            http: crate::tls::http_client(Duration::from_secs(10))?,
+            http: HttpAuthority::client()?,
             submissions_url,
             callback_url,
             secret,

@@ -29,17 +29,18 @@ impl StepFunction for ForwardToAuthority {
     type Output = ();
 
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
-        let (((vault_secret, authority_secret), calendar), clients) = aws::alongside(
-            async {
-                tokio::try_join!(
-                    aws::secret_pair(config, "VAULT_SECRET_ID", "AUTHORITY_SECRET_ID"),
-                    icp_adapters::calendar::load(config)
-                )
-            },
-            || Clients::from_env(config),
-        )
-        .await?;
-        let authority = HttpAuthority::from_env(authority_secret)?;
+        let (((vault_secret, authority_secret), calendar), (clients, authority_http)) =
+            aws::alongside(
+                async {
+                    tokio::try_join!(
+                        aws::secret_pair(config, "VAULT_SECRET_ID", "AUTHORITY_SECRET_ID"),
+                        icp_adapters::calendar::load(config)
+                    )
+                },
+                || Ok((Clients::from_env(config)?, HttpAuthority::client()?)),
+            )
+            .await?;
+        let authority = HttpAuthority::from_env(authority_http, authority_secret)?;
         Ok(ForwardToAuthority {
             ports: clients.with_vault(&vault_secret).with_authority(authority),
             calendar,
