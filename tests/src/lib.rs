@@ -273,6 +273,28 @@ impl Stack {
         self.demo["reviewerToken"].as_str().unwrap().to_string()
     }
 
+    /// Whether request `id` is in the review queue, looked for on every page: soonest due
+    /// first, a new request comes after every other one waiting (a stack the bench has filled
+    /// holds hundreds).
+    pub async fn in_review_queue(&self, id: &str) -> bool {
+        let token = self.reviewer_token();
+        let first = "/reviews?status=pending&limit=100";
+        let mut path = first.to_string();
+        loop {
+            let page = self.get(&path, &token).await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            let reviews = page.body["reviews"].as_array().expect("reviews");
+            if reviews.iter().any(|r| r["requestId"] == id) {
+                return true;
+            }
+            match page.body["nextToken"].as_str() {
+                // URL-safe base64: it needs no escaping in the query.
+                Some(next) => path = format!("{first}&nextToken={next}"),
+                None => return false,
+            }
+        }
+    }
+
     pub fn operator_token(&self) -> String {
         self.demo["operatorToken"].as_str().unwrap().to_string()
     }

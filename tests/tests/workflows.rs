@@ -54,14 +54,7 @@ async fn happy_path(request_type: &str, service_ips: Option<Value>) -> (Stack, C
         1,
         "{waiting}"
     );
-    let queue = stack
-        .get("/reviews?status=pending", &stack.reviewer_token())
-        .await;
-    assert!(queue.body["reviews"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|r| r["requestId"] == id));
+    assert!(stack.in_review_queue(&id).await, "{id} is not in the queue");
     let decided = stack.decide(&id, "approve", &[]).await;
     assert_eq!(decided.status, 200, "{}", decided.body);
 
