@@ -78,3 +78,39 @@ impl StepFunction for CloseRequest {
 fn main() -> Result<(), Error> {
     lambda::run_step::<CloseRequest>()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use icp_domain::contract::ReminderOutcome;
+    use serde_json::json;
+
+    /// The shapes the definition selects from: `$.Payload.decision`, `$.Payload.outcome`.
+    #[test]
+    fn answers_are_the_shapes_the_state_machine_reads() {
+        let answers = [
+            (
+                Answer::Authority(Resumed {
+                    decision: AuthorityOutcome::Overdue,
+                }),
+                json!({"decision": "overdue"}),
+            ),
+            (
+                Answer::Reminder(Reminder {
+                    outcome: ReminderOutcome::Reminded,
+                }),
+                json!({"outcome": "reminded"}),
+            ),
+            (
+                Answer::Reminder(Reminder {
+                    outcome: ReminderOutcome::Superseded,
+                }),
+                json!({"outcome": "superseded"}),
+            ),
+            (Answer::Nothing, json!(null)),
+        ];
+        for (answer, expected) in answers {
+            assert_eq!(serde_json::to_value(answer).unwrap(), expected);
+        }
+    }
+}

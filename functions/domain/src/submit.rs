@@ -180,9 +180,9 @@ fn not_resubmittable(from: Status) -> DomainError {
 
 /// Modify and Submit writes the next attempt and answers, as submit does: the store writes the
 /// attempt's start with it, which the table's stream hands to `start-workflow`. The previous
-/// attempt's execution, parked until the rejection's reminder, is left to wake and find its
-/// attempt over (its reminder and expiry change nothing), so the click waits for no Step
-/// Functions call.
+/// attempt's execution, parked until the rejection's reminder (or, past it, the expiry), is
+/// left to wake and find its attempt over (it ends, changing nothing), so the click waits for
+/// no Step Functions call.
 impl<S: Store, N, V: Vault, W, A> Ports<S, N, V, W, A> {
     /// "Modify and Submit" after a password or first-review rejection: the next attempt, with
     /// a new license password and, for an access change, possibly new service IPs.
