@@ -273,10 +273,10 @@ impl Stack {
         self.demo["reviewerToken"].as_str().unwrap().to_string()
     }
 
-    /// Whether request `id` is in the review queue, looked for on every page: soonest due
-    /// first, a new request comes after every other one waiting (a stack the bench has filled
-    /// holds hundreds).
-    pub async fn in_review_queue(&self, id: &str) -> bool {
+    /// Request `id` as the review queue lists it, looked for on every page: soonest due first,
+    /// a new request comes after every other one waiting (a stack the bench has filled holds
+    /// hundreds).
+    pub async fn listed_review(&self, id: &str) -> Option<Value> {
         let token = self.reviewer_token();
         let first = "/reviews?status=pending&limit=100";
         let mut path = first.to_string();
@@ -284,14 +284,21 @@ impl Stack {
             let page = self.get(&path, &token).await;
             assert_eq!(page.status, 200, "{}", page.body);
             let reviews = page.body["reviews"].as_array().expect("reviews");
-            if reviews.iter().any(|r| r["requestId"] == id) {
-                return true;
+            if let Some(listed) = reviews.iter().find(|r| r["requestId"] == id) {
+                return Some(listed.clone());
             }
             match page.body["nextToken"].as_str() {
                 // URL-safe base64: it needs no escaping in the query.
                 Some(next) => path = format!("{first}&nextToken={next}"),
-                None => return false,
+                None => return None,
             }
+        }
+    }
+
+    /// Each `(input, next)`: the deployed Choice state `name` moves to `next` on `input`.
+    pub async fn assert_choice_routes(&self, name: &str, routes: &[(Value, &str)]) {
+        for (input, next) in routes {
+            assert_eq!(&self.choice_next_state(name, input).await, next, "{input}");
         }
     }
 
@@ -557,7 +564,7 @@ impl Stack {
     /// The state the deployed state machine's Choice state `name` moves to on `input`
     /// (Step Functions' TestState on the definition as deployed, substitutions in). Over raw
     /// JSON: the SDK sends TestState to a `sync-` host prefix LocalStack does not answer.
-    pub async fn choice_next_state(&self, name: &str, input: &Value) -> String {
+    async fn choice_next_state(&self, name: &str, input: &Value) -> String {
         let definition = self
             .sfn
             .describe_state_machine()

@@ -97,21 +97,10 @@ async fn a_day_off_seeded_in_the_calendar_moves_the_review_due_time_past_it() {
         "the history shows the clock: {reviewing}"
     );
     // The reviewers' queue shows the same due time, in China time.
-    let mut path = "/reviews?limit=100".to_string();
-    let listed = loop {
-        let page = stack.get(&path, &stack.reviewer_token()).await.body;
-        let found = page["reviews"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["requestId"] == id.as_str())
-            .cloned();
-        match (found, page["nextToken"].as_str()) {
-            (Some(listed), _) => break listed,
-            (None, Some(next)) => path = format!("/reviews?limit=100&nextToken={next}"),
-            (None, None) => panic!("{id} is not in the review queue"),
-        }
-    };
+    let listed = stack
+        .listed_review(&id)
+        .await
+        .unwrap_or_else(|| panic!("{id} is not in the review queue"));
     assert_eq!(listed["dueAt"], expected.as_str());
 }
 

@@ -54,7 +54,10 @@ async fn happy_path(request_type: &str, service_ips: Option<Value>) -> (Stack, C
         1,
         "{waiting}"
     );
-    assert!(stack.in_review_queue(&id).await, "{id} is not in the queue");
+    assert!(
+        stack.listed_review(&id).await.is_some(),
+        "{id} is not in the queue"
+    );
     let decided = stack.decide(&id, "approve", &[]).await;
     assert_eq!(decided.status, 200, "{}", decided.body);
 
@@ -704,15 +707,11 @@ async fn the_authority_decision_routes_the_request_as_deployed() {
         ("overdue", "ForwardToAuthority"),
         ("superseded", "Done"),
         ("something-else", "Unexpected"),
-    ];
-    for (decision, next) in routes {
-        let input = json!({"authority": {"decision": decision}});
-        assert_eq!(
-            stack.choice_next_state("AuthorityDecided", &input).await,
-            next,
-            "{input}"
-        );
-    }
+    ]
+    .map(|(decision, next)| (json!({"authority": {"decision": decision}}), next));
+    stack
+        .assert_choice_routes("AuthorityDecided", &routes)
+        .await;
 }
 
 /// A rejected attempt's reminder routes its execution: still waiting for Modify and Submit →
@@ -725,15 +724,9 @@ async fn a_reminder_routes_the_rejected_attempt_as_deployed() {
         ("reminded", "AwaitExpiry"),
         ("superseded", "Done"),
         ("something-else", "Unexpected"),
-    ];
-    for (outcome, next) in routes {
-        let input = json!({"reminder": {"outcome": outcome}});
-        assert_eq!(
-            stack.choice_next_state("Reminded", &input).await,
-            next,
-            "{input}"
-        );
-    }
+    ]
+    .map(|(outcome, next)| (json!({"reminder": {"outcome": outcome}}), next));
+    stack.assert_choice_routes("Reminded", &routes).await;
 }
 
 /// A failed round of applying an approval is tried again after a wait until the rounds the
@@ -742,17 +735,15 @@ async fn a_reminder_routes_the_rejected_attempt_as_deployed() {
 #[ignore = "needs the local stack: run by make test"]
 async fn a_failed_apply_round_waits_and_tries_again_then_parks_as_deployed() {
     let stack = Stack::connect().await;
-    for (failed, next) in [
+    let routes = [
         (1, "AwaitApplyRetry"),
         (8, "AwaitApplyRetry"),
         (9, "ApprovalParked"),
-    ] {
+    ]
+    .map(|(failed, next)| {
         let input =
             json!({"applyRounds": {"failed": failed}, "deadlines": {"applyRetryRounds": 8}});
-        assert_eq!(
-            stack.choice_next_state("ApplyLater", &input).await,
-            next,
-            "{input}"
-        );
-    }
+        (input, next)
+    });
+    stack.assert_choice_routes("ApplyLater", &routes).await;
 }

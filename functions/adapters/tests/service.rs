@@ -1005,6 +1005,18 @@ async fn the_sweeper_starts_a_resubmitted_attempt_the_stream_gave_up_on() {
     }
 }
 
+/// The parked execution of `attempt`, over, wakes: its reminder answers `Superseded` (the
+/// execution ends there), and an expiry (had it been resubmitted after the reminder) runs too.
+async fn earlier_attempt_wakes(w: &World, r: &Request, attempt: u32) {
+    assert_eq!(
+        w.remind_resubmission(&attempt_of(r, attempt), Utc::now())
+            .await
+            .unwrap(),
+        ReminderOutcome::Superseded
+    );
+    w.expire(&attempt_of(r, attempt), Utc::now()).await.unwrap();
+}
+
 /// Attempt 1's execution wakes for its reminder and its expiry while attempt 2, rejected too,
 /// waits for the customer: neither is attempt 1's to act on. Attempt 2's own reminder is sent.
 #[tokio::test]
@@ -1030,13 +1042,7 @@ async fn a_parked_execution_of_an_earlier_attempt_never_reminds_or_expires_a_lat
             .filter(|sms| sms.contains("will expire soon"))
             .count()
     };
-    assert_eq!(
-        w.remind_resubmission(&attempt_of(&r, 1), Utc::now())
-            .await
-            .unwrap(),
-        ReminderOutcome::Superseded
-    );
-    w.expire(&attempt_of(&r, 1), Utc::now()).await.unwrap();
+    earlier_attempt_wakes(&w, &r, 1).await;
     let now = current(&w, &r).await;
     assert_eq!((now.status, now.attempt), (Status::PasswordRejected, 2));
     assert_eq!(reminders(&w), 0);
@@ -1155,13 +1161,7 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
     assert_eq!(current(&w, &r).await.status, Status::PendingFirstReview);
     // Attempt 1's execution, when it wakes, finds its attempt over: no reminder, and it ends.
     let messages = w.notifier.sent.lock().unwrap().len();
-    assert_eq!(
-        w.remind_resubmission(&attempt_of(&r, 1), Utc::now())
-            .await
-            .unwrap(),
-        ReminderOutcome::Superseded
-    );
-    w.expire(&attempt_of(&r, 1), Utc::now()).await.unwrap();
+    earlier_attempt_wakes(&w, &r, 1).await;
     assert_eq!(current(&w, &r).await.status, Status::PendingFirstReview);
     assert_eq!(w.notifier.sent.lock().unwrap().len(), messages);
 }
