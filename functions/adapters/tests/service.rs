@@ -7,10 +7,11 @@ use icp_adapters::vault::AesVault;
 use icp_domain::authority::{submission_id, AuthorityDecision};
 use icp_domain::contract::{Attempt, ReminderOutcome, VerifyOutcome, Wait};
 use icp_domain::error::ServiceError;
+use icp_domain::history::FailureCause;
 use icp_domain::ports::{Ports, Store};
 use icp_domain::submit::SubmitInput;
 use icp_domain::validation::IpPolicy;
-use icp_domain::verify::{LockPolicy, PASSWORD_LOCKED_REASON, PASSWORD_REJECTED_REASON};
+use icp_domain::verify::LockPolicy;
 use icp_domain::*;
 use icp_testkit::fakes::{RecordingAuthority, RecordingNotifier, RecordingWorkflow};
 use icp_testkit::memory::MemoryStore;
@@ -321,7 +322,7 @@ async fn verify_rejects_a_wrong_password_with_a_reason() {
     assert_eq!(stored.status, Status::PasswordRejected);
     assert_eq!(
         stored.rejection_reasons,
-        vec![PASSWORD_REJECTED_REASON.to_string()]
+        vec![Reason::from(ReasonCode::LicensePasswordIncorrect)]
     );
     let website = w.store.get_website("w1").await.unwrap().unwrap();
     assert_eq!(
@@ -512,8 +513,15 @@ async fn decide(
     reasons: &[&str],
 ) -> Result<Request, ServiceError> {
     let reasons: Vec<String> = reasons.iter().map(|s| s.to_string()).collect();
-    w.decide(&reviewer(), &r.request_id, decision, &reasons, Utc::now())
-        .await
+    w.decide(
+        &reviewer(),
+        &r.request_id,
+        decision,
+        &[],
+        &reasons,
+        Utc::now(),
+    )
+    .await
 }
 
 /// The forward-to-authority step, its wait beginning at `entered_at` with `token`: submit,
@@ -824,7 +832,7 @@ async fn an_approval_is_never_failed_and_an_operator_re_drives_it_once() {
     // The workflow's failure path leaves an approval as it is, and tells nobody.
     w.fail(
         &attempt_of(&r, 1),
-        "processing failed (Retryable)",
+        FailureCause::StepFailed("Retryable".into()),
         Utc::now(),
     )
     .await
@@ -1096,7 +1104,10 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
         .unwrap();
     let rejected = current(&w, &r).await;
     assert_eq!(rejected.status, Status::FirstReviewRejected);
-    assert_eq!(rejected.rejection_reasons, ["IP not in our network"]);
+    assert_eq!(
+        rejected.rejection_reasons,
+        [Reason::from("IP not in our network")]
+    );
     // The customer sees that a reviewer rejected it, and why, not which reviewer.
     let actors = |request: &Request| -> Vec<String> {
         let mut actors: Vec<String> = request.history.iter().map(|h| h.actor.clone()).collect();
@@ -1317,15 +1328,14 @@ async fn the_forward_shows_its_due_time_in_the_history() {
             .unwrap();
         let forwarded = current(&w, &r).await.history.pop().unwrap();
         assert_eq!(forwarded.status, Status::ForwardedToAuthority);
-        let clock = format!("due by {}", icp_domain::calendar::in_china_time(due));
-        assert!(forwarded.note.contains(&clock), "{}", forwarded.note);
-        assert!(clock.ends_with("+08:00"));
-        assert_eq!(
-            forwarded.note.contains(", late"),
-            late,
-            "{}",
-            forwarded.note
+        let note = forwarded.note(Language::En);
+        let clock = format!(
+            "due by {}",
+            icp_domain::calendar::for_people(due, Language::En)
         );
+        assert!(note.contains(&clock), "{note}");
+        assert!(clock.ends_with("China time"));
+        assert_eq!(note.contains(", late"), late, "{note}");
     }
 }
 
@@ -1408,7 +1418,7 @@ async fn an_authority_rejection_closes_the_request_with_its_reasons() {
     assert_eq!(rejected.status, Status::AuthorityRejected);
     assert_eq!(
         rejected.rejection_reasons,
-        ["Domain name under investigation"]
+        [Reason::from("Domain name under investigation")]
     );
     let website = w.store.get_website("w1").await.unwrap().unwrap();
     assert_eq!(
@@ -1489,7 +1499,10 @@ async fn a_lock_stops_the_checks_in_flight_and_its_end_restarts_the_count() {
     assert_eq!(verify(&w, &in_flight, 1).await, VerifyOutcome::Rejected);
     let rejected = current(&w, &in_flight).await;
     assert_eq!(rejected.status, Status::PasswordRejected);
-    assert_eq!(rejected.rejection_reasons, [PASSWORD_LOCKED_REASON]);
+    assert_eq!(
+        rejected.rejection_reasons,
+        [Reason::from(ReasonCode::LicensePasswordLocked)]
+    );
     assert_eq!(
         w.store.get_entity("e1").await.unwrap().unwrap(),
         e,

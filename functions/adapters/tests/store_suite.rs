@@ -97,8 +97,13 @@ async fn dynamodb_store_passes_the_store_suite() {
     let now = Utc::now();
     let rejected = store
         .apply(
-            &r.transition(Status::PasswordRejected, "system", "wrong", now)
-                .unwrap(),
+            &r.transition(
+                Status::PasswordRejected,
+                "system",
+                HistoryEvent::PasswordRejected,
+                now,
+            )
+            .unwrap(),
         )
         .await
         .unwrap();

@@ -11,7 +11,9 @@ use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
 use icp_adapters::Clients;
 use icp_domain::calendar::in_china_time;
+use icp_domain::language::{Language, Text};
 use icp_domain::ports::{Clock, Ports};
+use icp_domain::reason::{self, ReasonCode};
 use icp_domain::review::parse_decision;
 use icp_domain::{Caller, ServiceError};
 use icp_edge::auth::Authenticator;
@@ -27,6 +29,8 @@ struct DecisionBody {
     decision: String,
     #[serde(default)]
     reasons: Vec<String>,
+    #[serde(default)]
+    reason_codes: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -72,6 +76,7 @@ impl HttpFunction for Api {
 
     async fn handle(&self, req: &Request) -> Result<(u16, Value), ApiError> {
         let caller = self.auth.caller(http::header(req, "authorization"))?;
+        let language = http::language(req);
         let ports = &self.ports;
         let now = self.clock.now();
         match (
@@ -91,13 +96,14 @@ impl HttpFunction for Api {
                 let requests = ports
                     .list_requests(&caller, query.first("websiteId"))
                     .await?;
-                let requests: Vec<Value> = requests.iter().map(request_json).collect();
+                let requests: Vec<Value> =
+                    requests.iter().map(|r| request_json(r, language)).collect();
                 Ok((200, json!({ "requests": requests })))
             }
             ("GET", "/requests/{requestId}") => {
                 let id = http::path_param(req, "requestId")?;
                 let (request, website) = ports.get_request_with_website(&caller, &id).await?;
-                let mut answer = request_json(&request);
+                let mut answer = request_json(&request, language);
                 if let Some(w) = website {
                     answer["website"] = json!({
                         "domain": w.domain, "websiteLicenseNumber": w.website_license_number, "serviceIps": w.service_ips,
@@ -108,7 +114,7 @@ impl HttpFunction for Api {
             ("POST", "/requests/{requestId}/withdraw") => {
                 let id = http::path_param(req, "requestId")?;
                 let request = ports.withdraw(&caller, &id, now).await?;
-                Ok((200, request_json(&request)))
+                Ok((200, request_json(&request, language)))
             }
             ("POST", "/requests/{requestId}/resubmit") => {
                 let id = http::path_param(req, "requestId")?;
@@ -153,10 +159,10 @@ impl HttpFunction for Api {
                 reviewer(&caller)?;
                 let query = req.query_string_parameters();
                 if query.first("status").is_some_and(|s| s != "pending") {
-                    return Err(ApiError::new(
+                    return Err(ApiError::in_both(
                         400,
                         "invalid_status_filter",
-                        "status must be pending",
+                        Text::new("status 须为 pending", "status must be pending"),
                     ));
                 }
                 let page = ports
@@ -179,13 +185,28 @@ impl HttpFunction for Api {
                 }
                 Ok((200, answer))
             }
+            ("GET", "/reviews/reasons") => {
+                reviewer(&caller)?;
+                let reasons: Vec<Value> = ReasonCode::COMMON
+                    .into_iter()
+                    .map(|code| json!({ "code": code.code(), "text": code.text() }))
+                    .collect();
+                Ok((200, json!(reasons)))
+            }
             ("POST", "/reviews/{requestId}/decision") => {
                 let id = http::path_param(req, "requestId")?;
                 reviewer(&caller)?;
                 let body: DecisionBody = http::parse_json(http::json_body(req)?)?;
                 let decision = parse_decision(&body.decision).map_err(ServiceError::from)?;
                 let request = ports
-                    .decide(&caller, &id, decision, &body.reasons, now)
+                    .decide(
+                        &caller,
+                        &id,
+                        decision,
+                        &body.reason_codes,
+                        &body.reasons,
+                        now,
+                    )
                     .await?;
                 Ok((
                     200,
@@ -201,18 +222,39 @@ impl HttpFunction for Api {
                     json!({ "requestId": request.request_id, "status": request.status }),
                 ))
             }
-            (method, path) => Err(ApiError::new(
+            (method, path) => Err(ApiError::in_both(
                 404,
                 "route_not_found",
-                format!("no route {method} {path}"),
+                Text::new(
+                    format!("没有接口 {method} {path}"),
+                    format!("no route {method} {path}"),
+                ),
             )),
         }
     }
 }
 
-/// A request as the API answers it: its first review's due time in China time.
-fn request_json(request: &icp_domain::Request) -> Value {
+/// A request as the API answers it: its history's notes and its reasons in `language`, its
+/// first review's due time in China time.
+fn request_json(request: &icp_domain::Request, language: Language) -> Value {
     let mut answer = json!(request);
+    answer["rejectionReasons"] = json!(reason::texts(&request.rejection_reasons, language));
+    answer["history"] = request
+        .history
+        .iter()
+        .map(|entry| {
+            let mut shown = json!({
+                "at": entry.at, "status": entry.status, "actor": entry.actor, "note": entry.note(language),
+            });
+            if !entry.reasons.is_empty() {
+                shown["reasons"] = json!(reason::texts(&entry.reasons, language));
+            }
+            shown
+        })
+        .collect();
+    if let Some(review) = &request.review {
+        answer["review"]["reasons"] = json!(reason::texts(&review.reasons, language));
+    }
     if let Some(due) = request.review_due_at {
         answer["reviewDueAt"] = json!(in_china_time(due));
     }
@@ -223,10 +265,10 @@ fn request_json(request: &icp_domain::Request) -> Value {
 fn reviewer(caller: &Caller) -> Result<(), ApiError> {
     match caller {
         Caller::Reviewer { .. } => Ok(()),
-        Caller::Customer { .. } | Caller::Operator { .. } => Err(ApiError::new(
+        Caller::Customer { .. } | Caller::Operator { .. } => Err(ApiError::in_both(
             403,
             "forbidden",
-            "this route needs the reviewer role",
+            Text::new("该接口需要审核员角色", "this route needs the reviewer role"),
         )),
     }
 }

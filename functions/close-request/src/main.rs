@@ -7,6 +7,7 @@ use icp_adapters::clock::SystemClock;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_domain::contract::{AuthorityOutcome, CloseTask, Reminder, Resumed};
+use icp_domain::history::FailureCause;
 use icp_domain::ports::{Clock, Ports};
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_edge::step::StepError;
@@ -67,8 +68,8 @@ impl StepFunction for CloseRequest {
             }
             CloseTask::Fail { attempt, error } => {
                 tracing::warn!(request_id = %attempt.request_id, attempt = attempt.attempt, %error, "workflow failed");
-                let cause = format!("processing failed ({error})");
-                self.ports.fail(&attempt, &cause, now).await?;
+                let cause = FailureCause::StepFailed(error.to_string());
+                self.ports.fail(&attempt, cause, now).await?;
                 Answer::Nothing
             }
         })

@@ -1,7 +1,7 @@
 //! The communication administration: the approved request submitted to it and the wait for its
 //! result, the result from its callback, and its deadline.
 
-use crate::calendar::{in_china_time, WorkingCalendar};
+use crate::calendar::WorkingCalendar;
 use crate::contract::{Attempt, AuthorityOutcome, Wait};
 use crate::error::{DomainError, ServiceError};
 use crate::notification::Event;
@@ -9,7 +9,7 @@ use crate::notify::notify_customer;
 use crate::ports::{Authority, Notifier, Ports, Store, Submission, TokenSlot, Vault, Workflow};
 use crate::records::{advance, existing_entity, existing_website, load, load_attempt};
 use crate::waits;
-use crate::{Decision, Request, Status};
+use crate::{Decision, HistoryEvent, Reason, ReasonCode, Request, Status};
 use chrono::{DateTime, Utc};
 
 pub fn submission_id(request_id: &str, attempt: u32) -> String {
@@ -78,17 +78,20 @@ impl<S: Store, N: Notifier, V: Vault, W: Workflow, A: Authority> Ports<S, N, V, 
                 self.submit_to_authority(&request, &id).await?;
                 advance(store, request, |r| {
                     let review = r.review.as_ref().filter(|_| approved_at_review(r))?;
-                    let due = calendar.one_working_day_after(review.at).at.with_timezone(&Utc);
-                    let late = if now > due { ", late" } else { "" };
+                    let due = calendar
+                        .one_working_day_after(review.at)
+                        .at
+                        .with_timezone(&Utc);
                     Some(
                         r.transition(
                             Status::ForwardedToAuthority,
                             "system:forward-to-authority",
-                            format!(
-                                "approved at first review by {}; submitted to the communication administration as {id} (due by {}{late})",
-                                review.reviewer,
-                                in_china_time(due)
-                            ),
+                            HistoryEvent::ForwardedToAuthority {
+                                submission_id: id.clone(),
+                                due_at: due,
+                                late: now > due,
+                                reviewer: Some(review.reviewer.clone()),
+                            },
                             now,
                         )
                         .map(|mut t| {
@@ -157,40 +160,32 @@ impl<S: Store, N: Notifier, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
         if request.submission_id.as_deref() != Some(submission_id) {
             return Err(DomainError::SubmissionNotFound(submission_id.into()).into());
         }
-        let (target, event, outcome) = match decision {
+        let (target, event, entry, outcome) = match decision {
             AuthorityDecision::Approved => (
                 Status::Approved,
                 Event::AuthorityApproved,
+                HistoryEvent::AuthorityApproved,
                 AuthorityOutcome::Approved,
             ),
             AuthorityDecision::Rejected => (
                 Status::AuthorityRejected,
                 Event::AuthorityRejected,
+                HistoryEvent::AuthorityRejected,
                 AuthorityOutcome::Rejected,
             ),
         };
         let request = advance(store, request, |r| {
             (r.status == Status::ForwardedToAuthority).then(|| {
-                r.transition(
-                    target,
-                    "authority",
-                    format!(
-                        "{} by the communication administration",
-                        match decision {
-                            AuthorityDecision::Approved => "approved",
-                            AuthorityDecision::Rejected => "rejected",
-                        }
-                    ),
-                    now,
-                )
-                .map(|t| match decision {
-                    AuthorityDecision::Approved => t,
-                    AuthorityDecision::Rejected => t.rejecting(if reasons.is_empty() {
-                        vec!["Rejected by the communication administration.".to_string()]
-                    } else {
-                        reasons.to_vec()
-                    }),
-                })
+                r.transition(target, "authority", entry, now)
+                    .map(|t| match decision {
+                        AuthorityDecision::Approved => t,
+                        // The authority's reasons are its own words, kept as sent.
+                        AuthorityDecision::Rejected => t.rejecting(if reasons.is_empty() {
+                            vec![ReasonCode::AuthorityGaveNoReason.into()]
+                        } else {
+                            reasons.iter().cloned().map(Reason::Free).collect()
+                        }),
+                    })
             })
         })
         .await?;

@@ -4,7 +4,10 @@
 //! calendar table); a date in a year the calendar does not know is judged by weekday alone, and
 //! the answer says so, for the operators to add the year.
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, Utc, Weekday};
+use crate::language::Language;
+use chrono::{
+    DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, Timelike, Utc, Weekday,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use thiserror::Error;
@@ -18,6 +21,23 @@ pub fn china_time() -> FixedOffset {
 pub fn in_china_time(at: DateTime<Utc>) -> String {
     at.with_timezone(&china_time())
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+/// A time in a text for people: China time to the minute, as each language writes it
+/// (`2026年12月8日 08:42（北京时间）`, `8 Dec 2026, 08:42 China time`). Data fields keep RFC 3339.
+pub fn for_people(at: DateTime<Utc>, language: Language) -> String {
+    let local = at.with_timezone(&china_time());
+    match language {
+        Language::ZhCn => format!(
+            "{}年{}月{}日 {:02}:{:02}（北京时间）",
+            local.year(),
+            local.month(),
+            local.day(),
+            local.hour(),
+            local.minute()
+        ),
+        Language::En => local.format("%-d %b %Y, %H:%M China time").to_string(),
+    }
 }
 
 /// A run of days off, both ends included.
@@ -178,6 +198,21 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
     use proptest::prelude::*;
+
+    #[test]
+    fn times_for_people_are_china_time_to_the_minute() {
+        let at = Utc.with_ymd_and_hms(2026, 12, 8, 0, 42, 59).unwrap();
+        assert_eq!(
+            for_people(at, Language::ZhCn),
+            "2026年12月8日 08:42（北京时间）"
+        );
+        assert_eq!(for_people(at, Language::En), "8 Dec 2026, 08:42 China time");
+        let late = Utc.with_ymd_and_hms(2026, 12, 31, 16, 5, 0).unwrap();
+        assert_eq!(
+            for_people(late, Language::En),
+            "1 Jan 2027, 00:05 China time"
+        );
+    }
 
     fn shipped() -> WorkingCalendar {
         #[derive(Deserialize)]

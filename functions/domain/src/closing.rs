@@ -4,11 +4,12 @@
 
 use crate::contract::{Attempt, ReminderOutcome};
 use crate::error::{DomainError, ServiceError, StoreError};
+use crate::history::{Effect, FailureCause};
 use crate::notification::Event;
 use crate::notify::notify_customer;
 use crate::ports::{Notifier, Ports, Store, Workflow};
 use crate::records::{advance, load, load_attempt, load_own};
-use crate::{Caller, Request, RequestType, Status, WebsiteEffect};
+use crate::{Caller, HistoryEvent, Request, RequestType, Status, WebsiteEffect};
 use chrono::{DateTime, Utc};
 
 fn awaits_resubmission(request: &Request) -> bool {
@@ -47,23 +48,28 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
     ) -> Result<(), ServiceError> {
         self.step(attempt, Event::Completed, now, |request| {
             (request.status == Status::Approved).then(|| {
-                let (effect, note) = match request.request_type {
-                    RequestType::WebsiteCancellation => (
-                        WebsiteEffect::Clear,
-                        "website cancelled and cleared from the license system".to_string(),
-                    ),
-                    RequestType::AccessCancellation => (
-                        WebsiteEffect::Clear,
-                        "access cancelled: website cleared from this provider's system; entity license number kept".to_string(),
-                    ),
+                let (effect, done) = match request.request_type {
+                    RequestType::WebsiteCancellation => {
+                        (WebsiteEffect::Clear, Effect::WebsiteCleared)
+                    }
+                    RequestType::AccessCancellation => {
+                        (WebsiteEffect::Clear, Effect::AccessCleared)
+                    }
                     RequestType::AccessChange => {
                         let ips = request.service_ips.clone().unwrap_or_default();
-                        let note = format!("service IPs now {}", ips.join(", "));
-                        (WebsiteEffect::ReplaceServiceIps(ips), note)
+                        (
+                            WebsiteEffect::ReplaceServiceIps(ips.clone()),
+                            Effect::ServiceIps(ips),
+                        )
                     }
                 };
                 request
-                    .transition(Status::Completed, "system:clear-record", note, now)
+                    .transition(
+                        Status::Completed,
+                        "system:clear-record",
+                        HistoryEvent::Completed { effect: done },
+                        now,
+                    )
                     .map(|mut t| {
                         t.website_effect = Some(effect);
                         t
@@ -131,7 +137,7 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
                 request.transition(
                     Status::Expired,
                     "system:close-request",
-                    "not resubmitted in time",
+                    HistoryEvent::Expired,
                     now,
                 )
             })
@@ -144,14 +150,18 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
     pub async fn fail(
         &self,
         attempt: &Attempt,
-        cause: &str,
+        cause: FailureCause,
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
         self.step(attempt, Event::Failed, now, |request| {
-            request
-                .status
-                .can_move_to(Status::Failed)
-                .then(|| request.transition(Status::Failed, "system:close-request", cause, now))
+            request.status.can_move_to(Status::Failed).then(|| {
+                request.transition(
+                    Status::Failed,
+                    "system:close-request",
+                    HistoryEvent::Failed { cause },
+                    now,
+                )
+            })
         })
         .await
     }
@@ -167,7 +177,6 @@ impl<S: Store, N, V, W: Workflow, A> Ports<S, N, V, W, A> {
         request_id: &str,
         now: DateTime<Utc>,
     ) -> Result<Request, ServiceError> {
-        const CAUSE: &str = "withdrawn by the customer";
         let store = &self.store;
         let request = load_own(store, caller, request_id).await?;
         if request.status == Status::Withdrawn {
@@ -187,7 +196,12 @@ impl<S: Store, N, V, W: Workflow, A> Ports<S, N, V, W, A> {
         if let Some(refused) = refusal(&request) {
             return Err(refused.into());
         }
-        let mut t = request.transition(Status::Withdrawn, caller.actor(), CAUSE, now)?;
+        let mut t = request.transition(
+            Status::Withdrawn,
+            caller.actor(),
+            HistoryEvent::Withdrawn,
+            now,
+        )?;
         t.unless_approved = true;
         let withdrawn = match store.apply(&t).await {
             Ok(r) => r,

@@ -1,12 +1,14 @@
+use crate::language::{Language, Text};
 use crate::Status;
 use thiserror::Error;
 
-/// Why the domain refused something. Each maps to one error code of the API contract.
+/// Why the domain refused something. Each maps to one error code of the API contract; its
+/// message reads in English (`Display`) and in Chinese (`message`).
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum DomainError {
     /// Bad client input; `code` is the machine-readable error code.
-    #[error("{message}")]
-    Validation { code: &'static str, message: String },
+    #[error("{}", message.en)]
+    Validation { code: &'static str, message: Text },
     #[error("the website {0} was not found")]
     WebsiteNotFound(String),
     #[error("the request {0} was not found")]
@@ -55,10 +57,65 @@ pub enum StoreError {
 }
 
 impl DomainError {
-    pub fn validation(code: &'static str, message: impl Into<String>) -> DomainError {
+    pub fn validation(
+        code: &'static str,
+        zh_cn: impl Into<String>,
+        en: impl Into<String>,
+    ) -> DomainError {
         DomainError::Validation {
             code,
-            message: message.into(),
+            message: Text::new(zh_cn, en),
+        }
+    }
+
+    /// The message in `language`.
+    pub fn message(&self, language: Language) -> String {
+        match language {
+            Language::En => self.to_string(),
+            Language::ZhCn => self.chinese(),
+        }
+    }
+
+    fn chinese(&self) -> String {
+        match self {
+            DomainError::Validation { message, .. } => message.zh_cn.clone(),
+            DomainError::WebsiteNotFound(id) => format!("未找到网站 {id}"),
+            DomainError::RequestNotFound(id) => format!("未找到申请 {id}"),
+            DomainError::RequestAlreadyOpen(id) => {
+                format!("该网站已有一个进行中的申请（{id}）")
+            }
+            DomainError::IdempotencyKeyReused => "该 Idempotency-Key 已用于另一个不同的请求".into(),
+            DomainError::InvalidTransition { from, to } => format!(
+                "申请无法从“{}”变为“{}”",
+                from.chinese_name(),
+                to.chinese_name()
+            ),
+            DomainError::AlreadyDecided(id) => format!("申请 {id} 已有审核结果"),
+            DomainError::AlreadyResubmitted(attempt) => {
+                format!("申请已重新提交（第 {attempt} 次），正在核验")
+            }
+            DomainError::WithdrawNotAllowed(status) => {
+                format!("“{}”状态的申请已不能撤回", status.chinese_name())
+            }
+            DomainError::WithdrawAfterApproval => {
+                "申请已通过初审，正在提交至通信管理局，已不能撤回".into()
+            }
+            DomainError::NothingToRedrive(status) => format!(
+                "只有尚未执行的审核通过结果才能重新执行；申请当前为“{}”",
+                status.chinese_name()
+            ),
+            DomainError::SubmissionNotFound(id) => format!("未知的提交编号 {id}"),
+            DomainError::PasswordLocked {
+                retry_after_seconds,
+            } => format!("备案密码错误次数过多，请在 {retry_after_seconds} 秒后重试"),
+            DomainError::ResetNotFound(id) => format!("未找到密码找回记录 {id}"),
+            DomainError::ResetEnded => {
+                "本次密码找回已结束（验证码错误次数过多或已使用），请重新发起".into()
+            }
+            DomainError::ResetExpired => "验证码已过期，请重新发起密码找回".into(),
+            DomainError::TooManyCodes {
+                retry_after_seconds,
+            } => format!("获取验证码过于频繁，请在 {retry_after_seconds} 秒后重试"),
         }
     }
 }
@@ -90,4 +147,96 @@ pub enum ServiceError {
     Workflow(#[from] WorkflowError),
     #[error(transparent)]
     Authority(#[from] AuthorityError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::language::has_chinese;
+    use crate::validation::{
+        parse_request_type, service_ips_not_allowed, validate_password, validate_service_ips,
+        IpPolicy,
+    };
+
+    /// One of each refusal (the match makes a new variant fail to compile here until it is
+    /// added), and the validators' refusals.
+    fn every_error() -> Vec<DomainError> {
+        let ips = |list: &[&str]| -> Vec<String> { list.iter().map(|s| s.to_string()).collect() };
+        let policy = IpPolicy::default();
+        let mut all = vec![
+            DomainError::WebsiteNotFound("w1".into()),
+            DomainError::RequestNotFound("r1".into()),
+            DomainError::RequestAlreadyOpen("r1".into()),
+            DomainError::IdempotencyKeyReused,
+            DomainError::InvalidTransition {
+                from: Status::Completed,
+                to: Status::Withdrawn,
+            },
+            DomainError::AlreadyDecided("r1".into()),
+            DomainError::AlreadyResubmitted(2),
+            DomainError::WithdrawNotAllowed(Status::Completed),
+            DomainError::WithdrawAfterApproval,
+            DomainError::NothingToRedrive(Status::Submitted),
+            DomainError::SubmissionNotFound("sub-1".into()),
+            DomainError::PasswordLocked {
+                retry_after_seconds: 60,
+            },
+            DomainError::ResetNotFound("reset-1".into()),
+            DomainError::ResetEnded,
+            DomainError::ResetExpired,
+            DomainError::TooManyCodes {
+                retry_after_seconds: 60,
+            },
+            parse_request_type("x").unwrap_err(),
+            validate_password("").unwrap_err(),
+            validate_password(&"x".repeat(200)).unwrap_err(),
+            service_ips_not_allowed(),
+        ];
+        for bad in [
+            &[][..],
+            &["x"],
+            &["10.0.0.1"],
+            &["8.8.8.8", "8.8.8.8"],
+            &["1.1.1.1"],
+        ] {
+            all.push(validate_service_ips(&ips(bad), &ips(&["1.1.1.1"]), policy).unwrap_err());
+        }
+        for e in &all {
+            match e {
+                DomainError::Validation { .. }
+                | DomainError::WebsiteNotFound(_)
+                | DomainError::RequestNotFound(_)
+                | DomainError::RequestAlreadyOpen(_)
+                | DomainError::IdempotencyKeyReused
+                | DomainError::InvalidTransition { .. }
+                | DomainError::AlreadyDecided(_)
+                | DomainError::AlreadyResubmitted(_)
+                | DomainError::WithdrawNotAllowed(_)
+                | DomainError::WithdrawAfterApproval
+                | DomainError::NothingToRedrive(_)
+                | DomainError::SubmissionNotFound(_)
+                | DomainError::PasswordLocked { .. }
+                | DomainError::ResetNotFound(_)
+                | DomainError::ResetEnded
+                | DomainError::ResetExpired
+                | DomainError::TooManyCodes { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_refusal_reads_in_both_languages() {
+        for e in every_error() {
+            let (zh, en) = (e.message(Language::ZhCn), e.message(Language::En));
+            assert!(has_chinese(&zh), "{e:?}: {zh}");
+            assert!(!en.is_empty() && en != zh && !has_chinese(&en), "{e:?}");
+        }
+        let private =
+            validate_service_ips(&["10.0.0.1".to_string()], &[], IpPolicy::default()).unwrap_err();
+        assert_eq!(
+            private.message(Language::ZhCn),
+            "10.0.0.1 是私有地址，不能为公网网站提供服务"
+        );
+    }
 }

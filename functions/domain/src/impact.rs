@@ -10,19 +10,10 @@ use crate::validation::parse_request_type;
 use crate::{Caller, RequestType, Website, WebsiteStatus};
 use serde::Serialize;
 
-/// Text in both languages the system speaks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Text {
-    #[serde(rename = "zh-CN")]
-    pub zh_cn: String,
-    pub en: String,
-}
+pub use crate::language::Text;
 
 fn text(zh_cn: impl Into<String>, en: impl Into<String>) -> Text {
-    Text {
-        zh_cn: zh_cn.into(),
-        en: en.into(),
-    }
+    Text::new(zh_cn, en)
 }
 
 /// Which side of the request a consequence is on.

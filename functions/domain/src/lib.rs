@@ -5,12 +5,16 @@
 //! Modules only use those listed before them: model and rules first, then the ports, then the
 //! shared mechanics (records, notify, waits), then the use cases.
 
+pub mod language;
+
 pub mod calendar;
 pub mod deadlines;
 pub mod error;
+pub mod history;
 pub mod model;
 pub mod notification;
 pub mod password;
+pub mod reason;
 pub mod signature;
 pub mod status;
 pub mod validation;
@@ -34,5 +38,8 @@ pub mod sweep;
 pub mod verify;
 
 pub use error::{DomainError, ServiceError, StoreError};
+pub use history::HistoryEvent;
+pub use language::Language;
 pub use model::*;
+pub use reason::{Reason, ReasonCode};
 pub use status::Status;

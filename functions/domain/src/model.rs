@@ -1,6 +1,7 @@
 //! The records of the filing system: entities, websites, change requests and their history.
 
-use crate::{DomainError, Status};
+use crate::language::Language;
+use crate::{DomainError, HistoryEvent, Reason, Status};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -113,10 +114,37 @@ pub struct HistoryEntry {
     pub at: DateTime<Utc>,
     pub status: Status,
     pub actor: String,
+    /// What happened: the texts people read are made from it. Absent from entries written
+    /// before events were kept, which have their `note`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<HistoryEvent>,
+    /// The English sentence an entry written before events were kept carries.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
     /// A rejection's reasons, kept per attempt (the request's own are the current attempt's).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
+}
+
+impl HistoryEntry {
+    pub fn new(at: DateTime<Utc>, status: Status, actor: String, event: HistoryEvent) -> Self {
+        HistoryEntry {
+            at,
+            status,
+            actor,
+            event: Some(event),
+            note: String::new(),
+            reasons: Vec::new(),
+        }
+    }
+
+    /// The entry as a sentence in `language` (an old entry's note is English only).
+    pub fn note(&self, language: Language) -> String {
+        match &self.event {
+            Some(event) => event.text(language),
+            None => self.note.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,7 +160,7 @@ pub struct Request {
     pub service_ips: Option<Vec<String>>,
     pub attempt: u32,
     #[serde(default)]
-    pub rejection_reasons: Vec<String>,
+    pub rejection_reasons: Vec<Reason>,
     pub history: Vec<HistoryEntry>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -159,7 +187,7 @@ pub enum Decision {
 pub struct ReviewDecision {
     pub decision: Decision,
     #[serde(default)]
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
     pub reviewer: String,
     pub at: DateTime<Utc>,
 }
@@ -189,7 +217,7 @@ pub struct Transition {
     pub from: Status,
     pub to: Status,
     pub entry: HistoryEntry,
-    pub rejection_reasons: Option<Vec<String>>,
+    pub rejection_reasons: Option<Vec<Reason>>,
     pub review_due_at: Option<DateTime<Utc>>,
     pub submission_id: Option<String>,
     pub next_attempt: Option<NextAttempt>,
@@ -206,7 +234,7 @@ impl Transition {
     }
 
     /// A rejection, with its reasons on the request and in its history entry.
-    pub fn rejecting(mut self, reasons: Vec<String>) -> Transition {
+    pub fn rejecting(mut self, reasons: Vec<Reason>) -> Transition {
         self.entry.reasons = reasons.clone();
         self.rejection_reasons = Some(reasons);
         self
@@ -215,11 +243,15 @@ impl Transition {
 
 impl Request {
     /// The request as `caller` may see it: a customer sees that a reviewer or an operator
-    /// acted, not who.
+    /// acted, not who, in the actors and in what the events say.
     pub fn seen_by(mut self, caller: &Caller) -> Request {
         const REVIEWER: &str = "reviewer";
         if let Caller::Customer { .. } = caller {
             for entry in &mut self.history {
+                if let Some(HistoryEvent::ForwardedToAuthority { reviewer, .. }) = &mut entry.event
+                {
+                    *reviewer = None;
+                }
                 for role in [REVIEWER, "operator"] {
                     if entry
                         .actor
@@ -262,13 +294,12 @@ impl Request {
             service_ips,
             attempt: 1,
             rejection_reasons: Vec::new(),
-            history: vec![HistoryEntry {
-                at: now,
-                status: Status::Submitted,
+            history: vec![HistoryEntry::new(
+                now,
+                Status::Submitted,
                 actor,
-                note: "request submitted".into(),
-                reasons: Vec::new(),
-            }],
+                HistoryEvent::Submitted,
+            )],
             created_at: now,
             updated_at: now,
             review_due_at: None,
@@ -305,7 +336,7 @@ impl Request {
         &self,
         to: Status,
         actor: impl Into<String>,
-        note: impl Into<String>,
+        event: HistoryEvent,
         now: DateTime<Utc>,
     ) -> Result<Transition, DomainError> {
         if !self.status.can_move_to(to) {
@@ -320,13 +351,7 @@ impl Request {
             attempt: self.attempt,
             from: self.status,
             to,
-            entry: HistoryEntry {
-                at: now,
-                status: to,
-                actor: actor.into(),
-                note: note.into(),
-                reasons: Vec::new(),
-            },
+            entry: HistoryEntry::new(now, to, actor.into(), event),
             rejection_reasons: None,
             review_due_at: None,
             submission_id: None,
@@ -423,7 +448,7 @@ mod tests {
             "customer:e1".into(),
             now,
         );
-        let refused = r.transition(Status::Completed, "system", "", now);
+        let refused = r.transition(Status::Completed, "system", HistoryEvent::Expired, now);
         assert_eq!(
             refused,
             Err(DomainError::InvalidTransition {
@@ -435,7 +460,7 @@ mod tests {
             .transition(
                 Status::PendingFirstReview,
                 "system:verify-password",
-                "ok",
+                HistoryEvent::PasswordVerified { review_due_at: now },
                 now,
             )
             .unwrap();
@@ -444,7 +469,12 @@ mod tests {
         assert_eq!(r.status, Status::PendingFirstReview);
         assert_eq!(r.history.last().unwrap().status, Status::PendingFirstReview);
         let t = r
-            .transition(Status::Withdrawn, "customer:e1", "", now)
+            .transition(
+                Status::Withdrawn,
+                "customer:e1",
+                HistoryEvent::Withdrawn,
+                now,
+            )
             .unwrap();
         assert!(t.releases_website());
     }
@@ -461,9 +491,16 @@ mod tests {
             now,
         );
         let go = |r: Request, to: Status, reasons: &[&str], next: bool| {
-            let mut t = r.transition(to, "system", "", now).unwrap();
+            let mut t = r
+                .transition(to, "system", HistoryEvent::Expired, now)
+                .unwrap();
             if !reasons.is_empty() {
-                t = t.rejecting(reasons.iter().map(|s| s.to_string()).collect());
+                t = t.rejecting(
+                    reasons
+                        .iter()
+                        .map(|s| Reason::Free(s.to_string()))
+                        .collect(),
+                );
             }
             if next {
                 t.next_attempt = Some(NextAttempt {
@@ -483,17 +520,84 @@ mod tests {
 
         let first = r.as_ended(1).unwrap();
         assert_eq!((first.attempt, first.status), (1, Status::PasswordRejected));
-        assert_eq!(first.rejection_reasons, ["wrong password"]);
+        assert_eq!(
+            first.rejection_reasons,
+            [Reason::Free("wrong password".into())]
+        );
         assert_eq!(first.history.len(), 2);
         let second = r.as_ended(2).unwrap();
         assert_eq!(
             (second.attempt, second.status),
             (2, Status::FirstReviewRejected)
         );
-        assert_eq!(second.rejection_reasons, ["blurred photo"]);
+        assert_eq!(
+            second.rejection_reasons,
+            [Reason::Free("blurred photo".into())]
+        );
         for current_or_unknown in [0, 3, 4] {
             assert_eq!(r.as_ended(current_or_unknown), None);
         }
+    }
+
+    #[test]
+    fn a_customer_reads_no_reviewer_identity_and_a_reviewer_does() {
+        let now = Utc::now();
+        let r = Request::submitted(
+            "r1".into(),
+            RequestType::AccessCancellation,
+            &website(),
+            None,
+            "customer:e1".into(),
+            now,
+        );
+        let t = r
+            .transition(
+                Status::PendingFirstReview,
+                "reviewer:alice",
+                HistoryEvent::ForwardedToAuthority {
+                    submission_id: "sub-r1-1".into(),
+                    due_at: now,
+                    late: false,
+                    reviewer: Some("alice".into()),
+                },
+                now,
+            )
+            .unwrap();
+        let r = r.applying(&t);
+        let texts = |r: &Request| {
+            let entry = r.history.last().unwrap();
+            let mut all = vec![entry.actor.clone()];
+            for language in [Language::ZhCn, Language::En] {
+                all.push(entry.note(language));
+            }
+            all.join(" ")
+        };
+        let customer = Caller::Customer {
+            entity_id: "e1".into(),
+        };
+        let seen = r.clone().seen_by(&customer);
+        assert!(!texts(&seen).contains("alice"), "{}", texts(&seen));
+        assert_eq!(seen.history.last().unwrap().actor, "reviewer");
+        let reviewer = Caller::Reviewer {
+            reviewer_id: "bob".into(),
+        };
+        assert!(texts(&r.seen_by(&reviewer)).contains("alice"));
+    }
+
+    #[test]
+    fn history_written_before_events_still_loads() {
+        let old = serde_json::json!({
+            "at": "2026-11-30T06:02:13.561Z", "status": "first_review_rejected",
+            "actor": "reviewer:alice", "note": "rejected at first review",
+            "reasons": ["The ID photo is blurred"],
+        });
+        let entry: HistoryEntry = serde_json::from_value(old).unwrap();
+        assert_eq!(entry.event, None);
+        assert_eq!(entry.note(Language::ZhCn), "rejected at first review");
+        assert_eq!(
+            entry.reasons,
+            [Reason::Free("The ID photo is blurred".into())]
+        );
     }
 
     #[test]

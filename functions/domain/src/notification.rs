@@ -1,5 +1,8 @@
 //! What customers and reviewers are told, in Chinese and English, at each step.
 
+use crate::calendar::for_people;
+use crate::language::Language;
+use crate::reason;
 use crate::{Entity, Request, RequestType, Website};
 use chrono::{DateTime, Utc};
 
@@ -72,7 +75,8 @@ fn type_names(t: RequestType) -> (&'static str, &'static str) {
 
 /// (Chinese, English) sentences on what happened and what comes next.
 fn event_text(event: Event, request: &Request) -> (String, String) {
-    let reasons = request.rejection_reasons.join("; ");
+    let reasons = |language| reason::texts(&request.rejection_reasons, language).join("; ");
+    let (reasons_zh, reasons) = (reasons(Language::ZhCn), reasons(Language::En));
     let effect = match request.request_type {
         RequestType::WebsiteCancellation => (
             "网站已注销，并已从备案系统中清除。".to_string(),
@@ -103,7 +107,7 @@ fn event_text(event: Event, request: &Request) -> (String, String) {
             "The license password is incorrect. Use \"Modify and Submit\" to enter it again.".into(),
         ),
         Event::FirstReviewRejected => (
-            format!("初审未通过，原因：{reasons}。请按原因修改后点击“修改并提交”。"),
+            format!("初审未通过，原因：{reasons_zh}。请按原因修改后点击“修改并提交”。"),
             format!("The first review rejected the request: {reasons}. Please modify it and use \"Modify and Submit\"."),
         ),
         Event::ForwardedToAuthority => (
@@ -115,7 +119,7 @@ fn event_text(event: Event, request: &Request) -> (String, String) {
             "The communication administration approved your request.".into(),
         ),
         Event::AuthorityRejected => (
-            format!("通信管理局审核未通过，原因：{reasons}。"),
+            format!("通信管理局审核未通过，原因：{reasons_zh}。"),
             format!("The communication administration rejected your request: {reasons}."),
         ),
         Event::Completed => effect,
@@ -175,14 +179,15 @@ pub fn customer_message(
 
 /// The code of a license password retrieval, valid until `expires_at`.
 pub fn reset_code_message(entity: &Entity, code: &str, expires_at: DateTime<Utc>) -> Message {
-    let until = crate::calendar::in_china_time(expires_at);
+    let until_zh = for_people(expires_at, Language::ZhCn);
+    let until = for_people(expires_at, Language::En);
     Message {
         sms: format!(
-            "【备案】找回备案密码验证码：{code}，{until} 前有效，请勿告诉他人。/ [ICP] License password retrieval code: {code}, valid until {until}; never share it."
+            "【备案】找回备案密码验证码：{code}，{until_zh}前有效，请勿告诉他人。/ [ICP] License password retrieval code: {code}, valid until {until}; never share it."
         ),
         subject: "【备案】找回备案密码验证码 — License password retrieval code".into(),
         body: format!(
-            "{name}：\n\n主体备案号 {license} 找回备案密码的验证码：{code}\n{until} 前有效。如非本人操作，请忽略本邮件，密码不会改变。\n\n\
+            "{name}：\n\n主体备案号 {license} 找回备案密码的验证码：{code}\n{until_zh}前有效。如非本人操作，请忽略本邮件，密码不会改变。\n\n\
              The code to retrieve the license password of entity license {license}: {code}\n\
              Valid until {until}. If you did not ask for it, ignore this email: the password stays.\n",
             name = entity.name,
@@ -193,15 +198,16 @@ pub fn reset_code_message(entity: &Entity, code: &str, expires_at: DateTime<Utc>
 
 /// The license password was changed at `at` (a retrieval).
 pub fn password_changed_message(entity: &Entity, at: DateTime<Utc>) -> Message {
-    let at = crate::calendar::in_china_time(at);
+    let at_zh = for_people(at, Language::ZhCn);
+    let at = for_people(at, Language::En);
     let license = &entity.entity_license_number;
     Message {
         sms: format!(
-            "【备案】主体备案号 {license} 的备案密码已于 {at} 修改。如非本人操作，请立即联系客服。/ [ICP] The license password of {license} was changed at {at}. If it was not you, contact support at once."
+            "【备案】主体备案号 {license} 的备案密码已于 {at_zh}修改。如非本人操作，请立即联系客服。/ [ICP] The license password of {license} was changed at {at}. If it was not you, contact support at once."
         ),
         subject: "【备案】备案密码已修改 — License password changed".into(),
         body: format!(
-            "{name}：\n\n主体备案号 {license} 的备案密码已于 {at} 通过找回备案密码修改。修改前已提交的申请仍按提交时的密码核验。如非本人操作，请立即联系客服。\n\n\
+            "{name}：\n\n主体备案号 {license} 的备案密码已于 {at_zh}通过找回备案密码修改。修改前已提交的申请仍按提交时的密码核验。如非本人操作，请立即联系客服。\n\n\
              The license password of entity license {license} was changed at {at} through password retrieval. Requests submitted before the change are checked against the password they were submitted with. If it was not you, contact support at once.\n",
             name = entity.name,
         ),
@@ -268,7 +274,7 @@ mod tests {
             Utc::now(),
         );
         request.status = Status::FirstReviewRejected;
-        request.rejection_reasons = vec!["IP not in our network".into()];
+        request.rejection_reasons = vec![crate::Reason::Free("IP not in our network".into())];
         (request, website, entity)
     }
 

@@ -101,6 +101,7 @@ pub fn validate_new_password(raw: &str) -> Result<(), DomainError> {
     } else {
         Err(DomainError::validation(
             "weak_password",
+            format!("新密码须为 {MIN_PASSWORD_CHARS} 至 {MAX_PASSWORD_CHARS} 个字符，且同时包含字母和数字"),
             format!("newPassword must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters with letters and digits"),
         ))
     }
@@ -237,6 +238,7 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
                     0 => DomainError::ResetEnded,
                     _ => DomainError::validation(
                         "invalid_code",
+                        format!("验证码错误，还可尝试 {tries_left} 次"),
                         format!("the code is wrong; {tries_left} tries left"),
                     ),
                 }

@@ -169,6 +169,7 @@ fn review_page_limit(limit: Option<&str>) -> Result<usize, DomainError> {
         Ok(n) if (1..=REVIEW_PAGE_MAX).contains(&n) => Ok(n),
         _ => Err(DomainError::validation(
             "invalid_limit",
+            format!("limit 须为 1 至 {REVIEW_PAGE_MAX} 的整数"),
             format!("limit must be a whole number from 1 to {REVIEW_PAGE_MAX}"),
         )),
     }
@@ -188,6 +189,7 @@ impl QueueToken {
         let invalid = || {
             DomainError::validation(
                 "invalid_next_token",
+                "nextToken 须为本列表上一页给出的值",
                 "nextToken must be one a previous page of this listing gave",
             )
         };

@@ -8,37 +8,62 @@ use crate::notify::notify_reviewers;
 use crate::ports::{Notifier, Ports, Store, TokenSlot, Vault, Workflow};
 use crate::records::load;
 use crate::waits;
-use crate::{Caller, Decision, Request, ReviewDecision, Status};
+use crate::{Caller, Decision, HistoryEvent, Reason, ReasonCode, Request, ReviewDecision, Status};
 use chrono::{DateTime, Duration, Utc};
 
 pub const MAX_REASONS: usize = 10;
 pub const MAX_REASON_CHARS: usize = 500;
 
-fn validate_reasons(decision: Decision, reasons: &[String]) -> Result<Vec<String>, DomainError> {
-    let invalid = |m: String| DomainError::validation("invalid_reasons", m);
-    let reasons: Vec<String> = reasons.iter().map(|r| r.trim().to_string()).collect();
-    if reasons.len() > MAX_REASONS {
-        return Err(invalid(format!("at most {MAX_REASONS} reasons")));
+/// A decision's reasons: the common ones by code, then those typed freely; 1 to 10 in all to
+/// reject.
+fn validate_reasons(
+    decision: Decision,
+    reason_codes: &[String],
+    reasons: &[String],
+) -> Result<Vec<Reason>, DomainError> {
+    let invalid = |zh: String, en: String| DomainError::validation("invalid_reasons", zh, en);
+    let free: Vec<String> = reasons.iter().map(|r| r.trim().to_string()).collect();
+    if reason_codes.len() + free.len() > MAX_REASONS {
+        return Err(invalid(
+            format!("原因最多 {MAX_REASONS} 条"),
+            format!("at most {MAX_REASONS} reasons"),
+        ));
     }
-    if reasons
+    if free
         .iter()
         .any(|r| r.is_empty() || r.chars().count() > MAX_REASON_CHARS)
     {
-        return Err(invalid(format!(
-            "each reason must be 1 to {MAX_REASON_CHARS} characters"
-        )));
+        return Err(invalid(
+            format!("每条原因须为 1 至 {MAX_REASON_CHARS} 个字符"),
+            format!("each reason must be 1 to {MAX_REASON_CHARS} characters"),
+        ));
     }
     // Reasons reach the customer in SMS, email and pages: no line breaks, escapes or other
     // control characters that could forge a line of a message or a log.
-    if reasons.iter().any(|r| r.chars().any(char::is_control)) {
+    if free.iter().any(|r| r.chars().any(char::is_control)) {
         return Err(invalid(
+            "原因不能包含控制字符".into(),
             "reasons must not contain control characters".into(),
         ));
     }
-    if decision == Decision::Reject && reasons.is_empty() {
-        return Err(invalid("a rejection needs at least one reason".into()));
+    let mut all = Vec::with_capacity(reason_codes.len() + free.len());
+    for code in reason_codes {
+        let known = ReasonCode::parse_common(code).ok_or_else(|| {
+            invalid(
+                format!("未知的原因代码 {code:?}"),
+                format!("{code:?} is not a common reason's code"),
+            )
+        })?;
+        all.push(Reason::from(known));
     }
-    Ok(reasons)
+    all.extend(free.into_iter().map(Reason::Free));
+    if decision == Decision::Reject && all.is_empty() {
+        return Err(invalid(
+            "驳回须至少给出一条原因".into(),
+            "a rejection needs at least one reason".into(),
+        ));
+    }
+    Ok(all)
 }
 
 pub fn parse_decision(raw: &str) -> Result<Decision, DomainError> {
@@ -47,6 +72,7 @@ pub fn parse_decision(raw: &str) -> Result<Decision, DomainError> {
         "reject" => Ok(Decision::Reject),
         _ => Err(DomainError::validation(
             "invalid_decision",
+            "decision 须为 approve 或 reject",
             "decision must be approve or reject",
         )),
     }
@@ -107,12 +133,13 @@ impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
     /// The reviewer's decision: recorded once, then the waiting workflow is resumed through its
     /// kept task token. The same reviewer repeating the same decision (a retry after a failed
     /// answer) resumes again and answers the same; any other second decision is
-    /// `already_decided`.
+    /// `already_decided`. `reason_codes`: common reasons; `reasons`: reasons typed freely.
     pub async fn decide(
         &self,
         caller: &Caller,
         request_id: &str,
         decision: Decision,
+        reason_codes: &[String],
         reasons: &[String],
         now: DateTime<Utc>,
     ) -> Result<Request, ServiceError> {
@@ -122,7 +149,7 @@ impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
         };
         let review = ReviewDecision {
             decision,
-            reasons: validate_reasons(decision, reasons)?,
+            reasons: validate_reasons(decision, reason_codes, reasons)?,
             reviewer: reviewer_id.clone(),
             at: now,
         };
@@ -265,7 +292,7 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
                         r.transition(
                             Status::FirstReviewRejected,
                             format!("reviewer:{}", review.reviewer),
-                            "rejected at first review",
+                            HistoryEvent::RejectedAtFirstReview,
                             now,
                         )
                         .map(|t| t.rejecting(review.reasons.clone())),
@@ -289,17 +316,49 @@ mod tests {
     #[test]
     fn reasons_are_trimmed_bounded_and_required_to_reject() {
         assert_eq!(
-            validate_reasons(Decision::Reject, &reasons(&["  照片模糊 "])).unwrap(),
-            reasons(&["照片模糊"])
+            validate_reasons(Decision::Reject, &[], &reasons(&["  照片模糊 "])).unwrap(),
+            [Reason::Free("照片模糊".into())]
         );
-        assert!(validate_reasons(Decision::Approve, &[]).unwrap().is_empty());
+        assert!(validate_reasons(Decision::Approve, &[], &[])
+            .unwrap()
+            .is_empty());
         for bad in [
             reasons(&[]),
             reasons(&[" "]),
             reasons(&[&"x".repeat(MAX_REASON_CHARS + 1)]),
         ] {
-            assert!(validate_reasons(Decision::Reject, &bad).is_err(), "{bad:?}");
+            assert!(
+                validate_reasons(Decision::Reject, &[], &bad).is_err(),
+                "{bad:?}"
+            );
         }
+    }
+
+    #[test]
+    fn common_reasons_come_by_code_before_the_typed_ones() {
+        let codes = reasons(&["service_ips_not_provider"]);
+        assert_eq!(
+            validate_reasons(Decision::Reject, &codes, &reasons(&["另见附件"])).unwrap(),
+            [
+                Reason::from(ReasonCode::ServiceIpsNotProvider),
+                Reason::Free("另见附件".into())
+            ]
+        );
+        for unknown in ["blurred", "license_password_incorrect", ""] {
+            let err = validate_reasons(Decision::Reject, &reasons(&[unknown]), &[]).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    DomainError::Validation {
+                        code: "invalid_reasons",
+                        ..
+                    }
+                ),
+                "{unknown:?}"
+            );
+        }
+        let eleven: Vec<String> = ["id_photo_unclear"; 6].map(String::from).to_vec();
+        assert!(validate_reasons(Decision::Reject, &eleven, &reasons(&["a"; 5])).is_err());
     }
 
     #[test]
@@ -312,7 +371,7 @@ mod tests {
             "del\u{7f}end",
             "nel\u{85}end",
         ] {
-            let err = validate_reasons(Decision::Reject, &reasons(&[bad])).unwrap_err();
+            let err = validate_reasons(Decision::Reject, &[], &reasons(&[bad])).unwrap_err();
             assert!(
                 matches!(
                     err,

@@ -77,6 +77,24 @@ impl Status {
         }
     }
 
+    /// The status as Chinese readers call it (the console's labels).
+    pub fn chinese_name(self) -> &'static str {
+        use Status::*;
+        match self {
+            Submitted => "已提交",
+            PasswordRejected => "备案密码错误",
+            PendingFirstReview => "待初审",
+            FirstReviewRejected => "初审驳回",
+            ForwardedToAuthority => "已提交管局",
+            AuthorityRejected => "管局驳回",
+            Approved => "管局已通过",
+            Completed => "已完成",
+            Withdrawn => "已撤回",
+            Expired => "已过期",
+            Failed => "处理失败",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Status> {
         Status::ALL.into_iter().find(|st| st.as_str() == s)
     }

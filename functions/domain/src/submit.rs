@@ -4,11 +4,12 @@ use crate::error::{DomainError, ServiceError, StoreError};
 use crate::ports::{CreateError, Ports, Store, Vault};
 use crate::records::{existing_entity, load, load_own};
 use crate::validation::{
-    canonical_json, parse_request_type, validate_password, validate_service_ips,
-    validate_submission, IpPolicy,
+    canonical_json, parse_request_type, service_ips_not_allowed, validate_password,
+    validate_service_ips, validate_submission, IpPolicy,
 };
 use crate::{
-    Caller, Entity, IdempotencyRecord, NextAttempt, Request, RequestType, Status, Website,
+    Caller, Entity, HistoryEvent, IdempotencyRecord, NextAttempt, Request, RequestType, Status,
+    Website,
 };
 use chrono::{DateTime, Utc};
 
@@ -39,6 +40,7 @@ fn validate_idempotency_key(key: &str) -> Result<(), DomainError> {
     } else {
         Err(DomainError::validation(
             "invalid_idempotency_key",
+            "Idempotency-Key 须为 1 至 128 个可见 ASCII 字符",
             "Idempotency-Key must be 1 to 128 visible ASCII characters",
         ))
     }
@@ -223,20 +225,14 @@ impl<S: Store, N, V: Vault, W, A> Ports<S, N, V, W, A> {
                     .ok_or_else(|| DomainError::WebsiteNotFound(request.website_id.clone()))?;
                 Some(validate_service_ips(ips, &website.service_ips, ip_policy)?)
             }
-            (_, Some(_)) => {
-                return Err(DomainError::validation(
-                    "invalid_service_ips",
-                    "serviceIps is only allowed for access_change",
-                )
-                .into())
-            }
+            (_, Some(_)) => return Err(service_ips_not_allowed().into()),
             (_, None) => None,
         };
         let next = request.attempt + 1;
         let mut t = request.transition(
             Status::Submitted,
             caller.actor(),
-            format!("modified and resubmitted (attempt {next})"),
+            HistoryEvent::Resubmitted { attempt: next },
             now,
         )?;
         t.next_attempt = Some(NextAttempt {

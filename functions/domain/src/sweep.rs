@@ -15,9 +15,6 @@ use futures::StreamExt;
 use serde::Serialize;
 use std::collections::HashSet;
 
-/// Why the sweeper recorded a request failed (the customer is told it failed).
-pub const SWEPT_CAUSE: &str = "processing stopped before the request was closed";
-
 /// What one sweep did, by request id.
 #[derive(Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -129,7 +126,8 @@ impl<S: Store, N: Notifier, V, W: Workflow, A> Ports<S, N, V, W, A> {
                 Swept::Applied
             }
             (_, status) if status.can_move_to(Status::Failed) => {
-                self.fail(&attempt, SWEPT_CAUSE, now).await?;
+                self.fail(&attempt, crate::history::FailureCause::Stopped, now)
+                    .await?;
                 Swept::Failed
             }
             _ => Swept::Left,

@@ -20,6 +20,7 @@ pub fn parse_request_type(raw: &str) -> Result<RequestType, DomainError> {
     RequestType::parse(raw).ok_or_else(|| {
         DomainError::validation(
             "invalid_request_type",
+            "type 须为 website_cancellation、access_cancellation 或 access_change",
             "type must be one of website_cancellation, access_cancellation, access_change",
         )
     })
@@ -29,12 +30,14 @@ pub fn validate_password(raw: &str) -> Result<(), DomainError> {
     if raw.is_empty() {
         return Err(DomainError::validation(
             "invalid_license_password",
+            "备案密码（licensePassword）不能为空",
             "licensePassword must not be empty",
         ));
     }
     if raw.chars().count() > MAX_PASSWORD_CHARS {
         return Err(DomainError::validation(
             "invalid_license_password",
+            format!("备案密码（licensePassword）最多 {MAX_PASSWORD_CHARS} 个字符"),
             format!("licensePassword must be at most {MAX_PASSWORD_CHARS} characters"),
         ));
     }
@@ -48,7 +51,8 @@ pub struct IpPolicy {
     pub allow_documentation: bool,
 }
 
-/// Why `ip` cannot serve a public website, if it cannot.
+/// Why `ip` cannot serve a public website, if it cannot (in English; `in_chinese` has the
+/// Chinese).
 fn unroutable(ip: IpAddr, policy: IpPolicy) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => {
@@ -98,6 +102,24 @@ fn unroutable(ip: IpAddr, policy: IpPolicy) -> Option<&'static str> {
     }
 }
 
+/// The Chinese of what `unroutable` says.
+fn in_chinese(why: &str) -> &'static str {
+    match why {
+        "unspecified" => "未指定地址",
+        "a loopback address" => "环回地址",
+        "a private address" => "私有地址",
+        "a shared (carrier-grade NAT) address" => "共享地址（运营商级 NAT）",
+        "a link-local address" => "链路本地地址",
+        "the broadcast address" => "广播地址",
+        "a multicast address" => "组播地址",
+        "a reserved address" => "保留地址",
+        "a documentation address" => "文档示例地址",
+        "an IPv4-mapped address (give the IPv4 address)" => "IPv4 映射地址（请填写 IPv4 地址）",
+        "a unique local (private) address" => "唯一本地（私有）地址",
+        _ => "不可用于公网的地址",
+    }
+}
+
 /// Service IPs for an access change: valid IPv4/IPv6 addresses that can serve a public website,
 /// 1 to 16, distinct, and not the set the website already has. Returned in canonical text form.
 pub fn validate_service_ips(
@@ -105,35 +127,53 @@ pub fn validate_service_ips(
     current: &[String],
     policy: IpPolicy,
 ) -> Result<Vec<String>, DomainError> {
-    let invalid = |message: String| DomainError::validation("invalid_service_ips", message);
+    let invalid = |zh: String, en: String| DomainError::validation("invalid_service_ips", zh, en);
     if raw.is_empty() || raw.len() > MAX_SERVICE_IPS {
-        return Err(invalid(format!(
-            "serviceIps must hold 1 to {MAX_SERVICE_IPS} addresses"
-        )));
+        return Err(invalid(
+            format!("服务IP（serviceIps）须为 1 至 {MAX_SERVICE_IPS} 个地址"),
+            format!("serviceIps must hold 1 to {MAX_SERVICE_IPS} addresses"),
+        ));
     }
     let mut seen = BTreeSet::new();
     let mut canonical = Vec::with_capacity(raw.len());
     for ip in raw {
-        let parsed: IpAddr = ip
-            .parse()
-            .map_err(|_| invalid(format!("{ip:?} is not an IPv4 or IPv6 address")))?;
+        let parsed: IpAddr = ip.parse().map_err(|_| {
+            invalid(
+                format!("{ip:?} 不是 IPv4 或 IPv6 地址"),
+                format!("{ip:?} is not an IPv4 or IPv6 address"),
+            )
+        })?;
         if let Some(why) = unroutable(parsed, policy) {
-            return Err(invalid(format!(
-                "{ip} is {why}: it cannot serve a public website"
-            )));
+            return Err(invalid(
+                format!("{ip} 是{}，不能为公网网站提供服务", in_chinese(why)),
+                format!("{ip} is {why}: it cannot serve a public website"),
+            ));
         }
         if !seen.insert(parsed) {
-            return Err(invalid(format!("{ip} is listed twice")));
+            return Err(invalid(
+                format!("{ip} 重复填写"),
+                format!("{ip} is listed twice"),
+            ));
         }
         canonical.push(parsed.to_string());
     }
     let current: BTreeSet<IpAddr> = current.iter().filter_map(|ip| ip.parse().ok()).collect();
     if seen == current {
         return Err(invalid(
+            "新的服务IP须与网站当前的服务IP不同".into(),
             "serviceIps must differ from the website's current service IPs".into(),
         ));
     }
     Ok(canonical)
+}
+
+/// `serviceIps` sent with a request other than an access change.
+pub fn service_ips_not_allowed() -> DomainError {
+    DomainError::validation(
+        "invalid_service_ips",
+        "只有变更接入（access_change）可以填写服务IP（serviceIps）",
+        "serviceIps is only allowed for access_change",
+    )
 }
 
 /// Checks a submission against the website it targets. `serviceIps` belongs to access changes
@@ -154,15 +194,11 @@ pub fn validate_submission(
         (RequestType::AccessChange, None) => {
             return Err(DomainError::validation(
                 "invalid_service_ips",
+                "变更接入（access_change）须填写服务IP（serviceIps）",
                 "serviceIps is required for access_change",
             ))
         }
-        (_, Some(_)) => {
-            return Err(DomainError::validation(
-                "invalid_service_ips",
-                "serviceIps is only allowed for access_change",
-            ))
-        }
+        (_, Some(_)) => return Err(service_ips_not_allowed()),
         (_, None) => None,
     };
     Ok(ValidSubmission {

@@ -7,12 +7,8 @@ use crate::notify::notify_customer;
 use crate::ports::{Notifier, Ports, Store, Vault};
 use crate::records::{existing_entity, load, load_attempt};
 use crate::submit::sealing_context;
-use crate::{password, Request, Status};
+use crate::{password, HistoryEvent, ReasonCode, Request, Status};
 use chrono::{DateTime, Utc};
-
-pub const PASSWORD_REJECTED_REASON: &str = "The license password is incorrect.";
-pub const PASSWORD_LOCKED_REASON: &str =
-    "The license password is locked after too many wrong tries; submit again once the lock is over.";
 
 /// Wrong passwords in a row that lock the entity, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,32 +119,25 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
                 .open(&sealed, &sealing_context(request_id, attempt))
                 .is_some_and(|candidate| password::verify(in_force, &candidate));
 
-        let (to, note, rejection) = match (matches, locked) {
+        let (to, event, rejection) = match (matches, locked) {
+            // The first review's clock, in the history.
             (true, _) => (
                 Status::PendingFirstReview,
-                "license password verified",
+                HistoryEvent::PasswordVerified { review_due_at },
                 None,
             ),
             (false, false) => (
                 Status::PasswordRejected,
-                "license password rejected",
-                Some(PASSWORD_REJECTED_REASON),
+                HistoryEvent::PasswordRejected,
+                Some(ReasonCode::LicensePasswordIncorrect),
             ),
             (false, true) => (
                 Status::PasswordRejected,
-                "license password locked",
-                Some(PASSWORD_LOCKED_REASON),
+                HistoryEvent::PasswordLocked,
+                Some(ReasonCode::LicensePasswordLocked),
             ),
         };
-        let note = match rejection {
-            // The first review's clock, in China time, in the history.
-            None => format!(
-                "{note}; first review due by {}",
-                crate::calendar::in_china_time(review_due_at)
-            ),
-            Some(_) => note.to_string(),
-        };
-        let mut transition = request.transition(to, "system:verify-password", note, now)?;
+        let mut transition = request.transition(to, "system:verify-password", event, now)?;
         match rejection {
             None => transition.review_due_at = Some(review_due_at),
             Some(reason) => transition = transition.rejecting(vec![reason.into()]),

@@ -40,7 +40,7 @@ proptest! {
         for (i, to) in moves.into_iter().enumerate() {
             let before = request.clone();
             let now = start + Duration::seconds(i as i64 + 1);
-            match request.transition(to, "test", "", now) {
+            match request.transition(to, "test", HistoryEvent::Expired, now) {
                 Ok(mut t) => {
                     prop_assert!(before.status.can_move_to(to));
                     prop_assert!(before.status.is_open(), "closed requests never move");

@@ -1,8 +1,8 @@
 //! The HTTP edge shared by the API functions: request ids, JSON parsing with limits, and the
 //! contract's error shape.
 
-use icp_domain::ServiceError;
-use icp_domain::{DomainError, StoreError};
+use icp_domain::language::{Language, Text};
+use icp_domain::{DomainError, ServiceError, StoreError};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::de::DeserializeOwned;
@@ -12,21 +12,28 @@ use serde_json::json;
 /// Larger bodies are refused with 413: no valid request comes close.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// An error answer: `{"error": {"code", "message"}}` with a 4xx (or 5xx for our own faults).
+/// An error answer: `{"error": {"code", "message"}}` with a 4xx (or 5xx for our own faults);
+/// the message in both languages, answered in the one the request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: u16,
     pub code: &'static str,
-    pub message: String,
+    pub message: Text,
     pub retry_after_seconds: Option<i64>,
 }
 
 impl ApiError {
+    /// An error with an English message only (the machine-to-machine routes, and the refusals
+    /// built before the caller is known): Chinese readers get the code's general text.
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::in_both(status, code, Text::new(chinese_of_code(code), message))
+    }
+
+    pub fn in_both(status: u16, code: &'static str, message: Text) -> ApiError {
         ApiError {
             status,
             code,
-            message: message.into(),
+            message,
             retry_after_seconds: None,
         }
     }
@@ -36,57 +43,82 @@ impl ApiError {
     }
 }
 
+/// The Chinese of an error that has only its English: what its code means, in general.
+fn chinese_of_code(code: &str) -> String {
+    match code {
+        "unauthorized" => "需要有效的登录凭证，请重新登录".into(),
+        "forbidden" => "该资源属于他人，或需要其他角色".into(),
+        "route_not_found" => "没有这个接口".into(),
+        "service_unavailable" => "服务暂时不可用，请稍后重试".into(),
+        "internal_error" => "服务内部出错".into(),
+        "invalid_signature" => "签名无效".into(),
+        "invalid_body" => "请求内容不符合该接口的要求".into(),
+        other => format!("请求未能完成（{other}）"),
+    }
+}
+
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> ApiError {
-        let message = e.to_string();
-        match e {
-            ServiceError::Domain(d) => match d {
-                DomainError::Validation { code, message } => ApiError::new(400, code, message),
-                DomainError::WebsiteNotFound(_) => ApiError::new(404, "website_not_found", message),
-                DomainError::RequestNotFound(_) => ApiError::new(404, "request_not_found", message),
-                DomainError::RequestAlreadyOpen(_) => {
-                    ApiError::new(409, "request_already_open", message)
-                }
-                DomainError::IdempotencyKeyReused => {
-                    ApiError::new(409, "idempotency_key_reused", message)
-                }
-                DomainError::InvalidTransition { .. }
-                | DomainError::AlreadyResubmitted(_)
-                | DomainError::NothingToRedrive(_) => ApiError::new(409, "invalid_status", message),
-                DomainError::AlreadyDecided(_) => ApiError::new(409, "already_decided", message),
-                DomainError::WithdrawNotAllowed(_) | DomainError::WithdrawAfterApproval => {
-                    ApiError::new(409, "withdraw_not_allowed", message)
-                }
-                DomainError::SubmissionNotFound(_) => {
-                    ApiError::new(404, "submission_not_found", message)
-                }
-                DomainError::PasswordLocked {
-                    retry_after_seconds,
-                } => ApiError {
-                    retry_after_seconds: Some(retry_after_seconds),
-                    ..ApiError::new(423, "password_locked", message)
-                },
-                DomainError::ResetNotFound(_) => ApiError::new(404, "reset_not_found", message),
-                DomainError::ResetEnded => ApiError::new(409, "reset_ended", message),
-                DomainError::ResetExpired => ApiError::new(410, "reset_expired", message),
-                DomainError::TooManyCodes {
-                    retry_after_seconds,
-                } => ApiError {
-                    retry_after_seconds: Some(retry_after_seconds),
-                    ..ApiError::new(429, "too_many_requests", message)
-                },
+        // A domain error says it in both languages; `Forbidden` is the code's general text.
+        let message = Text::new(
+            match &e {
+                ServiceError::Domain(d) => d.message(Language::ZhCn),
+                _ => chinese_of_code("forbidden"),
             },
-            ServiceError::Forbidden => ApiError::new(403, "forbidden", message),
+            e.to_string(),
+        );
+        match e {
+            ServiceError::Domain(d) => {
+                let (status, code) = match &d {
+                    DomainError::Validation { code, .. } => (400, *code),
+                    DomainError::WebsiteNotFound(_) => (404, "website_not_found"),
+                    DomainError::RequestNotFound(_) => (404, "request_not_found"),
+                    DomainError::RequestAlreadyOpen(_) => (409, "request_already_open"),
+                    DomainError::IdempotencyKeyReused => (409, "idempotency_key_reused"),
+                    DomainError::InvalidTransition { .. }
+                    | DomainError::AlreadyResubmitted(_)
+                    | DomainError::NothingToRedrive(_) => (409, "invalid_status"),
+                    DomainError::AlreadyDecided(_) => (409, "already_decided"),
+                    DomainError::WithdrawNotAllowed(_) | DomainError::WithdrawAfterApproval => {
+                        (409, "withdraw_not_allowed")
+                    }
+                    DomainError::SubmissionNotFound(_) => (404, "submission_not_found"),
+                    DomainError::PasswordLocked { .. } => (423, "password_locked"),
+                    DomainError::ResetNotFound(_) => (404, "reset_not_found"),
+                    DomainError::ResetEnded => (409, "reset_ended"),
+                    DomainError::ResetExpired => (410, "reset_expired"),
+                    DomainError::TooManyCodes { .. } => (429, "too_many_requests"),
+                };
+                let retry_after_seconds = match d {
+                    DomainError::PasswordLocked {
+                        retry_after_seconds,
+                    }
+                    | DomainError::TooManyCodes {
+                        retry_after_seconds,
+                    } => Some(retry_after_seconds),
+                    _ => None,
+                };
+                ApiError {
+                    retry_after_seconds,
+                    ..ApiError::in_both(status, code, message)
+                }
+            }
+            ServiceError::Forbidden => ApiError::in_both(403, "forbidden", message),
             ServiceError::Store(StoreError::Corrupt(_)) => {
-                tracing::error!(error = %message, "stored data is inconsistent");
+                tracing::error!(error = %message.en, "stored data is inconsistent");
                 ApiError::new(500, "internal_error", "an internal error occurred")
             }
             ServiceError::Store(_) | ServiceError::Workflow(_) | ServiceError::Authority(_) => {
-                tracing::warn!(error = %message, "dependency unavailable");
+                tracing::warn!(error = %message.en, "dependency unavailable");
                 ApiError::new(503, "service_unavailable", "please retry shortly")
             }
         }
     }
+}
+
+/// The language the caller reads, from its `Accept-Language`.
+pub fn language(req: &Request) -> Language {
+    Language::from_accept_language(header(req, "accept-language"))
 }
 
 /// The id every response carries: API Gateway's request id, else the Lambda invocation's.
@@ -118,7 +150,13 @@ pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
     req.path_parameters_ref()
         .and_then(|p| p.first(name))
         .map(str::to_string)
-        .ok_or_else(|| ApiError::new(400, "invalid_path", format!("{name} is missing")))
+        .ok_or_else(|| {
+            ApiError::in_both(
+                400,
+                "invalid_path",
+                Text::new(format!("缺少路径参数 {name}"), format!("{name} is missing")),
+            )
+        })
 }
 
 /// The raw JSON body, after the content-type and size checks.
@@ -129,18 +167,24 @@ pub fn json_body(req: &Request) -> Result<&[u8], ApiError> {
             .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
     });
     if !is_json {
-        return Err(ApiError::new(
+        return Err(ApiError::in_both(
             415,
             "unsupported_media_type",
-            "send the body as Content-Type: application/json",
+            Text::new(
+                "请以 Content-Type: application/json 发送请求内容",
+                "send the body as Content-Type: application/json",
+            ),
         ));
     }
     let body: &[u8] = req.body().as_ref();
     if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::new(
+        return Err(ApiError::in_both(
             413,
             "payload_too_large",
-            format!("the body must be at most {MAX_BODY_BYTES} bytes"),
+            Text::new(
+                format!("请求内容不能超过 {MAX_BODY_BYTES} 字节"),
+                format!("the body must be at most {MAX_BODY_BYTES} bytes"),
+            ),
         ));
     }
     Ok(body)
@@ -149,10 +193,13 @@ pub fn json_body(req: &Request) -> Result<&[u8], ApiError> {
 /// Parses a body into `T`, whose serde attributes refuse unknown fields.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
+        ApiError::in_both(
             400,
             "invalid_body",
-            format!("the body is not valid for this route: {e}"),
+            Text::new(
+                format!("请求内容不符合该接口的要求：{e}"),
+                format!("the body is not valid for this route: {e}"),
+            ),
         )
     })
 }
@@ -167,8 +214,8 @@ pub fn json_response(status: u16, value: &impl Serialize, request_id: &str) -> R
         .expect("static response parts are valid")
 }
 
-pub fn error_response(e: &ApiError, request_id: &str) -> Response<Body> {
-    let mut error = json!({ "code": e.code, "message": e.message });
+pub fn error_response(e: &ApiError, language: Language, request_id: &str) -> Response<Body> {
+    let mut error = json!({ "code": e.code, "message": e.message.get(language) });
     if let Some(seconds) = e.retry_after_seconds {
         error["retryAfterSeconds"] = json!(seconds);
     }
@@ -185,16 +232,26 @@ pub fn error_response(e: &ApiError, request_id: &str) -> Response<Body> {
     response
 }
 
-/// Runs a route handler and turns its result into the response, with `x-request-id` always.
+/// Turns a route handler's result into the response, with `x-request-id` always; an error's
+/// message in English.
 pub fn respond(
     request_id: &str,
+    result: Result<(u16, serde_json::Value), ApiError>,
+) -> Response<Body> {
+    respond_in(request_id, Language::En, result)
+}
+
+/// `respond`, with an error's message in `language`.
+pub fn respond_in(
+    request_id: &str,
+    language: Language,
     result: Result<(u16, serde_json::Value), ApiError>,
 ) -> Response<Body> {
     match result {
         Ok((status, value)) => json_response(status, &value, request_id),
         Err(e) => {
             tracing::info!(status = e.status, code = e.code, "request refused");
-            error_response(&e, request_id)
+            error_response(&e, language, request_id)
         }
     }
 }

@@ -64,10 +64,12 @@ pub fn run_http<F: HttpFunction>() -> Result<(), Error> {
         lambda_http::run(lambda_http::service_fn(
             move |request: Request| async move {
                 let request_id = http::request_id(&request);
+                let language = http::language(&request);
                 // The id the client gets in x-request-id, on every line this call logs.
                 let span = tracing::info_span!("api", apiRequestId = %request_id);
                 let answer = function.handle(&request).instrument(span.clone()).await;
-                let response: Response<Body> = span.in_scope(|| http::respond(&request_id, answer));
+                let response: Response<Body> =
+                    span.in_scope(|| http::respond_in(&request_id, language, answer));
                 Ok::<_, Error>(response)
             },
         ))

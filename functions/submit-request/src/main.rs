@@ -5,6 +5,7 @@ use icp_adapters::aws;
 use icp_adapters::clock::SystemClock;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::vault::AesVault;
+use icp_domain::language::Text;
 use icp_domain::ports::{Clock, Ports};
 use icp_domain::submit::SubmitInput;
 use icp_edge::auth::Authenticator;
@@ -55,10 +56,13 @@ impl HttpFunction for SubmitRequest {
     async fn handle(&self, req: &Request) -> Result<(u16, serde_json::Value), ApiError> {
         let caller = self.auth.caller(http::header(req, "authorization"))?;
         let idempotency_key = http::header(req, "idempotency-key").ok_or_else(|| {
-            ApiError::new(
+            ApiError::in_both(
                 400,
                 "missing_idempotency_key",
-                "the Idempotency-Key header is required",
+                Text::new(
+                    "缺少 Idempotency-Key 请求头",
+                    "the Idempotency-Key header is required",
+                ),
             )
         })?;
         let raw_body = http::json_body(req)?;

@@ -81,7 +81,12 @@ pub fn new_request(website: &Website, at: chrono::DateTime<Utc>) -> Request {
 /// "Modify and Submit" of a rejected request: attempt 2, with a fresh sealed password.
 pub fn resubmission(rejected: &Request, at: chrono::DateTime<Utc>) -> Transition {
     let mut again = rejected
-        .transition(Status::Submitted, "customer", "again", at)
+        .transition(
+            Status::Submitted,
+            "customer",
+            HistoryEvent::Resubmitted { attempt: 2 },
+            at,
+        )
         .unwrap();
     again.next_attempt = Some(NextAttempt {
         service_ips: None,
@@ -169,7 +174,12 @@ pub async fn run(store: &impl Store, seeder: &impl Seed) {
 
     // A transition applies once; the same one again is a conflict and changes nothing.
     let move_on = first
-        .transition(Status::PendingFirstReview, "system:test", "ok", t0)
+        .transition(
+            Status::PendingFirstReview,
+            "system:test",
+            HistoryEvent::PasswordVerified { review_due_at: t0 },
+            t0,
+        )
         .unwrap();
     let moved = store.apply(&move_on).await.unwrap();
     assert_eq!(moved.status, Status::PendingFirstReview);
@@ -190,13 +200,18 @@ pub async fn run(store: &impl Store, seeder: &impl Seed) {
 
     // Rejection reasons are recorded; closing the request frees the website.
     let mut close = moved
-        .transition(Status::Withdrawn, "customer:test", "changed my mind", t0)
+        .transition(
+            Status::Withdrawn,
+            "customer:test",
+            HistoryEvent::Withdrawn,
+            t0,
+        )
         .unwrap();
     close.rejection_reasons = Some(vec!["r1".into(), "r2".into()]);
     let closed = store.apply(&close).await.unwrap();
     assert_eq!(
         closed.rejection_reasons,
-        vec!["r1".to_string(), "r2".to_string()]
+        vec![Reason::from("r1"), Reason::from("r2")]
     );
     let freed = store.get_website(&site.website_id).await.unwrap().unwrap();
     assert_eq!(freed.open_request_id, None);
@@ -250,7 +265,12 @@ async fn review_queue_suite(store: &impl Store, seeder: &impl Seed) {
             .await
             .unwrap();
         let mut pending = r
-            .transition(Status::PendingFirstReview, "system", "ok", at)
+            .transition(
+                Status::PendingFirstReview,
+                "system",
+                HistoryEvent::PasswordVerified { review_due_at: at },
+                at,
+            )
             .unwrap();
         // The later created, the sooner due.
         pending.review_due_at = Some(t0 + Duration::days(3 - i));
@@ -285,7 +305,7 @@ async fn review_queue_suite(store: &impl Store, seeder: &impl Seed) {
     assert_eq!(order, soonest_first, "soonest due first, all of them");
 
     let withdrawn = ours[0]
-        .transition(Status::Withdrawn, "customer", "withdrawn", t0)
+        .transition(Status::Withdrawn, "customer", HistoryEvent::Withdrawn, t0)
         .unwrap();
     store.apply(&withdrawn).await.unwrap();
     let order: Vec<String> = queue()
@@ -316,7 +336,12 @@ async fn withdrawal_suite(store: &impl Store, seeder: &impl Seed) {
             .await
             .unwrap();
         let pending = r
-            .transition(Status::PendingFirstReview, "system", "ok", now)
+            .transition(
+                Status::PendingFirstReview,
+                "system",
+                HistoryEvent::PasswordVerified { review_due_at: now },
+                now,
+            )
             .unwrap();
         let pending = store.apply(&pending).await.unwrap();
         let review = ReviewDecision {
@@ -340,7 +365,7 @@ async fn withdrawal_suite(store: &impl Store, seeder: &impl Seed) {
             "the token kept when the decision was recorded"
         );
         let mut withdraw = pending
-            .transition(Status::Withdrawn, "customer", "withdrawn", now)
+            .transition(Status::Withdrawn, "customer", HistoryEvent::Withdrawn, now)
             .unwrap();
         withdraw.unless_approved = true;
         let result = store.apply(&withdraw).await;
@@ -380,7 +405,12 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
         "not awaiting review yet"
     );
     let mut pending = r
-        .transition(Status::PendingFirstReview, "system", "ok", now)
+        .transition(
+            Status::PendingFirstReview,
+            "system",
+            HistoryEvent::PasswordVerified { review_due_at: now },
+            now,
+        )
         .unwrap();
     pending.review_due_at = Some(now + Duration::days(1));
     let pending = store.apply(&pending).await.unwrap();
@@ -612,7 +642,12 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
     let rejected = store
         .apply(
             &pending
-                .transition(Status::FirstReviewRejected, "rev", "no", now)
+                .transition(
+                    Status::FirstReviewRejected,
+                    "rev",
+                    HistoryEvent::RejectedAtFirstReview,
+                    now,
+                )
                 .unwrap(),
         )
         .await
@@ -678,7 +713,10 @@ async fn complete(store: &impl Store, mut at: Request, effect: WebsiteEffect) {
         Status::Approved,
         Status::Completed,
     ] {
-        let mut t = at.transition(to, "system", "", now).unwrap();
+        // The store keeps any event; which one does not matter here.
+        let mut t = at
+            .transition(to, "system", HistoryEvent::AuthorityApproved, now)
+            .unwrap();
         if to == Status::Completed {
             t.website_effect = Some(effect.clone());
         }
