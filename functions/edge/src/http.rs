@@ -263,3 +263,90 @@ pub fn ip_policy() -> icp_domain::validation::IpPolicy {
         allow_documentation: std::env::var("ALLOW_DOCUMENTATION_IPS").is_ok_and(|v| v == "true"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use icp_domain::language::has_chinese;
+    use icp_domain::Status;
+
+    fn request(content_type: &str, body: &[u8]) -> Request {
+        lambda_http::http::Request::builder()
+            .header("content-type", content_type)
+            .body(Body::Binary(body.to_vec()))
+            .unwrap()
+    }
+
+    /// Every code the edge answers with, as the API builds it.
+    fn every_error() -> Vec<ApiError> {
+        let domain = [
+            DomainError::WebsiteNotFound("w1".into()),
+            DomainError::RequestNotFound("r1".into()),
+            DomainError::RequestAlreadyOpen("r1".into()),
+            DomainError::IdempotencyKeyReused,
+            DomainError::InvalidTransition {
+                from: Status::Completed,
+                to: Status::Withdrawn,
+            },
+            DomainError::AlreadyDecided("r1".into()),
+            DomainError::WithdrawNotAllowed(Status::Completed),
+            DomainError::SubmissionNotFound("sub-1".into()),
+            DomainError::PasswordLocked {
+                retry_after_seconds: 60,
+            },
+            DomainError::ResetNotFound("reset-1".into()),
+            DomainError::ResetEnded,
+            DomainError::ResetExpired,
+            DomainError::TooManyCodes {
+                retry_after_seconds: 60,
+            },
+            DomainError::validation("invalid_service_ips", "服务IP无效", "bad service IPs"),
+        ];
+        let mut all: Vec<ApiError> = domain
+            .into_iter()
+            .map(|e| ServiceError::Domain(e).into())
+            .collect();
+        all.push(ServiceError::Forbidden.into());
+        all.push(ServiceError::Store(StoreError::Unavailable("down".into())).into());
+        all.push(ServiceError::Store(StoreError::Corrupt("bad".into())).into());
+        all.push(json_body(&request("text/plain", b"{}")).unwrap_err());
+        let too_large = vec![b' '; MAX_BODY_BYTES + 1];
+        all.push(json_body(&request("application/json", &too_large)).unwrap_err());
+        all.push(parse_json::<serde_json::Value>(b"{").unwrap_err());
+        all.push(path_param(&request("application/json", b""), "requestId").unwrap_err());
+        for code in ["unauthorized", "route_not_found", "missing_idempotency_key"] {
+            all.push(ApiError::new(400, code, "refused"));
+        }
+        all
+    }
+
+    #[test]
+    fn every_error_reads_in_both_languages() {
+        for e in every_error() {
+            let (zh, en) = (e.message.get(Language::ZhCn), e.message.get(Language::En));
+            assert!(has_chinese(zh), "{}: {zh}", e.code);
+            assert!(!en.is_empty() && en != zh, "{}", e.code);
+        }
+    }
+
+    #[test]
+    fn an_error_answers_in_the_language_asked_for_with_the_same_code() {
+        let e: ApiError = ServiceError::Domain(DomainError::ResetExpired).into();
+        for (language, message) in [
+            (Language::ZhCn, "验证码已过期，请重新发起密码找回"),
+            (
+                Language::En,
+                "the code has expired: start a new password reset",
+            ),
+        ] {
+            let response = respond_in("id-1", language, Err(e.clone()));
+            assert_eq!(response.status(), 410);
+            let Body::Text(body) = response.body() else {
+                panic!("a JSON body")
+            };
+            let body: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert_eq!(body["error"]["code"], "reset_expired");
+            assert_eq!(body["error"]["message"], message);
+        }
+    }
+}
