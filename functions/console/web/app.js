@@ -99,13 +99,6 @@ const TEXT = {
   chinaTime: ["北京时间", "China time"],
 };
 
-const COMMON_REASONS = [
-  ["证件照片不清晰", "The ID photo is blurred"],
-  ["服务IP不属于本服务商", "The service IPs are not this provider's"],
-  ["网站内容与备案信息不符", "The website content does not match the filing"],
-  ["需要补充材料", "More documents are needed"],
-];
-
 const STATUS = {
   submitted: ["已提交", "Submitted"],
   password_rejected: ["备案密码错误", "Password rejected"],
@@ -182,7 +175,8 @@ class ApiError extends Error {
 }
 
 async function api(method, path, body, headers = {}) {
-  const init = { method, headers: { ...headers } };
+  // The API answers its texts (error messages, notes, reasons) in the language shown.
+  const init = { method, headers: { "accept-language": lang, ...headers } };
   const token = sessionStorage.getItem("icp.token");
   if (token) init.headers.authorization = `Bearer ${token}`;
   if (body !== undefined) {
@@ -543,27 +537,28 @@ async function reviewPage(requestId, flash) {
       h("div", { class: "card" }, h("h2", {}, t("requestedIps")), h("p", { id: "new-ips" }, (r.serviceIps || []).join(", ")))) : ""];
   if (r.status === "pending_first_review" && !r.review) {
     const general = h("div");
-    const decide = async (decision, reasons) => {
+    const decide = async (decision, reasonCodes, reasons) => {
       try {
-        await api("POST", `/reviews/${r.requestId}/decision`, { decision, reasons });
+        await api("POST", `/reviews/${r.requestId}/decision`, { decision, reasonCodes, reasons });
         location.hash = "#/reviews";
       } catch (err) {
         if (err.code === "already_decided") reviewPage(r.requestId, `${t("alreadyDecided")} (${err.message})`);
         else general.replaceChildren(alertBox(err));
       }
     };
-    const boxes = COMMON_REASONS.map((pair, i) => {
-      const box = h("input", { type: "checkbox", id: `reason-${i}`, value: pick(pair) });
-      return { box, node: h("label", { for: `reason-${i}` }, box, pick(pair)) };
+    const common = await api("GET", "/reviews/reasons");
+    const boxes = common.map((reason, i) => {
+      const box = h("input", { type: "checkbox", id: `reason-${i}`, value: reason.code });
+      return { box, node: h("label", { for: `reason-${i}` }, box, pick([reason.text["zh-CN"], reason.text.en])) };
     });
     const other = h("textarea", { id: "other-reasons" });
     parts.push(h("section", { class: "card" }, general,
-      h("div", { class: "actions" }, h("button", { type: "button", id: "approve", onclick: () => decide("approve", []) }, t("approve"))),
+      h("div", { class: "actions" }, h("button", { type: "button", id: "approve", onclick: () => decide("approve", [], []) }, t("approve"))),
       h("form", { class: "reasons", onsubmit: (e) => {
         e.preventDefault();
-        const reasons = boxes.filter((b) => b.box.checked).map((b) => b.box.value)
-          .concat(other.value.split("\n").map((s) => s.trim()).filter(Boolean));
-        decide("reject", reasons);
+        const reasonCodes = boxes.filter((b) => b.box.checked).map((b) => b.box.value);
+        const reasons = other.value.split("\n").map((s) => s.trim()).filter(Boolean);
+        decide("reject", reasonCodes, reasons);
       } },
       h("fieldset", {}, h("legend", {}, t("rejectReasons")), boxes.map((b) => b.node)),
       h("label", { for: "other-reasons" }, t("otherReasons")), other,
