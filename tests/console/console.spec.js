@@ -115,7 +115,7 @@ for (const [index, lang] of [[0, "zh"], [1, "en"]]) {
     await page.getByRole("button", { name: w.next }).click();
     const accessCancellation = await requestIdOnPage(page);
     await expectStatus(page, w.pwRejected);
-    await expect(page.locator("#reasons")).toContainText("The license password is incorrect.");
+    await expect(page.locator("#reasons")).toContainText(lang === "zh" ? "备案密码错误。" : "The license password is incorrect.");
     await page.locator("#modify").getByLabel(/备案密码|License password/).fill(customer.licensePassword);
     await page.getByRole("button", { name: w.modify }).click();
     await expectStatus(page, w.pending);
