@@ -272,6 +272,8 @@ test("a locked entity, an ended session, signing out and password retrieval show
     const expired = btoa(JSON.stringify(claims)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
     sessionStorage.setItem("icp.token", [header, expired, signature].join("."));
   });
+  // The provider's session has ended as well (its cookies are the only ones on this page).
+  await page.context().clearCookies();
   await page.reload();
   await logIn(page, customer, "zh");
   await expect(page).toHaveURL(/#\/requests$/);
