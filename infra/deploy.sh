@@ -11,6 +11,10 @@
 #   ALARM_EMAIL  FIRST_REVIEW_DEADLINE_SECONDS  AUTHORITY_DEADLINE_SECONDS  REJECTED_EXPIRY_SECONDS
 #   APPLY_RETRY_SECONDS  APPLY_RETRY_ROUNDS  PARKED_RETRY_SECONDS  API_RATE_LIMIT  API_BURST_LIMIT
 #   LOG_RETENTION_DAYS  FUNCTION_RESERVED_CONCURRENCY       optional template parameters
+#   OIDC_ISSUER  OIDC_CLIENT_ID  OIDC_AUDIENCES  OIDC_JWKS_URL  OIDC_ROLE_CLAIM  OIDC_ENTITY_CLAIM
+#   OIDC_SCOPE                      sign-in at an existing OpenID Connect provider; without
+#                                   OIDC_ISSUER the stack creates its own Cognito user pool
+#   USER_POOL_DOMAIN_PREFIX         that user pool's login domain prefix
 #   CARGO_PROFILE=release           the cargo profile the artifacts are built with
 #   DEPLOY_PACKAGE_ONLY=1           stop after `sam package` to ARTIFACT_BUCKET (what `make test`
 #                                   runs against LocalStack's S3: everything but the deploy itself)
@@ -87,6 +91,14 @@ optional API_RATE_LIMIT ApiRateLimit
 optional API_BURST_LIMIT ApiBurstLimit
 optional LOG_RETENTION_DAYS LogRetentionDays
 optional FUNCTION_RESERVED_CONCURRENCY FunctionReservedConcurrency
+optional OIDC_ISSUER OidcIssuer
+optional OIDC_CLIENT_ID OidcClientId
+optional OIDC_AUDIENCES OidcAudiences
+optional OIDC_JWKS_URL OidcJwksUrl
+optional OIDC_ROLE_CLAIM OidcRoleClaim
+optional OIDC_ENTITY_CLAIM OidcEntityClaim
+optional OIDC_SCOPE OidcScope
+optional USER_POOL_DOMAIN_PREFIX UserPoolDomainPrefix
 
 echo "deploy: deploying stack $STACK_NAME" >&2
 sam deploy "${region_flag[@]}" --template-file "$TEMPLATE" --stack-name "$STACK_NAME" --resolve-s3 \

@@ -12,7 +12,7 @@ DDB_AGENT_JAR="$ICP_CACHE/ddb-local-loader.jar"
 # The IAM policy evaluator of the IAM check (iam_check.sh), installed from iam_check's lockfile.
 IAM_CHECK_DIR="$ICP_CACHE/npm-iam-check"
 
-# Per-clone runtime state; stop.sh deletes LS_ROOT so no data outlives a run.
+# Per-clone runtime state; stop.sh deletes LS_ROOT (and OIDC_DIR) so no data outlives a run.
 STATE_DIR="$ROOT/.local"
 LS_ROOT="$STATE_DIR/localstack"
 PID_FILE="$STATE_DIR/localstack.pid"
@@ -23,13 +23,23 @@ AWS_CALL_LOG="$STATE_DIR/aws-calls.jsonl"
 # Failures the tests inject into one request's invocations of one function (see the executor).
 FAULT_DIR="$STATE_DIR/faults"
 
+# The local OpenID Connect provider (oidc.sh, oidc/server.mjs): people sign in to the console
+# there and scripts get ID tokens from it. Its state (signing key, users) goes with stop.sh too.
+OIDC_PORT=4600
+OIDC_ISSUER=http://127.0.0.1:4600
+OIDC_DIR="$STATE_DIR/oidc"
+OIDC_PID_FILE="$STATE_DIR/oidc.pid"
+OIDC_LOG="$STATE_DIR/oidc.log"
+OIDC_APP_DIR="$LOCAL_DIR/oidc"
+
 GATEWAY_HOST=127.0.0.1
 GATEWAY_PORT=4566
 ENDPOINT="http://$GATEWAY_HOST:$GATEWAY_PORT"
 EXECUTOR_NAME=local-process
 
-# Every process started for this clone (LocalStack, DynamoDB Local's java, Lambda bootstraps)
-# carries ICP_LOCAL_ROOT=$ROOT in its environment; stop.sh finds them by it, orphans included.
+# Every process started for this clone (LocalStack, DynamoDB Local's java, Lambda bootstraps, the
+# OIDC provider) carries ICP_LOCAL_ROOT=$ROOT in its environment; stop.sh finds them by it,
+# orphans included.
 MARKER="ICP_LOCAL_ROOT=$ROOT"
 
 port_in_use() { (exec 3<>"/dev/tcp/$GATEWAY_HOST/$GATEWAY_PORT") 2>/dev/null; }

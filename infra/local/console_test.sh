@@ -15,6 +15,9 @@ PROFILE_DIR=${CARGO_PROFILE_DIR:-debug}
 fixture="$STATE_DIR/console-fixture.json"
 ICP_LOCAL_ROOT="$ROOT" "$TARGET_DIR/$PROFILE_DIR/icp-seed" console 3 >"$fixture.new"
 mv "$fixture.new" "$fixture"
+# Its people sign in on the local provider's login page: register them there.
+"$VENV/bin/python" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["accounts"]))' "$fixture" |
+  node "$LOCAL_DIR/oidc/accounts.mjs" add
 
 cd tests/console
 CONSOLE_FIXTURE="$fixture" CONSOLE_RESULTS="$STATE_DIR/console-results" \

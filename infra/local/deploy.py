@@ -126,7 +126,8 @@ def definitions_as_json(s3, template_path):
 
 def main():
     args = argparse.ArgumentParser()
-    for flag in ("--endpoint", "--region", "--stage", "--stack-name", "--template", "--bucket", "--stack-file"):
+    for flag in ("--endpoint", "--region", "--stage", "--stack-name", "--template", "--bucket", "--stack-file",
+                 "--oidc-issuer"):
         args.add_argument(flag, required=True)
     args = args.parse_args()
 
@@ -151,7 +152,15 @@ def main():
             # The demo and the tests use the documentation ranges (RFC 5737, RFC 3849).
             "AllowDocumentationIps": "true",
             "AllowTestClock": "true",
-            "DemoSignIn": "true",
+            # The local OpenID Connect provider (infra/local/oidc): its console client and the
+            # scripts' client (icp-cli), and the claims its ID tokens carry.
+            "OidcIssuer": args.oidc_issuer,
+            "OidcClientId": "icp-console",
+            "OidcAudiences": "icp-cli",
+            "OidcJwksUrl": f"{args.oidc_issuer}/jwks",
+            "OidcRoleClaim": "role",
+            "OidcEntityClaim": "entity_id",
+            "OidcScope": "openid profile icp",
             # Short enough for the tests to see: a deadline passing while the authority is
             # silent (the wait begins again), and an approval parked after its first round
             # (only an operator's re-drive applies it within the hour).

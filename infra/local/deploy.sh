@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deploys infra/template.yaml to this clone's running LocalStack, as CloudFormation would on AWS:
 # stages each function's bootstrap binary, packages (zips to S3), deploys the stack, writes its
-# outputs to .local/stack.json and seeds the demo data (.local/demo.json, by icp-seed). Safe to run again:
+# outputs to .local/stack.json, starts the local OpenID Connect provider and seeds the demo data
+# (.local/demo.json, by icp-seed; the demo people sign in for their tokens). Safe to run again:
 # only what changed is redeployed. The stack itself is deployed by deploy.py.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -40,10 +41,16 @@ aws cloudformation package --template-file "$ROOT/infra/template.yaml" --s3-buck
   { cat "$STATE_DIR/package.log" >&2; fail "packaging failed"; }
 "$VENV/bin/python" "$LOCAL_DIR/deploy.py" --endpoint "$ENDPOINT" --region "$REGION" --stage "$STAGE" \
   --stack-name "$STACK_NAME" --template "$STATE_DIR/packaged.yaml" --bucket "$ARTIFACT_BUCKET" \
-  --stack-file "$STATE_DIR/stack.json"
+  --stack-file "$STATE_DIR/stack.json" --oidc-issuer "$OIDC_ISSUER"
 # The working-day calendar, as operators load it on AWS.
 "$VENV/bin/python" "$ROOT/infra/calendar/load.py" --endpoint "$ENDPOINT" --region "$REGION" \
   --table "$("$VENV/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["CalendarTableName"])' "$STATE_DIR/stack.json")"
-# The demo data, seeded where the tests and the bench seed theirs (tests/src/seed.rs).
+# The local OpenID Connect provider, with the console (whose address the deploy made) as its
+# client: people sign in on its login page.
+"$LOCAL_DIR/oidc.sh" start --console-url \
+  "$("$VENV/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["apiUrl"] + "/console/index.html")' "$STATE_DIR/stack.json")"
+# The demo data, seeded where the tests and the bench seed theirs (tests/src/seed.rs); its
+# people sign in on the provider's login page for their tokens.
 ICP_LOCAL_ROOT="$ROOT" "$TARGET_DIR/$PROFILE_DIR/icp-seed" demo >"$STATE_DIR/demo.json.new"
+"$VENV/bin/python" "$LOCAL_DIR/demo_sign_in.py" "$STATE_DIR/demo.json.new"
 mv "$STATE_DIR/demo.json.new" "$STATE_DIR/demo.json"

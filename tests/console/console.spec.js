@@ -39,12 +39,40 @@ function watchConsole(page, allowed) {
   return errors;
 }
 
-async function signIn(page, token, lang) {
+/// The local OpenID Connect provider's login page, in the console's language.
+const LOGIN = {
+  zh: { title: "登录备案系统", user: "用户名", password: "密码", button: "登录", wrong: "用户名或密码错误" },
+  en: { title: "Sign in to the License System", user: "User name", password: "Password", button: "Sign in",
+    wrong: "Wrong user name or password" },
+};
+const startsWith = (url) => new RegExp(`^${url.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`);
+
+/// From the console's sign-in page to the provider's login page and back, signed in; with
+/// `wrongFirst`, a wrong password first, which the login page refuses.
+async function signIn(page, person, lang, { wrongFirst = false } = {}) {
   await page.goto(fixture.consoleUrl);
   await expect(page.locator("h1")).toHaveText(/登录|Sign in/);
+  // No token to paste and no demo people to pick: the provider's login page is the way in.
+  await expect(page.locator("main textarea, main input, main select")).toHaveCount(0);
   if (lang === "en") await page.getByRole("button", { name: "English" }).click();
-  await page.getByLabel(/访问令牌|Access token/).fill(token);
   await page.getByRole("button", { name: WORDS[lang].signIn, exact: true }).click();
+  await logIn(page, person, lang, { wrongFirst });
+}
+
+async function logIn(page, person, lang, { wrongFirst = false } = {}) {
+  const l = LOGIN[lang];
+  await expect(page).toHaveURL(startsWith(fixture.issuer));
+  await expect(page.getByRole("heading", { name: l.title })).toBeVisible();
+  if (wrongFirst) {
+    await page.getByLabel(l.user, { exact: true }).fill(person.username);
+    await page.getByLabel(l.password, { exact: true }).fill(`${person.password}-not`);
+    await page.getByRole("button", { name: l.button, exact: true }).click();
+    await expect(page.getByRole("alert")).toContainText(l.wrong);
+  }
+  await page.getByLabel(l.user, { exact: true }).fill(person.username);
+  await page.getByLabel(l.password, { exact: true }).fill(person.password);
+  await page.getByRole("button", { name: l.button, exact: true }).click();
+  await expect(page).toHaveURL(startsWith(fixture.consoleUrl));
 }
 
 async function api(request, method, path, token, body) {
@@ -86,7 +114,7 @@ for (const [index, lang] of [[0, "zh"], [1, "en"]]) {
     // 400 (an IP refused by the field), 409 (a request already open).
     const customerErrors = watchConsole(page, new Set([400, 409]));
 
-    await signIn(page, customer.token, lang);
+    await signIn(page, customer, lang, { wrongFirst: true });
     await expect(page.locator("h1")).toHaveText(w.myWebsites);
     await expect(row(page, site0.domain)).toBeVisible();
     await page.screenshot({ path: shot("websites"), fullPage: true });
@@ -144,7 +172,7 @@ for (const [index, lang] of [[0, "zh"], [1, "en"]]) {
     const reviewerContext = await browser.newContext();
     const reviewer = await reviewerContext.newPage();
     const reviewerErrors = watchConsole(reviewer, new Set([409]));
-    await signIn(reviewer, fixture.reviewerToken, lang);
+    await signIn(reviewer, fixture.reviewer, lang);
     for (const id of [cancellation, accessCancellation, accessChange]) {
       await expect(reviewer.locator(`tr[data-request="${id}"]`)).toBeVisible();
     }
@@ -217,7 +245,7 @@ for (const [index, lang] of [[0, "zh"], [1, "en"]]) {
   });
 }
 
-test("a locked entity, the demo sign-in and password retrieval show on the page", async ({ page, request }) => {
+test("a locked entity, an ended session, signing out and password retrieval show on the page", async ({ page, request }) => {
   const customer = fixture.customers[2];
   const errors = watchConsole(page, new Set([400, 423]));
   // Five wrong passwords in a row, through the API: the entity is locked.
@@ -232,12 +260,24 @@ test("a locked entity, the demo sign-in and password retrieval show on the page"
       { timeout: 60_000 }).toBe("password_rejected");
     expect((await api(request, "POST", `/requests/${id}/withdraw`, customer.token, {})).status).toBe(200);
   }
-  await page.goto(fixture.consoleUrl);
-  // The local stage's demo sign-in lists the demo customers and the reviewer.
-  await expect(page.getByRole("heading", { name: "本地演示账号" })).toBeVisible();
-  await expect(page.getByRole("button", { name: /审核员/ })).toBeVisible();
-  await page.getByLabel(/访问令牌/).fill(customer.token);
-  await page.getByRole("button", { name: "登录", exact: true }).click();
+  await signIn(page, customer, "zh");
+  await expect(page.locator("h1")).toHaveText("我的网站");
+  // A session that ends leads back to the login page, and then to the page asked for.
+  await page.goto(`${fixture.consoleUrl}#/requests`);
+  await expect(page.locator("h1")).toHaveText("我的申请");
+  await page.evaluate(() => {
+    const [header, payload, signature] = sessionStorage.getItem("icp.token").split(".");
+    const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/")));
+    claims.exp = Math.floor(Date.now() / 1000) - 60;
+    const expired = btoa(JSON.stringify(claims)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    sessionStorage.setItem("icp.token", [header, expired, signature].join("."));
+  });
+  // The provider's session has ended as well (its cookies are the only ones on this page).
+  await page.context().clearCookies();
+  await page.reload();
+  await logIn(page, customer, "zh");
+  await expect(page).toHaveURL(/#\/requests$/);
+  await expect(page.locator("h1")).toHaveText("我的申请");
   await openRequestForm(page, WORDS.zh, customer.websites[1].domain, "access_cancellation");
   await page.getByRole("button", { name: "确定", exact: true }).click();
   await page.getByLabel(/备案密码/).fill(customer.licensePassword);
@@ -251,5 +291,10 @@ test("a locked entity, the demo sign-in and password retrieval show on the page"
   await page.getByLabel(/新备案密码/).fill("short");
   await page.getByRole("button", { name: "设置新密码" }).click();
   await expect(page.getByRole("alert")).toContainText("weak_password");
+  // Signing out ends the session at the provider too: signing in again asks for the password.
+  await page.getByRole("button", { name: "退出" }).click();
+  await expect(page.locator("h1")).toHaveText("登录");
+  await page.getByRole("button", { name: "登录", exact: true }).click();
+  await expect(page.getByRole("heading", { name: LOGIN.zh.title })).toBeVisible();
   expect(errors).toEqual([]);
 });

@@ -2,6 +2,7 @@
 //! customers seeded into its tables (`seed`, which also seeds the demo data and the bench's),
 //! and an HTTP client speaking the API contract.
 
+pub mod identity;
 pub mod seed;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -19,7 +20,7 @@ pub struct Stack {
     pub demo: Value,
     outputs: Value,
     http: Client,
-    jwt_secret: String,
+    pub issuer: identity::Issuer,
     vault_secret: String,
     dynamodb: aws_sdk_dynamodb::Client,
     sfn: aws_sdk_sfn::Client,
@@ -56,13 +57,12 @@ pub struct Reply {
 impl Stack {
     pub async fn connect() -> Stack {
         let deployed = seed::Deployed::read().await;
-        let jwt_secret = deployed.secret("JwtSecretArn").await;
         let vault_secret = deployed.secret("VaultSecretArn").await;
         Stack {
             api_url: deployed.output("apiUrl").to_string(),
             demo: read_json("demo.json"),
             http: icp_adapters::tls::http_client(Duration::from_secs(30)).unwrap(),
-            jwt_secret,
+            issuer: identity::Issuer::read(&deployed.outputs),
             vault_secret,
             dynamodb: aws_sdk_dynamodb::Client::new(&deployed.config),
             sfn: aws_sdk_sfn::Client::new(&deployed.config),
@@ -76,12 +76,7 @@ impl Stack {
     }
 
     pub fn token_expiring(&self, sub: &str, role: &str, exp: i64) -> String {
-        icp_edge::auth::mint(&self.jwt_secret, sub, role, exp)
-    }
-
-    /// A token signed with the stack's key carrying exactly `claims`.
-    pub fn token_with_claims(&self, claims: &icp_edge::auth::Claims) -> String {
-        icp_edge::auth::mint_claims(&self.jwt_secret, claims)
+        self.issuer.token(sub, role, exp)
     }
 
     /// A new entity with `websites` active websites, written straight into the stack's tables.

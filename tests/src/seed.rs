@@ -37,6 +37,11 @@ impl Deployed {
             .unwrap_or_else(|| panic!("{name} is not in .local/stack.json"))
     }
 
+    /// Tokens signed as the local OpenID Connect provider signs them.
+    pub fn issuer(&self) -> crate::identity::Issuer {
+        crate::identity::Issuer::read(&self.outputs)
+    }
+
     pub async fn secret(&self, output: &str) -> String {
         aws_sdk_secretsmanager::Client::new(&self.config)
             .get_secret_value()
@@ -95,24 +100,6 @@ impl Seeder {
             )
             .await;
         }
-    }
-
-    /// Lists the entity in the console's demo sign-in (the local stage's `DemoSignIn`).
-    pub async fn offer_demo_sign_in(&self, entity_id: &str) {
-        self.dynamodb
-            .update_item()
-            .table_name(&self.entities)
-            .key("entityId", AttributeValue::S(entity_id.into()))
-            .update_expression("SET demoSignIn = :yes")
-            .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .send()
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "demo sign-in: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
-                )
-            });
     }
 
     async fn put(
@@ -176,6 +163,9 @@ pub fn website(website_id: &str, entity: &Entity, domain: &str, n: usize, ip: &s
 /// The demo data: two customers (entities with a license password, phone and email) with three
 /// websites each, and one reviewer.
 struct DemoCustomer {
+    /// Who signs in for the entity on the local provider's login page, and with what.
+    username: &'static str,
+    sign_in_password: &'static str,
     entity_id: &'static str,
     name: &'static str,
     license: &'static str,
@@ -188,6 +178,8 @@ struct DemoCustomer {
 
 const DEMO_CUSTOMERS: [DemoCustomer; 2] = [
     DemoCustomer {
+        username: "yunfan",
+        sign_in_password: "Yunfan-Login-2026",
         entity_id: "ent-bj-yunfan",
         name: "北京云帆科技有限公司 (Beijing Yunfan Technology Co., Ltd.)",
         license: "京ICP备20231234号",
@@ -202,6 +194,8 @@ const DEMO_CUSTOMERS: [DemoCustomer; 2] = [
         ip_base: "203.0.113.",
     },
     DemoCustomer {
+        username: "haitao",
+        sign_in_password: "Haitao-Login-2026",
         entity_id: "ent-sh-haitao",
         name: "上海海涛网络有限公司 (Shanghai Haitao Network Co., Ltd.)",
         license: "沪ICP备20235678号",
@@ -216,22 +210,73 @@ const DEMO_CUSTOMERS: [DemoCustomer; 2] = [
         ip_base: "198.51.100.",
     },
 ];
-const DEMO_REVIEWER: &str = "rev-demo";
-const DEMO_OPERATOR: &str = "ops-demo";
+/// The demo reviewer and operator: their ids (`sub`), user names and sign-in passwords.
+const DEMO_REVIEWER: Person = Person {
+    sub: "rev-demo",
+    username: "reviewer",
+    password: "Reviewer-Login-2026",
+    name: "审核员 (Reviewer)",
+};
+const DEMO_OPERATOR: Person = Person {
+    sub: "ops-demo",
+    username: "operator",
+    password: "Operator-Login-2026",
+    name: "运维 (Operator)",
+};
 /// The template's `ReviewerEmails` as the local deploy sets it.
 const DEMO_REVIEWER_EMAIL: &str = "reviewer@provider.example.com";
-/// Demo tokens last a day, the most the API accepts; `make up` mints new ones.
-const DEMO_TOKEN_SECONDS: i64 = icp_edge::auth::MAX_LIFETIME_SECONDS;
+/// Tokens the tests and the bench sign themselves last a day, the most the API accepts.
+const TOKEN_SECONDS: i64 = icp_edge::auth::MAX_LIFETIME_SECONDS;
+
+struct Person {
+    sub: &'static str,
+    username: &'static str,
+    password: &'static str,
+    name: &'static str,
+}
+
+impl Person {
+    /// The person as the local provider's account list takes it (`infra/local/oidc/accounts.mjs`).
+    fn account(&self, role: &str) -> Value {
+        account(
+            self.sub,
+            self.username,
+            self.password,
+            role,
+            None,
+            self.name,
+        )
+    }
+}
+
+fn account(
+    sub: &str,
+    username: &str,
+    password: &str,
+    role: &str,
+    entity_id: Option<&str>,
+    name: &str,
+) -> Value {
+    let mut account =
+        json!({"sub": sub, "username": username, "password": password, "role": role, "name": name});
+    if let Some(entity_id) = entity_id {
+        account["entityId"] = entity_id.into();
+    }
+    account
+}
 
 /// Seeds the demo data (keeping what a running stack has) and answers what `.local/demo.json`
-/// holds: the API's address, the customers with their tokens and license passwords, the
-/// reviewer's token and the authority simulator's.
+/// holds, less the tokens: the API's address, the customers with their user names, sign-in
+/// and license passwords, the reviewer's and operator's sign-in, the authority simulator's,
+/// and the `accounts` for the local provider. `infra/local/oidc/demo-sign-in.mjs` registers the
+/// accounts, signs each person in on the login page and puts their tokens in.
 pub async fn demo(deployed: &Deployed) -> Value {
     let seeder = Seeder::new(deployed);
-    let jwt = deployed.secret("JwtSecretArn").await;
-    let expires = chrono::Utc::now().timestamp() + DEMO_TOKEN_SECONDS;
-    let token = |sub: &str, role: &str| icp_edge::auth::mint(&jwt, sub, role, expires);
     let mut customers = Vec::new();
+    let mut accounts = vec![
+        DEMO_REVIEWER.account("reviewer"),
+        DEMO_OPERATOR.account("operator"),
+    ];
     for c in &DEMO_CUSTOMERS {
         let entity = entity(c.entity_id, c.name, c.license, c.phone, c.email);
         let websites: Vec<Website> = (1..)
@@ -242,9 +287,17 @@ pub async fn demo(deployed: &Deployed) -> Value {
             })
             .collect();
         seeder.customer(&entity, c.password, &websites, true).await;
-        seeder.offer_demo_sign_in(c.entity_id).await;
+        accounts.push(account(
+            &format!("user-{}", c.username),
+            c.username,
+            c.sign_in_password,
+            "customer",
+            Some(c.entity_id),
+            c.name,
+        ));
         customers.push(json!({
-            "token": token(c.entity_id, "customer"),
+            "username": c.username,
+            "password": c.sign_in_password,
             "entityId": c.entity_id,
             "licensePassword": c.password,
             "phone": c.phone,
@@ -259,9 +312,13 @@ pub async fn demo(deployed: &Deployed) -> Value {
         "localstackUrl": deployed.output("localstackUrl"),
         "region": deployed.output("region"),
         "customers": customers,
-        "reviewerToken": token(DEMO_REVIEWER, "reviewer"),
         "reviewerEmail": DEMO_REVIEWER_EMAIL,
-        "operatorToken": token(DEMO_OPERATOR, "operator"),
+        "signIn": {
+            "issuer": deployed.output("OidcIssuer"),
+            "reviewer": {"username": DEMO_REVIEWER.username, "password": DEMO_REVIEWER.password},
+            "operator": {"username": DEMO_OPERATOR.username, "password": DEMO_OPERATOR.password},
+        },
+        "accounts": accounts,
         "authority": {
             "simulatorUrl": format!("{api_url}/authority-sim"),
             "callbackUrl": format!("{api_url}/authority/callbacks"),
@@ -271,15 +328,27 @@ pub async fn demo(deployed: &Deployed) -> Value {
 }
 
 /// The browser test's own people (`infra/local/console_test.sh`): `count` fresh customers with
-/// three websites each, the demo reviewer, a second reviewer and the operator, with tokens.
+/// three websites each, a reviewer and a second one, and the operator: each with a user name and
+/// sign-in password for the local provider's login page (`accounts`, which console_test.sh
+/// registers) and a token for the test's own API calls.
 pub async fn console(deployed: &Deployed, count: usize) -> Value {
     const PASSWORD: &str = "Console-Filing-2026";
+    const SIGN_IN_PASSWORD: &str = "Console-Login-2026";
     let seeder = Seeder::new(deployed);
-    let jwt = deployed.secret("JwtSecretArn").await;
-    let expires = chrono::Utc::now().timestamp() + DEMO_TOKEN_SECONDS;
-    let token = |sub: &str, role: &str| icp_edge::auth::mint(&jwt, sub, role, expires);
+    let issuer = deployed.issuer();
+    let expires = chrono::Utc::now().timestamp() + TOKEN_SECONDS;
+    let token = |sub: &str, role: &str| issuer.token(sub, role, expires);
     let run = &uuid::Uuid::new_v4().simple().to_string()[..8];
     let mut customers = Vec::new();
+    let reviewer = format!("rev-console-{run}");
+    let mut accounts = vec![account(
+        &reviewer,
+        &reviewer,
+        SIGN_IN_PASSWORD,
+        "reviewer",
+        None,
+        "审核员 (Reviewer)",
+    )];
     for n in 0..count {
         let entity_id = format!("ent-console-{run}-{n}");
         let entity = entity(
@@ -305,7 +374,18 @@ pub async fn console(deployed: &Deployed, count: usize) -> Value {
             })
             .collect();
         seeder.customer(&entity, PASSWORD, &websites, false).await;
+        let username = format!("console-{run}-{n}");
+        accounts.push(account(
+            &entity_id,
+            &username,
+            SIGN_IN_PASSWORD,
+            "customer",
+            Some(&entity_id),
+            &entity.name,
+        ));
         customers.push(json!({
+            "username": username,
+            "password": SIGN_IN_PASSWORD,
             "token": token(&entity_id, "customer"),
             "entityId": entity_id,
             "licensePassword": PASSWORD,
@@ -317,10 +397,13 @@ pub async fn console(deployed: &Deployed, count: usize) -> Value {
     json!({
         "apiUrl": api_url,
         "consoleUrl": format!("{api_url}/console/index.html"),
+        "issuer": deployed.output("OidcIssuer"),
         "customers": customers,
-        "reviewerToken": token(DEMO_REVIEWER, "reviewer"),
+        "reviewer": {"username": reviewer, "password": SIGN_IN_PASSWORD},
+        "reviewerToken": token(&reviewer, "reviewer"),
         "otherReviewerToken": token("rev-console-other", "reviewer"),
-        "operatorToken": token(DEMO_OPERATOR, "operator"),
+        "operatorToken": token(DEMO_OPERATOR.sub, "operator"),
+        "accounts": accounts,
     })
 }
 
@@ -328,8 +411,8 @@ pub async fn console(deployed: &Deployed, count: usize) -> Value {
 /// `password`: `[{"websiteId", "token"}]` (the owner's customer token) for `make bench`'s load.
 pub async fn load(deployed: &Deployed, count: usize, per_entity: usize, password: &str) -> Value {
     let seeder = Seeder::new(deployed);
-    let jwt = deployed.secret("JwtSecretArn").await;
-    let expires = chrono::Utc::now().timestamp() + icp_edge::auth::MAX_LIFETIME_SECONDS;
+    let issuer = deployed.issuer();
+    let expires = chrono::Utc::now().timestamp() + TOKEN_SECONDS;
     let run = &uuid::Uuid::new_v4().simple().to_string()[..8];
     let mut seeded = Vec::new();
     for first in (0..count).step_by(per_entity.max(1)) {
@@ -354,7 +437,7 @@ pub async fn load(deployed: &Deployed, count: usize, per_entity: usize, password
             })
             .collect();
         seeder.customer(&entity, password, &websites, false).await;
-        let token = icp_edge::auth::mint(&jwt, &entity_id, "customer", expires);
+        let token = issuer.token(&entity_id, "customer", expires);
         seeded.extend(
             websites
                 .iter()

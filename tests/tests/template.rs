@@ -252,3 +252,55 @@ fn the_stage_throttles_and_the_gateway_answers_in_the_error_shape() {
         Some(true)
     );
 }
+
+#[test]
+fn people_sign_in_at_the_provider_and_the_api_holds_no_signing_key() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().unwrap();
+    // No shared token key anywhere: the API checks the issuer's published keys.
+    let text = serde_yaml::to_string(&template).unwrap();
+    assert!(!text.contains("JWT_SECRET") && !text.contains("JwtSecret"));
+
+    // The stack's own user pool: people are created by the provider, each in one role's group.
+    let pool = &template["Resources"]["UserPool"];
+    assert_eq!(pool["Condition"], "WithOwnUserPool");
+    assert_eq!(
+        pool["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"],
+        true
+    );
+    let mut groups: Vec<String> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::Cognito::UserPoolGroup")
+        .map(|r| reference(&r["Properties"]["GroupName"]))
+        .collect();
+    groups.sort();
+    assert_eq!(groups, ["customer", "operator", "reviewer"]);
+
+    // The console's client: public (no secret in a browser), the code flow only, back to the
+    // console; people cannot write their entity.
+    let client = &template["Resources"]["ConsoleUserPoolClient"]["Properties"];
+    assert_eq!(client["GenerateSecret"], false);
+    assert_eq!(strings(&client["AllowedOAuthFlows"]), ["code"]);
+    let console = reference(&template["Outputs"]["ConsoleUrl"]["Value"]);
+    for addresses in ["CallbackURLs", "LogoutURLs"] {
+        assert_eq!(strings(&client[addresses]), std::slice::from_ref(&console));
+    }
+    assert!(!strings(&client["WriteAttributes"]).contains(&"custom:entity_id".to_string()));
+
+    // The functions read the console's client from the stage, the rest of the policy from
+    // their environment.
+    assert_eq!(
+        reference(&template["Resources"]["Api"]["Properties"]["Variables"]["oidcClientId"]),
+        reference(&template["Outputs"]["ConsoleClientId"]["Value"])
+    );
+    let env = &template["Globals"]["Function"]["Environment"]["Variables"];
+    for name in [
+        "OIDC_ISSUER",
+        "OIDC_AUDIENCES",
+        "OIDC_JWKS_URL",
+        "OIDC_ROLE_CLAIM",
+        "OIDC_ENTITY_CLAIM",
+    ] {
+        assert!(!env[name].is_null(), "{name}");
+    }
+}

@@ -61,21 +61,21 @@ struct Api {
 
 impl HttpFunction for Api {
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
-        let ((vault_secret, jwt_secret), clients) = aws::alongside(
-            aws::secret_pair(config, "VAULT_SECRET_ID", "JWT_SECRET_ID"),
-            || Clients::from_env(config),
-        )
-        .await?;
+        let (vault_secret, clients) =
+            aws::alongside(aws::secret(config, "VAULT_SECRET_ID"), || {
+                Clients::from_env(config)
+            })
+            .await?;
         Ok(Api {
             ports: clients.with_vault(&vault_secret),
-            auth: Authenticator::new(&jwt_secret),
+            auth: Authenticator::from_env()?,
             ip_policy: http::ip_policy(),
             clock: SystemClock::from_env()?,
         })
     }
 
     async fn handle(&self, req: &Request) -> Result<(u16, Value), ApiError> {
-        let caller = self.auth.caller(http::header(req, "authorization"))?;
+        let caller = self.auth.request_caller(req).await?;
         let language = http::language(req);
         let ports = &self.ports;
         let now = self.clock.now();

@@ -47,13 +47,12 @@ fn unavailable(e: impl std::fmt::Display) -> ApiError {
 
 impl HttpFunction for AuthoritySim {
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
-        let (secret, jwt_secret) =
-            aws::secret_pair(config, "AUTHORITY_SECRET_ID", "JWT_SECRET_ID").await?;
+        let secret = aws::secret(config, "AUTHORITY_SECRET_ID").await?;
         Ok(AuthoritySim {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             table: aws::env("AUTHORITY_SIM_TABLE")?,
             secret,
-            auth: Authenticator::new(&jwt_secret),
+            auth: Authenticator::from_env()?,
             http: icp_adapters::tls::http_client(std::time::Duration::from_secs(20))?,
         })
     }
@@ -65,11 +64,11 @@ impl HttpFunction for AuthoritySim {
         ) {
             ("POST", "/authority-sim/submissions") => self.receive(req).await,
             ("GET", "/authority-sim/submissions") => {
-                self.operator(req)?;
+                self.operator(req).await?;
                 self.list(req).await
             }
             ("POST", "/authority-sim/submissions/{submissionId}/decision") => {
-                self.operator(req)?;
+                self.operator(req).await?;
                 self.decide(req).await
             }
             (method, path) => Err(ApiError::new(
@@ -82,8 +81,8 @@ impl HttpFunction for AuthoritySim {
 }
 
 impl AuthoritySim {
-    fn operator(&self, req: &Request) -> Result<(), ApiError> {
-        match self.auth.caller(http::header(req, "authorization"))? {
+    async fn operator(&self, req: &Request) -> Result<(), ApiError> {
+        match self.auth.request_caller(req).await? {
             Caller::Operator { .. } => Ok(()),
             Caller::Customer { .. } | Caller::Reviewer { .. } => Err(ApiError::new(
                 403,

@@ -1,14 +1,11 @@
 //! `GET /console/{file}`: the web console (customers' and reviewers' pages), built into this
 //! binary so that the same build serves it locally and on AWS, through the same API as the
-//! routes it calls. On a stack deployed with `DemoSignIn` (the local stage; never prod) it also
-//! answers `GET /console/demo-identities`: the demo customers and reviewer, with tokens.
+//! routes it calls. `GET /console/sign-in.json` tells the pages where people sign in: the
+//! deployment's OpenID Connect provider (Authorization Code with PKCE, in the browser).
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use icp_adapters::aws;
 use icp_edge::http;
-use icp_edge::lambda::SdkConfig;
 use lambda_http::{service_fn, Body, Error, Request, RequestExt, Response};
-use serde_json::json;
+use serde_json::{json, Value};
 
 const PAGES: [(&str, &str, &str); 4] = [
     (
@@ -33,80 +30,78 @@ const PAGES: [(&str, &str, &str); 4] = [
     ),
 ];
 
-/// The pages load nothing from elsewhere and call only the API they come from.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-/// The reviewer the local seed's demo data names (`tests/src/seed.rs`).
-const DEMO_REVIEWER: &str = "rev-demo";
-/// Demo sign-in tokens are short: a sign-in page asks again for fresh ones.
-const DEMO_TOKEN_SECONDS: i64 = 3600;
-
-/// What the demo sign-in needs: the entities marked as demo ones, and the key to sign tokens.
-struct DemoSignIn {
-    config: SdkConfig,
-    dynamodb: aws_sdk_dynamodb::Client,
-    entities_table: String,
-    /// Fetched by the first sign-in, not at cold start: the pages do not need it.
-    jwt_secret: tokio::sync::OnceCell<String>,
+/// Where people sign in, from the environment; the client is the stage's (`oidcClientId`),
+/// for the template's user pool client names the API in its callback address.
+struct SignIn {
+    issuer: String,
+    scope: String,
+    /// The ID token's claim naming the role (the pages show a reviewer the queue).
+    role_claim: String,
+    /// Empty: the pages read them from the issuer's discovery document.
+    authorization_endpoint: String,
+    token_endpoint: String,
+    end_session_endpoint: String,
+    /// The pages load nothing from elsewhere and call only the API they come from and the
+    /// provider's discovery and token endpoints.
+    content_security_policy: String,
 }
 
-impl DemoSignIn {
-    async fn jwt_secret(&self) -> Result<&str, Error> {
-        let secret = self
-            .jwt_secret
-            .get_or_try_init(|| aws::secret(&self.config, "JWT_SECRET_ID"))
-            .await?;
-        Ok(secret)
+impl SignIn {
+    fn from_env() -> Result<SignIn, Error> {
+        let var = |name: &str| std::env::var(name).unwrap_or_default();
+        let issuer = std::env::var("OIDC_ISSUER").map_err(|_| "OIDC_ISSUER is not set")?;
+        let token_endpoint = var("OIDC_TOKEN_URL");
+        let mut origins = vec![origin(&issuer)?];
+        if !token_endpoint.is_empty() {
+            origins.push(origin(&token_endpoint)?);
+        }
+        origins.dedup();
+        Ok(SignIn {
+            content_security_policy: format!(
+                "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' {}; \
+                 img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+                origins.join(" ")
+            ),
+            issuer,
+            scope: var("OIDC_SCOPE"),
+            role_claim: var("OIDC_ROLE_CLAIM"),
+            authorization_endpoint: var("OIDC_AUTHORIZATION_URL"),
+            token_endpoint,
+            end_session_endpoint: var("OIDC_LOGOUT_URL"),
+        })
     }
 
-    async fn identities(&self) -> Result<serde_json::Value, Error> {
-        let scan = self
-            .dynamodb
-            .scan()
-            .table_name(&self.entities_table)
-            .filter_expression("demoSignIn = :yes")
-            .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .projection_expression("entityId, #name")
-            .expression_attribute_names("#name", "name")
-            .send()
-            .await?;
-        let jwt_secret = self.jwt_secret().await?;
-        let expires = chrono::Utc::now().timestamp() + DEMO_TOKEN_SECONDS;
-        let text = |item: &std::collections::HashMap<String, AttributeValue>, key: &str| {
-            item.get(key)
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default()
-        };
-        let mut identities: Vec<_> = scan
-            .items()
-            .iter()
-            .map(|item| {
-                let entity_id = text(item, "entityId");
-                json!({
-                    "name": text(item, "name"),
-                    "role": "customer",
-                    "token": icp_edge::auth::mint(jwt_secret, &entity_id, "customer", expires),
-                })
-            })
-            .collect();
-        identities.sort_by_key(|i| i["name"].as_str().unwrap_or_default().to_string());
-        identities.push(json!({
-            "name": DEMO_REVIEWER,
-            "role": "reviewer",
-            "token": icp_edge::auth::mint(jwt_secret, DEMO_REVIEWER, "reviewer", expires),
-        }));
-        Ok(json!({ "identities": identities }))
+    fn settings(&self, req: &Request) -> Value {
+        json!({
+            "issuer": self.issuer,
+            "clientId": http::stage_variable(req, "oidcClientId").unwrap_or_default(),
+            "scope": self.scope,
+            "roleClaim": self.role_claim,
+            "authorizationEndpoint": self.authorization_endpoint,
+            "tokenEndpoint": self.token_endpoint,
+            "endSessionEndpoint": self.end_session_endpoint,
+        })
     }
 }
 
-fn page(name: &str, request_id: &str) -> Option<Response<Body>> {
+/// `scheme://host[:port]` of a URL, as a CSP source.
+fn origin(url: &str) -> Result<String, Error> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("{url} is not an absolute URL"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    Ok(format!("{scheme}://{host}"))
+}
+
+fn page(sign_in: &SignIn, name: &str, request_id: &str) -> Option<Response<Body>> {
     let (_, content_type, body) = PAGES.iter().find(|(file, ..)| *file == name)?;
     Response::builder()
         .status(200)
         .header("content-type", *content_type)
-        .header("content-security-policy", CONTENT_SECURITY_POLICY)
+        .header(
+            "content-security-policy",
+            sign_in.content_security_policy.as_str(),
+        )
         .header("x-content-type-options", "nosniff")
         .header("cache-control", "no-cache")
         .header("x-request-id", request_id)
@@ -114,7 +109,7 @@ fn page(name: &str, request_id: &str) -> Option<Response<Body>> {
         .ok()
 }
 
-async fn serve(demo: Option<&DemoSignIn>, req: &Request) -> Result<Response<Body>, Error> {
+fn serve(sign_in: &SignIn, req: &Request) -> Result<Response<Body>, Error> {
     let request_id = http::request_id(req);
     let file = req
         .path_parameters_ref()
@@ -127,11 +122,10 @@ async fn serve(demo: Option<&DemoSignIn>, req: &Request) -> Result<Response<Body
             .header("location", "console/index.html")
             .header("x-request-id", &request_id)
             .body(Body::Empty)?,
-        Some("demo-identities") => match demo {
-            Some(demo) => http::respond(&request_id, Ok((200, demo.identities().await?))),
-            None => not_found(&request_id, "demo-identities"),
-        },
-        Some(name) => page(name, &request_id).unwrap_or_else(|| not_found(&request_id, name)),
+        Some("sign-in.json") => http::respond(&request_id, Ok((200, sign_in.settings(req)))),
+        Some(name) => {
+            page(sign_in, name, &request_id).unwrap_or_else(|| not_found(&request_id, name))
+        }
     };
     Ok(answer)
 }
@@ -150,20 +144,27 @@ fn not_found(request_id: &str, name: &str) -> Response<Body> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     icp_edge::telemetry::init();
-    let demo = if std::env::var("DEMO_SIGN_IN").is_ok_and(|v| v == "true") {
-        let config = aws::load_config().await;
-        Some(DemoSignIn {
-            dynamodb: aws_sdk_dynamodb::Client::new(&config),
-            entities_table: std::env::var("ENTITIES_TABLE")?,
-            jwt_secret: tokio::sync::OnceCell::new(),
-            config,
-        })
-    } else {
-        None
-    };
-    let demo = demo.as_ref();
+    let sign_in = &SignIn::from_env()?;
     lambda_http::run(service_fn(move |req: Request| async move {
-        serve(demo, &req).await
+        serve(sign_in, &req)
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin;
+
+    #[test]
+    fn origins_are_scheme_host_and_port() {
+        assert_eq!(
+            origin("http://127.0.0.1:4600").unwrap(),
+            "http://127.0.0.1:4600"
+        );
+        assert_eq!(
+            origin("https://icp.auth.cn-north-1.amazoncognito.com/oauth2/token").unwrap(),
+            "https://icp.auth.cn-north-1.amazoncognito.com"
+        );
+        assert!(origin("not a url").is_err());
+    }
 }

@@ -14,13 +14,9 @@ const TEXT = {
   switchTo: ["English", "中文"],
   signOut: ["退出", "Sign out"],
   signIn: ["登录", "Sign in"],
-  tokenLabel: ["访问令牌（Bearer token）", "Access token (bearer token)"],
-  tokenHint: ["由服务商的身份系统签发。", "Issued by the provider's identity system."],
-  demoSignIn: ["本地演示账号", "Local demo sign-in"],
-  demoHint: ["仅本地环境提供。", "Offered on the local stage only."],
-  asCustomer: ["客户", "customer"],
-  asReviewer: ["审核员", "reviewer"],
-  badToken: ["无法识别该令牌。", "This token cannot be read."],
+  signInIntro: ["请登录备案系统：您将在服务商的登录页上输入用户名和密码。",
+    "Log in to the License System: you enter your user name and password on the provider's login page."],
+  signInFailed: ["登录未完成，请重新登录。", "Sign-in did not complete: please sign in again."],
   myWebsites: ["我的网站", "My websites"],
   myRequests: ["我的申请", "My requests"],
   retrieve: ["找回备案密码", "Retrieve license password"],
@@ -197,56 +193,137 @@ function newKey() {
 }
 
 // ---------------------------------------------------------------- session
+// People sign in on the deployment's OpenID Connect provider (Authorization Code with PKCE): the
+// console sends them to its login page and back to the page they asked for, and calls the API
+// with the ID token. The session is the tab's (sessionStorage).
 
-function claims() {
-  const token = sessionStorage.getItem("icp.token");
-  if (!token) return null;
+/** Where people sign in (`sign-in.json`), endpoints from the issuer's discovery when not given. */
+let signInSettings = null;
+async function settings() {
+  if (signInSettings) return signInSettings;
+  const s = await api("GET", "/console/sign-in.json");
+  if (!s.authorizationEndpoint || !s.tokenEndpoint) {
+    const response = await fetch(`${s.issuer.replace(/\/$/, "")}/.well-known/openid-configuration`);
+    if (!response.ok) throw new ApiError(503, { error: { message: t("signInFailed") } });
+    const found = await response.json();
+    s.authorizationEndpoint ||= found.authorization_endpoint;
+    s.tokenEndpoint ||= found.token_endpoint;
+    s.endSessionEndpoint ||= found.end_session_endpoint || "";
+  }
+  signInSettings = s;
+  return s;
+}
+
+/** The console's own address, the client's registered redirect. */
+const CONSOLE_URL = location.origin + location.pathname;
+const base64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const randomString = () => base64url(crypto.getRandomValues(new Uint8Array(32)));
+
+function decodeClaims(token) {
   try {
     const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    return JSON.parse(atob(part.padEnd(part.length + ((4 - (part.length % 4)) % 4), "=")));
+    const json = atob(part.padEnd(part.length + ((4 - (part.length % 4)) % 4), "="));
+    return JSON.parse(new TextDecoder().decode(Uint8Array.from(json, (c) => c.charCodeAt(0))));
   } catch {
     return null;
   }
 }
 
-function signIn(token) {
-  sessionStorage.setItem("icp.token", token.trim());
-  const role = claims() && claims().role;
-  location.hash = role === "reviewer" ? "#/reviews" : "#/websites";
+/** The signed-in person: the ID token's claims and the role, while the token lives. */
+function claims() {
+  const token = sessionStorage.getItem("icp.token");
+  const c = token && decodeClaims(token);
+  if (!c || !signInSettings || c.exp * 1000 <= Date.now()) return null;
+  const held = c[signInSettings.roleClaim];
+  const role = [].concat(held || []).find((r) => ["customer", "reviewer", "operator"].includes(r));
+  return { ...c, role };
+}
+
+const home = (who) => (who.role === "reviewer" ? "#/reviews" : "#/websites");
+
+/** To the provider's login page; back on `back` (this page by default) once signed in. */
+async function startSignIn(back = location.hash) {
+  const s = await settings();
+  const verifier = randomString();
+  const state = randomString();
+  const nonce = randomString();
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
+  sessionStorage.setItem("icp.signin", JSON.stringify({ verifier, state, nonce,
+    back: back && back !== "#/signin" ? back : "" }));
+  const url = new URL(s.authorizationEndpoint);
+  url.search = new URLSearchParams({
+    response_type: "code", client_id: s.clientId, redirect_uri: CONSOLE_URL, scope: s.scope,
+    state, nonce, code_challenge: base64url(new Uint8Array(digest)), code_challenge_method: "S256",
+    // The login page in the console's language (ui_locales by the standard, lang by Cognito).
+    ui_locales: lang, lang,
+  }).toString();
+  location.assign(url);
+}
+
+/** Back from the login page with `?code=&state=`: the code for the ID token. */
+async function finishSignIn(params) {
+  const pending = JSON.parse(sessionStorage.getItem("icp.signin") || "null");
+  sessionStorage.removeItem("icp.signin");
+  // The code leaves the address bar (and the history) at once.
+  history.replaceState(null, "", `${CONSOLE_URL}#/signin`);
+  const failed = () => new ApiError(401, { error: { code: "sign_in_failed", message: t("signInFailed") } });
+  if (!pending || !params.get("code") || params.get("state") !== pending.state) throw failed();
+  const s = await settings();
+  const response = await fetch(s.tokenEndpoint, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "authorization_code", code: params.get("code"),
+      redirect_uri: CONSOLE_URL, client_id: s.clientId, code_verifier: pending.verifier }),
+  });
+  const tokens = response.ok ? await response.json() : {};
+  const c = tokens.id_token && decodeClaims(tokens.id_token);
+  if (!c || c.nonce !== pending.nonce) throw failed();
+  sessionStorage.setItem("icp.token", tokens.id_token);
+  const who = claims();
+  if (!who) throw failed();
+  history.replaceState(null, "", CONSOLE_URL + (pending.back || home(who)));
+}
+
+/** Ends the console's session and the provider's, and comes back to the sign-in page. */
+async function signOut() {
+  const token = sessionStorage.getItem("icp.token");
+  sessionStorage.removeItem("icp.token");
+  const s = await settings();
+  if (!s.endSessionEndpoint) {
+    location.hash = "#/signin";
+    return;
+  }
+  const url = new URL(s.endSessionEndpoint);
+  const params = { client_id: s.clientId, post_logout_redirect_uri: CONSOLE_URL, ui_locales: lang };
+  if (token) params.id_token_hint = token;
+  // Cognito's logout names the way back logout_uri.
+  if (/amazoncognito\.com$/.test(url.hostname)) params.logout_uri = CONSOLE_URL;
+  url.search = new URLSearchParams(params).toString();
+  location.assign(url);
+}
+
+/** A session that ended (expired, or no longer taken by the API): sign in again and come back
+ * here. Not twice in a minute: a token refused as soon as it is issued is shown, not looped on. */
+function sessionEnded() {
+  sessionStorage.removeItem("icp.token");
+  const last = Number(sessionStorage.getItem("icp.autoSignInAt") || 0);
+  if (Date.now() - last < 60_000) return false;
+  sessionStorage.setItem("icp.autoSignInAt", String(Date.now()));
+  startSignIn(location.hash);
+  return true;
 }
 
 // ---------------------------------------------------------------- pages
 
+/** Why the last sign-in did not complete, shown once on the sign-in page. */
+let signInError = null;
+
 async function signInPage() {
-  const input = h("textarea", { id: "token", autocomplete: "off", spellcheck: "false" });
-  const error = h("div");
-  const form = h("form", {
-    class: "card",
-    onsubmit: (e) => {
-      e.preventDefault();
-      const value = input.value.trim();
-      sessionStorage.setItem("icp.token", value);
-      if (!claims()) {
-        sessionStorage.removeItem("icp.token");
-        error.replaceChildren(alertBox(t("badToken")));
-        return;
-      }
-      signIn(value);
-    },
-  },
-  h("label", { for: "token" }, t("tokenLabel")), input, h("p", { class: "hint" }, t("tokenHint")), error,
-  h("div", { class: "actions" }, h("button", { type: "submit" }, t("signIn"))));
-  show(h("h1", {}, t("signIn")), form);
-  try {
-    const demo = await api("GET", "/console/demo-identities");
-    main().append(h("section", { class: "card", "aria-labelledby": "demo" },
-      h("h2", { id: "demo" }, t("demoSignIn")), h("p", { class: "hint" }, t("demoHint")),
-      h("div", { class: "actions" }, demo.identities.map((who) =>
-        h("button", { type: "button", class: "secondary", onclick: () => signIn(who.token) },
-          `${who.name} (${t(who.role === "reviewer" ? "asReviewer" : "asCustomer")})`)))));
-  } catch {
-    // Not the local stage: sign-in by token only.
-  }
+  const error = signInError;
+  signInError = null;
+  show(h("h1", {}, t("signIn")), ...(error ? [alertBox(error)] : []), h("section", { class: "card" },
+    h("p", {}, t("signInIntro")),
+    h("div", { class: "actions" }, h("button", { type: "button", id: "signin", onclick: () => startSignIn() }, t("signIn")))));
 }
 
 async function websitesPage(flash) {
@@ -607,8 +684,16 @@ function chrome() {
 
 async function render() {
   following++;
+  try {
+    await settings();
+  } catch (err) {
+    show(h("h1", {}, t("error")), alertBox(err));
+    return;
+  }
   const who = claims();
   if (!who && location.hash !== "#/signin") {
+    // An ended session goes back to the login page, to return here; a first visit sees why.
+    if (sessionStorage.getItem("icp.token") && sessionEnded()) return;
     location.hash = "#/signin";
     return;
   }
@@ -624,7 +709,7 @@ async function render() {
     await route[1](...location.hash.match(route[0]).slice(1));
     if (!main().contains(document.activeElement)) main().focus();
   } catch (err) {
-    if (err.status === 401) sessionStorage.removeItem("icp.token");
+    if (err.status === 401 && err.code === "unauthorized" && sessionEnded()) return;
     show(h("h1", {}, t("error")), alertBox(err));
   }
 }
@@ -634,10 +719,12 @@ document.getElementById("lang").addEventListener("click", () => {
   localStorage.setItem("icp.lang", lang);
   render();
 });
-document.getElementById("signout").addEventListener("click", () => {
-  sessionStorage.removeItem("icp.token");
-  location.hash = "#/signin";
-});
+document.getElementById("signout").addEventListener("click", () => signOut());
 window.addEventListener("hashchange", render);
 window.addEventListener("unhandledrejection", (e) => show(h("h1", {}, t("error")), alertBox(e.reason)));
-render();
+const returned = new URLSearchParams(location.search);
+if (returned.has("code") || returned.has("error")) {
+  finishSignIn(returned).catch((err) => { signInError = err; }).finally(render);
+} else {
+  render();
+}

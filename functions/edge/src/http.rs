@@ -142,6 +142,11 @@ pub fn resource_path(req: &Request) -> Option<&str> {
     }
 }
 
+/// A variable of the API Gateway stage that routed the request.
+pub fn stage_variable<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.stage_variables_ref().and_then(|v| v.first(name))
+}
+
 pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }

@@ -34,10 +34,9 @@ struct SubmitRequest {
 
 impl HttpFunction for SubmitRequest {
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
-        let ((vault_secret, jwt_secret), store) = aws::alongside(
-            aws::secret_pair(config, "VAULT_SECRET_ID", "JWT_SECRET_ID"),
-            || DynamoStore::from_env(config),
-        )
+        let (vault_secret, store) = aws::alongside(aws::secret(config, "VAULT_SECRET_ID"), || {
+            DynamoStore::from_env(config)
+        })
         .await?;
         Ok(SubmitRequest {
             ports: Ports {
@@ -47,14 +46,14 @@ impl HttpFunction for SubmitRequest {
                 workflow: (),
                 authority: (),
             },
-            auth: Authenticator::new(&jwt_secret),
+            auth: Authenticator::from_env()?,
             ip_policy: http::ip_policy(),
             clock: SystemClock::from_env()?,
         })
     }
 
     async fn handle(&self, req: &Request) -> Result<(u16, serde_json::Value), ApiError> {
-        let caller = self.auth.caller(http::header(req, "authorization"))?;
+        let caller = self.auth.request_caller(req).await?;
         let idempotency_key = http::header(req, "idempotency-key").ok_or_else(|| {
             ApiError::in_both(
                 400,
