@@ -82,6 +82,16 @@ async function api(request, method, path, token, body) {
   return { status: response.status(), body: await response.json() };
 }
 
+const RFC3339 = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+const CHINESE = /[\u4e00-\u9fff]/;
+
+/// Text for people on a Chinese page has Chinese in it; on an English page it has none.
+async function expectLanguage(locator, lang) {
+  const text = await locator.innerText();
+  if (lang === "zh") expect(text).toMatch(CHINESE);
+  else expect(text).not.toMatch(CHINESE);
+}
+
 function row(page, domain) {
   return page.locator(`tr[data-website="${domain}"]`);
 }
@@ -156,6 +166,7 @@ for (const [index, lang] of [[0, "zh"], [1, "en"]]) {
     await page.getByLabel(/备案密码|License password/).fill(customer.licensePassword);
     await page.getByRole("button", { name: w.next }).click();
     await expect(page.locator("#service-ips-error")).toContainText("999.1.1.1");
+    await expectLanguage(page.locator("#service-ips-error"), lang);
     await ips.fill("198.51.100.77");
     await page.getByRole("button", { name: w.next }).click();
     const accessChange = await requestIdOnPage(page);
@@ -167,6 +178,7 @@ for (const [index, lang] of [[0, "zh"], [1, "en"]]) {
     await page.getByLabel(/备案密码|License password/).fill(customer.licensePassword);
     await page.getByRole("button", { name: w.next }).click();
     await expect(page.getByRole("alert")).toContainText("request_already_open");
+    await expectLanguage(page.getByRole("alert"), lang);
 
     // The reviewer: the queue, the change's detail (old and new IPs), a rejection with reasons.
     const reviewerContext = await browser.newContext();
@@ -225,6 +237,12 @@ for (const [index, lang] of [[0, "zh"], [1, "en"]]) {
     await expect(page.locator("#outcome")).toContainText(lang === "zh" ? "新的服务IP已生效" : "new service IPs are in force");
     await expect(page.locator('#timeline > li[data-status="first_review_rejected"]')).toHaveCount(1);
     await expect(page.locator('#timeline > li[data-status="completed"]')).toHaveCount(1);
+    // Every note in the page's language, no raw time stamp, and no reviewer named to the customer.
+    const notes = await page.locator("#timeline .note").allInnerTexts();
+    expect(notes.length).toBeGreaterThan(4);
+    for (const note of notes) expect(note).not.toMatch(RFC3339);
+    for (const note of await page.locator("#timeline .note").all()) await expectLanguage(note, lang);
+    expect(await page.locator("main").innerText()).not.toContain("rev-console");
     if (lang === "zh") await page.screenshot({ path: shot("request"), fullPage: true });
     await page.getByRole("link", { name: w.myWebsites }).click();
     await expect(row(page, site2.domain)).toContainText("198.51.100.77");

@@ -64,22 +64,36 @@ async fn a_requests_notes_reasons_and_refusals_read_in_the_readers_language() {
         .await;
 
     let read = |language: Option<&'static str>| {
-        let headers: Vec<(&str, &str)> = language.map(|l| ("accept-language", l)).into_iter().collect();
+        let headers: Vec<(&str, &str)> = language
+            .map(|l| ("accept-language", l))
+            .into_iter()
+            .collect();
         let (stack, token, path) = (&stack, customer.token.clone(), format!("/requests/{id}"));
         async move {
-            let reply = stack.call(Method::GET, &path, Some(&token), &headers, None).await;
+            let reply = stack
+                .call(Method::GET, &path, Some(&token), &headers, None)
+                .await;
             assert_eq!(reply.status, 200, "{}", reply.body);
             reply.body
         }
     };
     let chinese = read(Some("zh-CN,zh;q=0.9,en;q=0.8")).await;
     let english = read(None).await;
-    assert_eq!(read(Some("fr-FR")).await["history"], english["history"], "neither: English");
+    assert_eq!(
+        read(Some("fr-FR")).await["history"],
+        english["history"],
+        "neither: English"
+    );
 
     // The same events, codes and statuses; only the texts differ.
     assert_eq!(chinese["status"], english["status"]);
     let statuses = |r: &Value| -> Vec<Value> {
-        r["history"].as_array().unwrap().iter().map(|e| e["status"].clone()).collect()
+        r["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["status"].clone())
+            .collect()
     };
     assert_eq!(statuses(&chinese), statuses(&english));
     for note in texts(&chinese).iter().filter(|t| t.as_str() != free) {
@@ -104,12 +118,19 @@ async fn a_requests_notes_reasons_and_refusals_read_in_the_readers_language() {
     assert!(!english.to_string().contains(reviewer_id), "{english}");
 
     // A refusal: the same code, its message in the reader's language.
-    let again = json!({"type": "website_cancellation", "websiteId": site, "licensePassword": PASSWORD});
+    let again =
+        json!({"type": "website_cancellation", "websiteId": site, "licensePassword": PASSWORD});
     for (language, chinese_expected) in [(Some("zh-CN"), true), (None, false)] {
         let mut headers = vec![("idempotency-key", "languages-again")];
         headers.extend(language.map(|l| ("accept-language", l)));
         let refused = stack
-            .call(Method::POST, "/requests", Some(&customer.token), &headers, Some(&again))
+            .call(
+                Method::POST,
+                "/requests",
+                Some(&customer.token),
+                &headers,
+                Some(&again),
+            )
             .await;
         e2e::assert_error(&refused, 409, "request_already_open");
         let message = refused.body["error"]["message"].as_str().unwrap();

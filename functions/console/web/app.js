@@ -512,7 +512,7 @@ async function requestPage(requestId, flash) {
 function timeline(history) {
   return h("section", {}, h("h2", {}, t("timeline")),
     h("ol", { class: "timeline", id: "timeline" }, history.map((e) => h("li", { "data-status": e.status },
-      h("time", { datetime: e.at }, chinaTime(e.at)), badge(e.status), " ", e.note,
+      h("time", { datetime: e.at }, chinaTime(e.at)), badge(e.status), " ", h("span", { class: "note" }, e.note),
       e.reasons && e.reasons.length ? h("ul", {}, e.reasons.map((x) => h("li", {}, x))) : ""))));
 }
 
