@@ -188,10 +188,14 @@ for (const [index, lang] of [[0, "zh"], [1, "en"]]) {
     for (const id of [cancellation, accessCancellation, accessChange]) {
       await expect(reviewer.locator(`tr[data-request="${id}"]`)).toBeVisible();
     }
+    // The queue names the website, the entity and their license numbers.
+    const queued = reviewer.locator(`tr[data-request="${accessChange}"]`);
+    for (const shown of [site2.domain, "控制台测试公司", "京ICP备20269999号"]) await expect(queued).toContainText(shown);
     if (lang === "zh") await reviewer.screenshot({ path: shot("queue"), fullPage: true });
     await reviewer.locator(`tr[data-request="${accessChange}"]`).getByRole("link", { name: w.review }).click();
     await expect(reviewer.locator("#old-ips")).toHaveText(site2.serviceIps.join(", "));
     await expect(reviewer.locator("#new-ips")).toHaveText("198.51.100.77");
+    await expect(reviewer.locator("#entity")).toContainText("京ICP备20269999号");
     if (lang === "zh") await reviewer.screenshot({ path: shot("decision"), fullPage: true });
     await reviewer.getByLabel(w.reason).check();
     await reviewer.getByLabel(/其他原因|Other reasons/).fill("Please use the IPs of your new servers");

@@ -174,7 +174,10 @@ impl HttpFunction for Api {
                     .map(|r| {
                         json!({
                             "requestId": r.request_id, "type": r.request_type, "websiteId": r.website_id,
-                            "entityId": r.entity_id, "attempt": r.attempt, "status": r.status,
+                            "domain": r.subject.domain, "websiteLicenseNumber": r.subject.website_license_number,
+                            "entityId": r.entity_id, "entityName": r.subject.entity_name,
+                            "entityLicenseNumber": r.subject.entity_license_number,
+                            "attempt": r.attempt, "status": r.status,
                             "serviceIps": r.service_ips, "createdAt": r.created_at, "dueAt": r.review_due_at.map(in_china_time),
                         })
                     })

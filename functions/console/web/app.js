@@ -132,7 +132,7 @@ function h(tag, attrs, ...children) {
     else if (k === "class") el.className = v;
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     el.append(c instanceof Node ? c : String(c));
   }
@@ -589,11 +589,16 @@ async function reviewsPage() {
       return h("tr", { "data-request": r.requestId, class: late ? "overdue" : "" },
         h("td", { "data-label": t("dueAt") }, chinaTime(r.dueAt), late ? [" ", h("span", { class: "badge bad" }, t("overdue"))] : ""),
         h("td", { "data-label": t("type") }, t(r.type)),
-        h("td", { "data-label": t("website") }, r.websiteId),
-        h("td", { "data-label": t("entity") }, r.entityId),
+        h("td", { "data-label": t("website") }, named(r.domain || r.websiteId, r.websiteLicenseNumber)),
+        h("td", { "data-label": t("entity") }, named(r.entityName || r.entityId, r.entityLicenseNumber)),
         h("td", { "data-label": t("attempt") }, String(r.attempt)),
         h("td", { "data-label": t("review") }, h("a", { href: `#/reviews/${r.requestId}` }, t("review"))));
     }))));
+}
+
+/// A name with its license number under it, when there is one.
+function named(name, licenseNumber) {
+  return [name, licenseNumber ? [h("br"), h("small", {}, licenseNumber)] : ""];
 }
 
 async function reviewPage(requestId, flash) {
@@ -603,7 +608,8 @@ async function reviewPage(requestId, flash) {
     flash ? h("div", { class: "alert", role: "alert" }, flash) : "",
     h("section", { class: "card" }, h("dl", { class: "facts" },
       h("dt", {}, t("requestId")), h("dd", {}, r.requestId),
-      h("dt", {}, t("entity")), h("dd", {}, r.entityId),
+      h("dt", {}, t("entity")), h("dd", { id: "entity" }, named((r.subject && r.subject.entityName) || r.entityId,
+        r.subject && r.subject.entityLicenseNumber)),
       h("dt", {}, t("website")), h("dd", {}, `${w.domain || r.websiteId} (${w.websiteLicenseNumber || ""})`),
       h("dt", {}, t("type")), h("dd", {}, t(r.type)),
       h("dt", {}, t("status")), h("dd", { id: "status" }, badge(r.status)),

@@ -173,6 +173,21 @@ pub struct Request {
     /// The authority's id for the current attempt's submission.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submission_id: Option<String>,
+    /// What the request is about, as it stood when submitted.
+    #[serde(default)]
+    pub subject: Subject,
+}
+
+/// The website and entity a request is about, as they stood when it was submitted: kept with the
+/// request so that the reviewers' queue names them without reading each website and entity.
+/// (Empty on requests written before it was kept.)
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subject {
+    pub domain: String,
+    pub website_license_number: String,
+    pub entity_name: String,
+    pub entity_license_number: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -276,7 +291,8 @@ impl Request {
             .is_some_and(|review| review.decision == Decision::Approve)
     }
 
-    /// A new request, first attempt, in `submitted`.
+    /// A new request, first attempt, in `submitted`, on `website` (the entity's part of its
+    /// subject is the caller's to fill in: `filed_by`).
     pub fn submitted(
         request_id: String,
         request_type: RequestType,
@@ -305,7 +321,19 @@ impl Request {
             review_due_at: None,
             review: None,
             submission_id: None,
+            subject: Subject {
+                domain: website.domain.clone(),
+                website_license_number: website.website_license_number.clone(),
+                ..Subject::default()
+            },
         }
+    }
+
+    /// The request, its subject naming `entity`.
+    pub fn filed_by(mut self, entity: &Entity) -> Request {
+        self.subject.entity_name = entity.name.clone();
+        self.subject.entity_license_number = entity.entity_license_number.clone();
+        self
     }
 
     /// The request as it stood when its earlier `attempt` ended (read from the history: each

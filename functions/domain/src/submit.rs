@@ -93,7 +93,8 @@ impl<S: Store, N, V: Vault, W, A> Ports<S, N, V, W, A> {
         }
         let valid =
             validate_submission(request_type, input.service_ips, &website, input.ip_policy)?;
-        refuse_if_locked(&entity?, now)?;
+        let entity = entity?;
+        refuse_if_locked(&entity, now)?;
         if website.open_request_id.is_some() {
             return self.already_open(&scope_key, &fingerprint, &website).await;
         }
@@ -105,7 +106,8 @@ impl<S: Store, N, V: Vault, W, A> Ports<S, N, V, W, A> {
             valid.service_ips,
             caller.actor(),
             now,
-        );
+        )
+        .filed_by(&entity);
         let sealed = self.vault.seal(
             input.license_password,
             &sealing_context(&request.request_id, request.attempt),

@@ -4,9 +4,13 @@
 //! The API and the token come from `ICP_API_URL` and `ICP_REVIEWER_TOKEN` (`ICP_OPERATOR_TOKEN`
 //! for `redrive`), or else from the local stack's demo file (`apiUrl`, `reviewerToken`,
 //! `operatorToken` of `ICP_DEMO_FILE`, by default `.local/demo.json`). `icp-review --help` lists
-//! the commands.
+//! the commands. Texts (the API's notes, reasons and errors, and times) are in Chinese unless
+//! `--lang en` (or `LANG=en…`) asks for English; `--json` keeps the API's RFC 3339 times.
 
+use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
+use icp_domain::calendar::for_people;
+use icp_domain::language::Language;
 use serde_json::{json, Value};
 use std::process::ExitCode;
 
@@ -20,6 +24,9 @@ struct Cli {
     /// Print what the API answered, as JSON (pending, show).
     #[arg(long, global = true)]
     json: bool,
+    /// The language of the texts: zh-CN or en (default: from LANG, else zh-CN).
+    #[arg(long, global = true, value_name = "LANG")]
+    lang: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,13 +43,19 @@ enum Command {
     Show { request_id: String },
     /// Approve at first review: the request goes on to the authority.
     Approve { request_id: String },
-    /// Reject at first review, with the reasons the customer reads.
+    /// Reject at first review, with the reasons the customer reads: common ones by their code
+    /// (`reasons` lists them), read in the customer's language, or typed.
     Reject {
         request_id: String,
-        /// A reason (repeat for several).
-        #[arg(long = "reason", value_name = "TEXT", required = true)]
+        /// A common reason's code (repeat for several).
+        #[arg(long = "reason-code", value_name = "CODE", required_unless_present = "reasons")]
+        reason_codes: Vec<String>,
+        /// A reason in your words, shown as typed (repeat for several).
+        #[arg(long = "reason", value_name = "TEXT")]
         reasons: Vec<String>,
     },
+    /// The common rejection reasons, with their codes.
+    Reasons,
     /// Apply an approval the workflow parked (operator).
     Redrive { request_id: String },
 }
@@ -95,12 +108,47 @@ async fn call(request: reqwest::RequestBuilder) -> Result<Value, String> {
     }
 }
 
-/// An HTTP client for the API, http locally and https on AWS.
-fn http_client() -> Result<reqwest::Client, String> {
+/// The language asked for: `--lang`, else `LANG` (English only if it says so: reviewers read
+/// Chinese first).
+fn language(lang: Option<&str>) -> Language {
+    let asked = lang
+        .map(String::from)
+        .or_else(|| std::env::var("LANG").ok())
+        .unwrap_or_default();
+    match asked.to_ascii_lowercase().starts_with("en") {
+        true => Language::En,
+        false => Language::ZhCn,
+    }
+}
+
+fn accept_language(language: Language) -> &'static str {
+    match language {
+        Language::ZhCn => "zh-CN",
+        Language::En => "en",
+    }
+}
+
+/// An RFC 3339 time of the API's, for people: China time in `language`.
+fn when(value: &Value, language: Language) -> String {
+    value
+        .as_str()
+        .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+        .map(|at| for_people(at.with_timezone(&Utc), language))
+        .unwrap_or_else(|| value.as_str().unwrap_or("?").to_string())
+}
+
+/// An HTTP client for the API, http locally and https on AWS, asking for `language`.
+fn http_client(language: Language) -> Result<reqwest::Client, String> {
     // reqwest is built without a crypto provider of its own (see the workspace's Cargo.toml):
     // install ring as the process's default.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ACCEPT_LANGUAGE,
+        reqwest::header::HeaderValue::from_static(accept_language(language)),
+    );
     reqwest::Client::builder()
+        .default_headers(headers)
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .map_err(|e| format!("no HTTP client: {e}"))
@@ -135,41 +183,80 @@ fn overdue(review: &Value) -> bool {
         .is_some_and(|due| due < chrono::Utc::now())
 }
 
-fn pending_text(reviews: &[Value]) -> String {
-    let mut out = format!(
-        "{} awaiting first review (soonest due first)\n",
-        reviews.len()
-    );
+/// The words of the text output, in Chinese and English.
+fn words(language: Language) -> [&'static str; 8] {
+    match language {
+        Language::ZhCn => [
+            "个申请待初审（最早到期的在前）",
+            "第",
+            "次提交",
+            "到期",
+            "已超时",
+            "网站",
+            "主体",
+            "历史",
+        ],
+        Language::En => [
+            " awaiting first review (soonest due first)",
+            "attempt ",
+            "",
+            "due",
+            "OVERDUE",
+            "website",
+            "entity",
+            "history",
+        ],
+    }
+}
+
+fn pending_text(reviews: &[Value], language: Language) -> String {
+    let [awaiting, attempt, attempt_after, due, overdue_word, ..] = words(language);
+    let mut out = format!("{}{awaiting}\n", reviews.len());
     for r in reviews {
         out.push_str(&format!(
-            "{}  {:<20}  {}  attempt {}  due {}{}\n",
+            "{}  {:<20}  {} ({})  {} ({})  {attempt}{}{attempt_after}  {due} {}{}\n",
             text(r, "requestId"),
             text(r, "type"),
-            text(r, "websiteId"),
+            text(r, "domain"),
+            text(r, "websiteLicenseNumber"),
+            text(r, "entityName"),
+            text(r, "entityLicenseNumber"),
             text(r, "attempt"),
-            text(r, "dueAt"),
-            if overdue(r) { "  OVERDUE" } else { "" }
+            when(&r["dueAt"], language),
+            if overdue(r) {
+                format!("  {overdue_word}")
+            } else {
+                String::new()
+            }
         ));
     }
     out
 }
 
-fn show_text(r: &Value) -> String {
+fn show_text(r: &Value, language: Language) -> String {
+    let [_, attempt, attempt_after, due, _, website_word, entity_word, history_word] =
+        words(language);
     let website = &r["website"];
+    let subject = &r["subject"];
     let mut out = format!(
-        "{}  {}  {}\nwebsite   {} ({})\nentity    {}\nattempt   {}\n",
+        "{}  {}  {}\n{website_word}  {} ({})\n{entity_word}  {} ({})\n{attempt}{}{attempt_after}\n",
         text(r, "requestId"),
         text(r, "type"),
         text(r, "status"),
         website["domain"]
             .as_str()
+            .or(subject["domain"].as_str())
             .unwrap_or(r["websiteId"].as_str().unwrap_or("?")),
-        website["websiteLicenseNumber"].as_str().unwrap_or("?"),
-        text(r, "entityId"),
+        website["websiteLicenseNumber"]
+            .as_str()
+            .or(subject["websiteLicenseNumber"].as_str())
+            .unwrap_or("?"),
+        subject["entityName"].as_str().unwrap_or("?"),
+        subject["entityLicenseNumber"].as_str().unwrap_or("?"),
         text(r, "attempt"),
     );
-    if let Some(due) = r["reviewDueAt"].as_str() {
-        out.push_str(&format!("due       {due}\n"));
+    if !r["reviewDueAt"].is_null() {
+        out.push_str(&format!("{due}  {}\n", when(&r["reviewDueAt"], language)));
     }
     if r["serviceIps"].is_array() {
         out.push_str(&format!(
@@ -182,11 +269,11 @@ fn show_text(r: &Value) -> String {
     if !reasons.is_empty() {
         out.push_str(&format!("reasons   {reasons}\n"));
     }
-    out.push_str("history\n");
+    out.push_str(&format!("{history_word}\n"));
     for h in r["history"].as_array().into_iter().flatten() {
         out.push_str(&format!(
             "  {}  {:<24}  {}: {}\n",
-            text(h, "at"),
+            when(&h["at"], language),
             text(h, "status"),
             text(h, "actor"),
             text(h, "note")
@@ -197,7 +284,8 @@ fn show_text(r: &Value) -> String {
 
 async fn run(cli: Cli) -> Result<String, String> {
     let (api, token) = config(&cli.command)?;
-    let http = http_client()?;
+    let language = language(cli.lang.as_deref());
+    let http = http_client(language)?;
     let as_json = |value: &Value| {
         format!(
             "{}\n",
@@ -229,7 +317,7 @@ async fn run(cli: Cli) -> Result<String, String> {
             reviews.retain(|r| !only_overdue || overdue(r));
             Ok(match cli.json {
                 true => as_json(&json!({ "reviews": reviews })),
-                false => pending_text(&reviews),
+                false => pending_text(&reviews, language),
             })
         }
         Command::Show { request_id } => {
@@ -240,16 +328,36 @@ async fn run(cli: Cli) -> Result<String, String> {
             .await?;
             Ok(match cli.json {
                 true => as_json(&request),
-                false => show_text(&request),
+                false => show_text(&request, language),
             })
         }
         Command::Approve { request_id } => {
-            decide(&http, &api, &token, &request_id, "approve", &[]).await
+            let body = json!({ "decision": "approve" });
+            decide(&http, &api, &token, &request_id, &body).await
         }
         Command::Reject {
             request_id,
+            reason_codes,
             reasons,
-        } => decide(&http, &api, &token, &request_id, "reject", &reasons).await,
+        } => {
+            let body = json!({ "decision": "reject", "reasonCodes": reason_codes, "reasons": reasons });
+            decide(&http, &api, &token, &request_id, &body).await
+        }
+        Command::Reasons => {
+            let reasons = call(http.get(format!("{api}/reviews/reasons")).bearer_auth(&token)).await?;
+            Ok(match cli.json {
+                true => as_json(&reasons),
+                false => reasons
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|r| {
+                        let shown = &r["text"][accept_language(language)];
+                        format!("{:<34}  {}\n", text(r, "code"), shown.as_str().unwrap_or("?"))
+                    })
+                    .collect(),
+            })
+        }
         Command::Redrive { request_id } => {
             let answer = call(
                 http.post(format!("{api}/operations/requests/{request_id}/redrive"))
@@ -269,18 +377,17 @@ async fn decide(
     api: &str,
     token: &str,
     request_id: &str,
-    decision: &str,
-    reasons: &[String],
+    body: &Value,
 ) -> Result<String, String> {
-    let body = json!({ "decision": decision, "reasons": reasons });
     let answer = call(
         http.post(format!("{api}/reviews/{request_id}/decision"))
             .bearer_auth(token)
-            .json(&body),
+            .json(body),
     )
     .await?;
     Ok(format!(
-        "{request_id}: {decision} recorded (status {})\n",
+        "{request_id}: {} recorded (status {})\n",
+        text(body, "decision"),
         answer["status"].as_str().unwrap_or("?")
     ))
 }

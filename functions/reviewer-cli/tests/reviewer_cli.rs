@@ -4,6 +4,12 @@ use e2e::{status_is, Stack, PASSWORD};
 use serde_json::json;
 use std::process::Command;
 
+fn has_rfc3339_stamp(text: &str) -> bool {
+    text.as_bytes().windows(11).any(|w| {
+        w[..4].iter().all(u8::is_ascii_digit) && w[4] == b'-' && w[7] == b'-' && w[10] == b'T'
+    })
+}
+
 fn icp_review(stack: &Stack, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_icp-review"))
         .args(args)
@@ -32,12 +38,23 @@ async fn the_reviewer_cli_lists_approves_and_rejects() {
             .await;
         ids.push(id);
     }
-    let (ok, pending, _) = icp_review(&stack, &["pending"]);
+    // The queue names the website, the entity and its license number; times for people, in
+    // China time, in the language asked for.
+    let (ok, pending, _) = icp_review(&stack, &["pending", "--lang", "zh-CN"]);
     assert!(ok);
-    assert!(
-        ids.iter().all(|id| pending.contains(id.as_str())),
-        "{pending}"
-    );
+    for (id, domain) in ids.iter().zip(&customer.domains) {
+        let line = pending
+            .lines()
+            .find(|l| l.contains(id.as_str()))
+            .unwrap_or_else(|| panic!("{id} missing from {pending}"));
+        for expected in [domain.as_str(), "E2E Test Co", "京ICP备99999999号", "北京时间"] {
+            assert!(line.contains(expected), "{expected} missing from {line}");
+        }
+        assert!(!has_rfc3339_stamp(line), "{line}");
+    }
+    let (ok, pending, _) = icp_review(&stack, &["pending", "--lang", "en"]);
+    assert!(ok);
+    assert!(pending.contains("China time"), "{pending}");
 
     let (ok, out, err) = icp_review(&stack, &["approve", &ids[0]]);
     assert!(ok, "{err}");
@@ -50,20 +67,29 @@ async fn the_reviewer_cli_lists_approves_and_rejects() {
         )
         .await;
 
-    let (ok, _, err) = icp_review(&stack, &["reject", &ids[1], "--reason", "Blurred ID photo"]);
+    // A common reason by its code, and one typed.
+    let (ok, reasons, err) = icp_review(&stack, &["reasons", "--lang", "en"]);
+    assert!(ok && reasons.contains("id_photo_unclear"), "{reasons} {err}");
+    let (ok, _, err) = icp_review(
+        &stack,
+        &["reject", &ids[1], "--reason-code", "id_photo_unclear", "--reason", "Blurred ID photo"],
+    );
     assert!(ok, "{err}");
     let rejected = stack
         .wait_for(&customer.token, &ids[1], status_is("first_review_rejected"))
         .await;
-    assert_eq!(rejected["rejectionReasons"], json!(["Blurred ID photo"]));
+    let reasons = rejected["rejectionReasons"].as_array().unwrap();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert_eq!(reasons[1], "Blurred ID photo");
 
     let (ok, _, err) = icp_review(&stack, &["approve", &ids[1]]);
     assert!(!ok);
     assert!(err.contains("already_decided"), "{err}");
 
     // `show`, as text and as JSON: the status, the website, the reasons and the history.
-    let (ok, shown, err) = icp_review(&stack, &["show", &ids[1]]);
+    let (ok, shown, err) = icp_review(&stack, &["show", &ids[1], "--lang", "en"]);
     assert!(ok, "{err}");
+    assert!(!has_rfc3339_stamp(&shown), "{shown}");
     for expected in [
         ids[1].as_str(),
         "first_review_rejected",
@@ -82,7 +108,11 @@ async fn the_reviewer_cli_lists_approves_and_rejects() {
     assert!(ok);
     let pending: serde_json::Value =
         serde_json::from_str(&pending).expect("pending --json is JSON");
-    assert!(pending["reviews"].is_array());
+    let listed = pending["reviews"].as_array().unwrap();
+    for review in listed {
+        let due = review["dueAt"].as_str().unwrap_or_default();
+        assert!(has_rfc3339_stamp(due), "--json keeps RFC 3339: {review}");
+    }
 
     // Errors are the API's message, with a non-zero exit.
     let (ok, _, err) = icp_review(&stack, &["show", "req-unknown"]);
