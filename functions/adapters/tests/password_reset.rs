@@ -30,6 +30,7 @@ fn world() -> TestPorts {
             password_hash: password::hash(OLD),
             phone: phone.into(),
             email: format!("{entity_id}@example.cn"),
+            language: None,
             failed_password_attempts: 0,
             locked_until: None,
             retrieval: Default::default(),

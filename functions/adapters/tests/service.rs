@@ -44,6 +44,7 @@ fn world() -> World {
             password_hash: password::hash(PASSWORD),
             phone: "+8613800000000".into(),
             email: "a@example.cn".into(),
+            language: None,
             failed_password_attempts: 0,
             locked_until: None,
             retrieval: Default::default(),
