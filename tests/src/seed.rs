@@ -141,6 +141,7 @@ pub fn entity(entity_id: &str, name: &str, license: &str, phone: &str, email: &s
         password_hash: String::new(),
         phone: phone.into(),
         email: email.into(),
+        language: None,
         failed_password_attempts: 0,
         locked_until: None,
         retrieval: Default::default(),

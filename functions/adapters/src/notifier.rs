@@ -3,20 +3,28 @@
 use aws_config::SdkConfig;
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
 use icp_domain::error::NotifyError;
+use icp_domain::notification::Letterhead;
 use icp_domain::ports::Notifier;
 
 pub struct SnsSesNotifier {
     sns: aws_sdk_sns::Client,
     ses: aws_sdk_ses::Client,
     sender: String,
+    letterhead: Letterhead,
 }
 
 impl SnsSesNotifier {
+    /// From `SENDER_EMAIL`, `SMS_SIGNATURE`, and the API's base URL (`API_BASE_URL`, `API_ID`),
+    /// which serves the console the messages link to.
     pub fn from_env(config: &SdkConfig) -> Result<SnsSesNotifier, crate::Error> {
         Ok(SnsSesNotifier {
             sns: aws_sdk_sns::Client::new(config),
             ses: aws_sdk_ses::Client::new(config),
             sender: crate::aws::env("SENDER_EMAIL")?,
+            letterhead: Letterhead {
+                sms_signature: crate::aws::env("SMS_SIGNATURE")?,
+                console_url: format!("{}/console/index.html", crate::authority::api_base_url()?),
+            },
         })
     }
 }
@@ -30,6 +38,10 @@ fn utf8(text: &str) -> Result<Content, NotifyError> {
 }
 
 impl Notifier for SnsSesNotifier {
+    fn letterhead(&self) -> &Letterhead {
+        &self.letterhead
+    }
+
     async fn send_sms(&self, phone: &str, text: &str) -> Result<(), NotifyError> {
         self.sns
             .publish()

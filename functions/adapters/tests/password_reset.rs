@@ -30,6 +30,7 @@ fn world() -> TestPorts {
             password_hash: password::hash(OLD),
             phone: phone.into(),
             email: format!("{entity_id}@example.cn"),
+            language: None,
             failed_password_attempts: 0,
             locked_until: None,
             retrieval: Default::default(),
@@ -139,14 +140,19 @@ async fn a_code_by_sms_and_email_sets_a_new_password_and_clears_the_lock() {
         (changed.failed_password_attempts, changed.locked_until),
         (0, None)
     );
-    for to in [PHONE, "e1@example.cn"] {
-        let told = sent_to(&w, to);
-        assert!(
-            told.iter()
-                .any(|m| m.contains("备案密码已") && m.to_lowercase().contains("license password")),
-            "{to}: {told:?}"
-        );
-    }
+    // The SMS in the entity's language (Chinese: none chosen), the email's subject in both.
+    let told = sent_to(&w, PHONE);
+    assert!(
+        told.iter()
+            .any(|m| m.starts_with("【备案中心】") && m.contains("备案密码已于")),
+        "{told:?}"
+    );
+    let told = sent_to(&w, "e1@example.cn");
+    assert!(
+        told.iter()
+            .any(|m| m.contains("备案密码已修改") && m.contains("License password changed")),
+        "{told:?}"
+    );
     // The answer was lost and the client confirms again: the same answer, told once.
     let messages = w.notifier.sent.lock().unwrap().len();
     confirm(&w, &reset, &code, NEW, now + Duration::minutes(9))

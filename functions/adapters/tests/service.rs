@@ -44,6 +44,7 @@ fn world() -> World {
             password_hash: password::hash(PASSWORD),
             phone: "+8613800000000".into(),
             email: "a@example.cn".into(),
+            language: None,
             failed_password_attempts: 0,
             locked_until: None,
             retrieval: Default::default(),
@@ -691,7 +692,8 @@ async fn an_access_change_runs_to_completion_once_whatever_the_retries() {
     );
     let sms = sent_to(&w, "+8613800000000");
     assert_eq!(sms.len(), 4);
-    assert!(sms.iter().any(|t| t.contains("198.51.100.7")));
+    // The SMS says the new IPs are in force; the email lists them.
+    assert!(sms.iter().any(|t| t.contains("新服务IP已生效")), "{sms:?}");
 }
 
 #[tokio::test]
@@ -1047,7 +1049,7 @@ async fn a_parked_execution_of_an_earlier_attempt_never_reminds_or_expires_a_lat
     let reminders = |w: &World| {
         sent_to(w, "+8613800000000")
             .iter()
-            .filter(|sms| sms.contains("will expire soon"))
+            .filter(|sms| sms.contains("即将过期"))
             .count()
     };
     earlier_attempt_wakes(&w, &r, 1).await;
@@ -1128,7 +1130,7 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
     assert_eq!(
         sent_to(&w, "a@example.cn")
             .iter()
-            .filter(|s| s.contains("first_review_rejected"))
+            .filter(|s| s.contains("初审未通过"))
             .count(),
         1
     );
@@ -1226,10 +1228,7 @@ async fn a_rejection_in_flight_when_the_customer_resubmits_is_still_told() {
     assert_eq!(told(&w).len(), 1, "{:?}", sent_to(&w, "+8613800000000"));
     let emails = sent_to(&w, "a@example.cn");
     assert_eq!(
-        emails
-            .iter()
-            .filter(|s| s.contains("first_review_rejected"))
-            .count(),
+        emails.iter().filter(|s| s.contains("初审未通过")).count(),
         1,
         "{emails:?}"
     );

@@ -6,6 +6,10 @@ use crate::calendar::{china_time, WorkingCalendar, WorkingDue};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+/// How many days a rejected request waits for "Modify and Submit" unless configured otherwise;
+/// the notifications say it, since the configured time is the workflow's, not theirs.
+pub const REJECTED_EXPIRY_DAYS: i64 = 30;
+
 /// Durations the state machine waits, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -41,7 +45,7 @@ impl Default for DeadlineConfig {
         DeadlineConfig {
             review_override_seconds: None,
             authority_seconds: 30 * 24 * 3600,
-            rejected_expiry_seconds: 30 * 24 * 3600,
+            rejected_expiry_seconds: REJECTED_EXPIRY_DAYS * 24 * 3600,
             reminder_before_expiry_seconds: 3 * 24 * 3600,
             // With each round's own retries (about 90 s), about 4 hours before parking.
             apply_retry_seconds: 30 * 60,

@@ -1,11 +1,14 @@
 //! The languages people read the system in: Chinese first, English beside it. Codes and enum
 //! values never change with the language; only texts meant for people do.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Stored by its tag (an entity's choice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Language {
+    #[serde(rename = "zh-CN")]
     ZhCn,
+    #[serde(rename = "en")]
     En,
 }
 
@@ -51,6 +54,14 @@ impl Language {
         match self {
             Language::ZhCn => "zh-CN",
             Language::En => "en",
+        }
+    }
+
+    /// The language after this one, in a text that has both.
+    pub fn other(self) -> Language {
+        match self {
+            Language::ZhCn => Language::En,
+            Language::En => Language::ZhCn,
         }
     }
 }

@@ -15,6 +15,9 @@ pub struct Entity {
     pub password_hash: String,
     pub phone: String,
     pub email: String,
+    /// The language its SMS are in and its emails begin with; none chosen is Chinese.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
     #[serde(default)]
     pub failed_password_attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,6 +46,11 @@ pub struct Retrieval {
 }
 
 impl Entity {
+    /// The language the entity reads first.
+    pub fn language(&self) -> Language {
+        self.language.unwrap_or(Language::ZhCn)
+    }
+
     /// Until when the entity's license password is locked, if it is at `now`.
     pub fn lock_in_force(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.locked_until.filter(|until| *until > now)
@@ -610,6 +618,24 @@ mod tests {
             reviewer_id: "bob".into(),
         };
         assert!(texts(&r.seen_by(&reviewer)).contains("alice"));
+    }
+
+    #[test]
+    fn an_entity_stored_without_a_language_loads_as_chinese() {
+        let stored = serde_json::json!({
+            "entityId": "e1", "name": "Example Co", "entityLicenseNumber": "京ICP备12345678号",
+            "passwordHash": "", "phone": "+8613800000000", "email": "a@example.cn",
+        });
+        let entity: Entity = serde_json::from_value(stored.clone()).unwrap();
+        assert_eq!((entity.language, entity.language()), (None, Language::ZhCn));
+        assert!(serde_json::to_value(&entity)
+            .unwrap()
+            .get("language")
+            .is_none());
+        let mut english = stored;
+        english["language"] = "en".into();
+        let english: Entity = serde_json::from_value(english).unwrap();
+        assert_eq!(english.language(), Language::En);
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub(crate) async fn notify_customer<S: Store, N: Notifier>(
 ) -> Result<(), ServiceError> {
     let website = existing_website(store, &request.website_id).await?;
     let entity = existing_entity(store, &request.entity_id).await?;
-    let message = customer_message(event, request, &website, &entity);
+    let message = customer_message(event, request, &website, &entity, notifier.letterhead());
     let key = format!(
         "{}#{}#{}",
         request.request_id,
@@ -97,7 +97,8 @@ pub(crate) async fn notify_reviewers<S: Store, N: Notifier>(
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
     let website = existing_website(store, &request.website_id).await?;
-    let message = reviewer_message(request, &website, overdue);
+    let entity = existing_entity(store, &request.entity_id).await?;
+    let message = reviewer_message(request, &website, &entity, overdue, notifier.letterhead());
     let what = if overdue {
         "review_overdue"
     } else {

@@ -164,7 +164,8 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
-            let message = reset_code_message(&entity, &code, reset.expires_at);
+            let message =
+                reset_code_message(&entity, &code, reset.expires_at, self.notifier.letterhead());
             let key = format!("{entity_id}#{}#code", reset.reset_id);
             notify_entity(&self.store, &self.notifier, &entity, &key, &message, now).await?;
             return Ok(StartedReset {
@@ -258,7 +259,7 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
         changed_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
-        let message = password_changed_message(entity, changed_at);
+        let message = password_changed_message(entity, changed_at, self.notifier.letterhead());
         let key = format!("{}#{reset_id}#password_changed", entity.entity_id);
         notify_entity(&self.store, &self.notifier, entity, &key, &message, now).await
     }

@@ -243,6 +243,8 @@ impl TokenSlot {
 
 /// SMS and email delivery.
 pub trait Notifier: Send + Sync {
+    /// What the messages sent through it carry: the SMS signature, the console's address.
+    fn letterhead(&self) -> &crate::notification::Letterhead;
     fn send_sms(
         &self,
         phone: &str,

@@ -46,7 +46,19 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
         // Closed already (withdrawn while the stream was starting the attempt, after the
         // withdraw's stop found no execution): nothing was submitted to tell of.
         if request.status.is_open() {
-            notify_customer(&self.store, &self.notifier, Event::Submitted, &request, now).await?;
+            // The check records the review's due time; the customer hears it now.
+            let submitted = Request {
+                review_due_at: Some(review_due_at),
+                ..request.clone()
+            };
+            notify_customer(
+                &self.store,
+                &self.notifier,
+                Event::Submitted,
+                &submitted,
+                now,
+            )
+            .await?;
         }
         let outcome = self
             .check_password(request, review_due_at, lock, now)

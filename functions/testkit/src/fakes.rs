@@ -2,6 +2,7 @@
 //! but remember what they were asked, for the use-case tests to assert on.
 
 use icp_domain::error::{AuthorityError, NotifyError, WorkflowError};
+use icp_domain::notification::Letterhead;
 use icp_domain::ports::{Authority, Execution, Notifier, Submission, Workflow};
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Mutex;
@@ -86,13 +87,30 @@ impl Workflow for RecordingWorkflow {
 }
 
 /// Records what was sent; fails every email while `fail_email` is set.
-#[derive(Default)]
 pub struct RecordingNotifier {
     pub sent: Mutex<Vec<(String, String)>>,
     pub fail_email: std::sync::atomic::AtomicBool,
+    pub letterhead: Letterhead,
+}
+
+impl Default for RecordingNotifier {
+    fn default() -> Self {
+        RecordingNotifier {
+            sent: Mutex::default(),
+            fail_email: Default::default(),
+            letterhead: Letterhead {
+                sms_signature: "【备案中心】".into(),
+                console_url: "https://api.example.cn/prod/console/index.html".into(),
+            },
+        }
+    }
 }
 
 impl Notifier for RecordingNotifier {
+    fn letterhead(&self) -> &Letterhead {
+        &self.letterhead
+    }
+
     async fn send_sms(&self, phone: &str, text: &str) -> Result<(), NotifyError> {
         self.sent.lock().unwrap().push((phone.into(), text.into()));
         Ok(())

@@ -36,6 +36,7 @@ pub fn fixture() -> (Entity, Vec<Website>) {
         password_hash: "$argon2id$unused".into(),
         phone: "+8613800000000".into(),
         email: "ops@example.cn".into(),
+        language: None,
         failed_password_attempts: 0,
         locked_until: None,
         retrieval: Default::default(),
