@@ -11,6 +11,9 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 pub const PASSWORD: &str = "E2e-Licence-Pass";
+/// The provider's SMS signature: the template's default `SmsSignature`, which the local deploy
+/// keeps.
+pub const SMS_SIGNATURE: &str = "【备案中心】";
 /// LocalStack's Lambda API takes any signature: the calls the tests make to it directly.
 const LAMBDA_AUTHORIZATION: &str =
     "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0";
@@ -390,6 +393,26 @@ impl Stack {
     }
 
     /// Texts of the SMS LocalStack's SNS sent to `phone`.
+    /// Each email to `address` as its subject, a blank line and its text body.
+    pub async fn email_texts_to(&self, address: &str) -> Vec<String> {
+        let sent = self.localstack("/_aws/ses").await;
+        sent["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| {
+                m["Destination"]["ToAddresses"]
+                    .as_array()
+                    .is_some_and(|to| to.iter().any(|a| a == address))
+            })
+            .map(|m| {
+                let subject = m["Subject"].as_str().unwrap_or_default();
+                let body = m["Body"]["text_part"].as_str().unwrap_or_default();
+                format!("{subject}\n\n{body}")
+            })
+            .collect()
+    }
+
     pub async fn sms_to(&self, phone: &str) -> Vec<String> {
         let sent = self.localstack("/_aws/sns/sms-messages").await;
         sent["sms_messages"][phone]
@@ -1066,6 +1089,24 @@ pub fn history(request: &Value) -> Vec<String> {
         .iter()
         .map(|h| h["status"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// Whether an email's subject announces `status` to a customer whose entity chose no language
+/// (Chinese first): `初审未通过：site.example.cn 的变更接入申请 / First review rejected: ...`.
+pub fn announces(subject: &str, status: &str) -> bool {
+    let head = match status {
+        "submitted" => "申请已提交：",
+        "password_rejected" => "备案密码核验未通过：",
+        "first_review_rejected" => "初审未通过：",
+        "forwarded_to_authority" => "初审通过，已提交通信管理局：",
+        "approved" => "通信管理局审核通过：",
+        "authority_rejected" => "通信管理局审核未通过：",
+        "completed" => "申请已完成：",
+        "expired" => "申请已过期：",
+        "failed" => "申请处理失败：",
+        other => panic!("no customer email announces {other}"),
+    };
+    subject.starts_with(head)
 }
 
 pub fn status_is(status: &'static str) -> impl Fn(&Value) -> bool {

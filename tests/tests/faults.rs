@@ -369,7 +369,7 @@ async fn fifty_workflows_of_every_kind_end_right_under_kills_and_dynamodb_errors
             let entered = expected.iter().filter(|s| *s == status).count();
             let mailed = emails
                 .iter()
-                .filter(|e| e.ends_with(&format!(": {status}")))
+                .filter(|e| e2e::announces(e, status))
                 .count();
             assert!(mailed >= entered, "{status} mailed {mailed}×: {emails:?}");
         }

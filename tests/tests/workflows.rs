@@ -88,7 +88,7 @@ async fn happy_path(request_type: &str, service_ips: Option<Value>) -> (Stack, C
     // One SMS and one email for each event the contract names, in both languages.
     let emails = stack
         .emails_once(&customer.email, |e| {
-            e.iter().any(|s| s.ends_with(": completed"))
+            e.iter().any(|s| e2e::announces(s, "completed"))
         })
         .await;
     for status in [
@@ -99,15 +99,13 @@ async fn happy_path(request_type: &str, service_ips: Option<Value>) -> (Stack, C
     ] {
         let n = emails
             .iter()
-            .filter(|s| s.ends_with(&format!(": {status}")))
+            .filter(|s| e2e::announces(s, status))
             .count();
         assert_eq!(n, 1, "{status} email: {emails:?}");
     }
     let sms = stack.sms_once(&customer.phone, |s| s.len() >= 4).await;
     assert_eq!(sms.len(), 4, "{sms:?}");
-    assert!(sms
-        .iter()
-        .all(|t| t.contains("【备案】") && t.contains("[ICP]")));
+    assert!(sms.iter().all(|t| t.starts_with(e2e::SMS_SIGNATURE)), "{sms:?}");
     (stack, customer, done)
 }
 
@@ -233,12 +231,12 @@ async fn wrong_password_then_modify_and_submit(request_type: &str) {
     );
     let sms = stack
         .sms_once(&customer.phone, |s| {
-            s.iter().any(|t| t.contains("Modify and Submit"))
+            s.iter().any(|t| t.contains("修改并提交"))
         })
         .await;
     assert_eq!(
         sms.iter()
-            .filter(|t| t.contains("Modify and Submit"))
+            .filter(|t| t.contains("修改并提交"))
             .count(),
         1,
         "{sms:?}"
@@ -274,11 +272,11 @@ async fn wrong_password_then_modify_and_submit(request_type: &str) {
     previous_attempt_is_left_to_end_by_itself(&stack, &customer, &id).await;
     let emails = stack
         .emails_once(&customer.email, |e| {
-            e.iter().filter(|s| s.ends_with(": submitted")).count() >= 2
+            e.iter().filter(|s| e2e::announces(s, "submitted")).count() >= 2
         })
         .await;
     assert_eq!(
-        emails.iter().filter(|s| s.ends_with(": submitted")).count(),
+        emails.iter().filter(|s| e2e::announces(s, "submitted")).count(),
         2,
         "one per attempt"
     );
@@ -363,13 +361,13 @@ async fn first_review_rejection_then_modify_and_submit(request_type: &str) {
     assert_eq!(history(&rejected).last().unwrap(), "first_review_rejected");
     let emails = stack
         .emails_once(&customer.email, |e| {
-            e.iter().any(|s| s.ends_with(": first_review_rejected"))
+            e.iter().any(|s| e2e::announces(s, "first_review_rejected"))
         })
         .await;
     assert_eq!(
         emails
             .iter()
-            .filter(|s| s.ends_with(": first_review_rejected"))
+            .filter(|s| e2e::announces(s, "first_review_rejected"))
             .count(),
         1
     );
@@ -457,13 +455,13 @@ async fn authority_rejection(request_type: &str) {
     );
     let emails = stack
         .emails_once(&customer.email, |e| {
-            e.iter().any(|s| s.ends_with(": authority_rejected"))
+            e.iter().any(|s| e2e::announces(s, "authority_rejected"))
         })
         .await;
     assert_eq!(
         emails
             .iter()
-            .filter(|s| s.ends_with(": authority_rejected"))
+            .filter(|s| e2e::announces(s, "authority_rejected"))
             .count(),
         1
     );
@@ -526,13 +524,13 @@ async fn withdraw_before_forwarding_and_refused_after(request_type: &str) {
     assert_eq!(after.body["status"], "forwarded_to_authority");
     let emails = stack
         .emails_once(&customer.email, |e| {
-            e.iter().any(|s| s.ends_with(": forwarded_to_authority"))
+            e.iter().any(|s| e2e::announces(s, "forwarded_to_authority"))
         })
         .await;
     assert_eq!(
         emails
             .iter()
-            .filter(|s| s.ends_with(": forwarded_to_authority"))
+            .filter(|s| e2e::announces(s, "forwarded_to_authority"))
             .count(),
         1
     );

@@ -15,10 +15,24 @@ pub struct HttpAuthority {
 }
 
 /// The API's public base URL: `API_BASE_URL` with `{apiId}` filled in from `API_ID`, since the
-/// function cannot name its own API's URL in the template without a cycle on AWS.
+/// function cannot name its own API's URL in the template without a cycle on AWS; the API's
+/// own functions, which the API names, cannot even have `API_ID`: theirs is the id their
+/// requests come through (`observe_api_id`).
 pub fn api_base_url() -> Result<String, crate::Error> {
     let template = crate::aws::env("API_BASE_URL")?;
-    Ok(template.replace("{apiId}", &std::env::var("API_ID").unwrap_or_default()))
+    let api_id = std::env::var("API_ID")
+        .ok()
+        .or_else(|| OBSERVED_API_ID.get().cloned())
+        .unwrap_or_default();
+    Ok(template.replace("{apiId}", &api_id))
+}
+
+static OBSERVED_API_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The id of the API a request came through (API Gateway's request context), for
+/// `api_base_url` in a function without `API_ID`.
+pub fn observe_api_id(api_id: &str) {
+    let _ = OBSERVED_API_ID.set(api_id.to_string());
 }
 
 impl HttpAuthority {

@@ -10,21 +10,23 @@ pub struct SnsSesNotifier {
     sns: aws_sdk_sns::Client,
     ses: aws_sdk_ses::Client,
     sender: String,
-    letterhead: Letterhead,
+    sms_signature: String,
+    /// Made at the first message, not at cold start: an HTTP function learns its API's id
+    /// from its first request (`authority::observe_api_id`).
+    letterhead: std::sync::OnceLock<Letterhead>,
 }
 
 impl SnsSesNotifier {
     /// From `SENDER_EMAIL`, `SMS_SIGNATURE`, and the API's base URL (`API_BASE_URL`, `API_ID`),
     /// which serves the console the messages link to.
     pub fn from_env(config: &SdkConfig) -> Result<SnsSesNotifier, crate::Error> {
+        crate::authority::api_base_url()?;
         Ok(SnsSesNotifier {
             sns: aws_sdk_sns::Client::new(config),
             ses: aws_sdk_ses::Client::new(config),
             sender: crate::aws::env("SENDER_EMAIL")?,
-            letterhead: Letterhead {
-                sms_signature: crate::aws::env("SMS_SIGNATURE")?,
-                console_url: format!("{}/console/index.html", crate::authority::api_base_url()?),
-            },
+            sms_signature: crate::aws::env("SMS_SIGNATURE")?,
+            letterhead: std::sync::OnceLock::new(),
         })
     }
 }
@@ -39,7 +41,14 @@ fn utf8(text: &str) -> Result<Content, NotifyError> {
 
 impl Notifier for SnsSesNotifier {
     fn letterhead(&self) -> &Letterhead {
-        &self.letterhead
+        self.letterhead.get_or_init(|| Letterhead {
+            sms_signature: self.sms_signature.clone(),
+            // API_BASE_URL was read at cold start (from_env fails without it).
+            console_url: format!(
+                "{}/console/index.html",
+                crate::authority::api_base_url().unwrap_or_default()
+            ),
+        })
     }
 
     async fn send_sms(&self, phone: &str, text: &str) -> Result<(), NotifyError> {

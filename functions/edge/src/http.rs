@@ -134,6 +134,14 @@ pub fn request_id(req: &Request) -> String {
     }
 }
 
+/// The id of the API the request came through.
+pub fn api_id(req: &Request) -> Option<&str> {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.apiid.as_deref(),
+        _ => None,
+    }
+}
+
 /// The route template API Gateway matched, such as `/requests/{requestId}`.
 pub fn resource_path(req: &Request) -> Option<&str> {
     match req.request_context_ref() {

@@ -63,6 +63,9 @@ pub fn run_http<F: HttpFunction>() -> Result<(), Error> {
         let function = &F::build(&icp_adapters::aws::load_config().await).await?;
         lambda_http::run(lambda_http::service_fn(
             move |request: Request| async move {
+                if let Some(api_id) = http::api_id(&request) {
+                    icp_adapters::authority::observe_api_id(api_id);
+                }
                 let request_id = http::request_id(&request);
                 let language = http::language(&request);
                 // The id the client gets in x-request-id, on every line this call logs.
