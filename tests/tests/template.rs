@@ -203,6 +203,19 @@ fn the_stage_throttles_and_the_gateway_answers_in_the_error_shape() {
         reference(&everything["ThrottlingBurstLimit"]),
         "!Ref ApiBurstLimit"
     );
+    // The authority's callbacks have a bucket of their own (API Gateway's escaping of `/`).
+    let callbacks = settings
+        .iter()
+        .find(|s| s["ResourcePath"] == "/~1authority~1callbacks" && s["HttpMethod"] == "POST")
+        .expect("a throttle of the authority's callbacks' own");
+    assert_eq!(
+        reference(&callbacks["ThrottlingRateLimit"]),
+        "!Ref AuthorityCallbackRateLimit"
+    );
+    assert_eq!(
+        reference(&callbacks["ThrottlingBurstLimit"]),
+        "!Ref AuthorityCallbackBurstLimit"
+    );
 
     let responses = api["GatewayResponses"]
         .as_mapping()
@@ -302,5 +315,40 @@ fn people_sign_in_at_the_provider_and_the_api_holds_no_signing_key() {
         "OIDC_ENTITY_CLAIM",
     ] {
         assert!(!env[name].is_null(), "{name}");
+    }
+}
+
+#[test]
+fn test_switches_exist_only_on_localstack_whatever_the_stage() {
+    let template = template();
+    let conditions = &template["Conditions"];
+    assert_eq!(
+        reference(&conditions["OnLocalStack"]),
+        reference(&serde_yaml::from_str::<Value>(r#"!Equals [!Ref AWS::AccountId, "000000000000"]"#).unwrap())
+    );
+    for switch in ["WithSimulator", "WithBenchBaseline", "WithDocumentationIps", "WithTestClock"] {
+        let condition = serde_yaml::to_string(&conditions[switch]).unwrap();
+        assert!(
+            condition.starts_with("!And") && condition.contains("!Condition OnLocalStack"),
+            "{switch}: {condition}"
+        );
+    }
+    let env = &template["Globals"]["Function"]["Environment"]["Variables"];
+    for (variable, condition) in [
+        ("ALLOW_DOCUMENTATION_IPS", "WithDocumentationIps"),
+        ("TEST_CLOCK_ALLOWED", "WithTestClock"),
+    ] {
+        assert!(
+            reference(&env[variable]).contains(condition),
+            "{variable}: {:?}",
+            env[variable]
+        );
+    }
+    // Nothing else turns them on, and no rule leans on the stage's name instead.
+    assert!(template["Rules"].is_null(), "{:?}", template["Rules"]);
+    for resource in template["Resources"].as_mapping().unwrap().values() {
+        if let Some(condition) = resource["Condition"].as_str() {
+            assert!(!condition.contains("Stage"), "{condition}");
+        }
     }
 }
