@@ -367,10 +367,7 @@ async fn fifty_workflows_of_every_kind_end_right_under_kills_and_dynamodb_errors
         // Each status by email (the subject ends with it) as often as it was entered.
         for status in expected.iter().filter(|s| **s != "pending_first_review") {
             let entered = expected.iter().filter(|s| *s == status).count();
-            let mailed = emails
-                .iter()
-                .filter(|e| e2e::announces(e, status))
-                .count();
+            let mailed = emails.iter().filter(|e| e2e::announces(e, status)).count();
             assert!(mailed >= entered, "{status} mailed {mailed}×: {emails:?}");
         }
         if plan.rejected_at_review {

@@ -14,9 +14,14 @@ const GSM_EXTENSION: &str = "^{}\\[~]|€";
 /// How many segments an SMS takes: 160 GSM characters in one, 153 each when split; with any
 /// other character, 70 UCS-2 units in one, 67 each when split.
 fn segments(sms: &str) -> usize {
-    let gsm = sms.chars().all(|c| GSM.contains(c) || GSM_EXTENSION.contains(c));
+    let gsm = sms
+        .chars()
+        .all(|c| GSM.contains(c) || GSM_EXTENSION.contains(c));
     let (units, single, each) = if gsm {
-        let units = sms.chars().map(|c| if GSM_EXTENSION.contains(c) { 2 } else { 1 }).sum();
+        let units = sms
+            .chars()
+            .map(|c| if GSM_EXTENSION.contains(c) { 2 } else { 1 })
+            .sum();
         (units, 160, 153)
     } else {
         (sms.encode_utf16().count(), 70, 67)
@@ -79,7 +84,9 @@ async fn every_message_a_customer_gets_reads_for_a_person() {
     futures::future::join_all(bodies.into_iter().map(|body| async {
         let request = forwarded(&stack, &happy, body).await;
         let id = request["requestId"].as_str().unwrap().to_string();
-        stack.authority_approves_once_forwarded(&happy.token, &id).await
+        stack
+            .authority_approves_once_forwarded(&happy.token, &id)
+            .await
     }))
     .await;
 
@@ -99,7 +106,11 @@ async fn every_message_a_customer_gets_reads_for_a_person() {
         .await;
     assert_eq!(decided.status, 200, "{}", decided.body);
     stack
-        .wait_for(&unhappy.token, &rejected, status_is("first_review_rejected"))
+        .wait_for(
+            &unhappy.token,
+            &rejected,
+            status_is("first_review_rejected"),
+        )
         .await;
     let body = json!({"type": "access_cancellation", "websiteId": site(&unhappy, 1),
                       "licensePassword": PASSWORD});
@@ -138,20 +149,31 @@ async fn every_message_a_customer_gets_reads_for_a_person() {
     for email in emails_of_happy.iter().chain(&emails_of_unhappy) {
         assert_eq!(snake_case_keys(email), Vec::<String>::new(), "{email}");
         assert!(!has_rfc3339_stamp(email), "{email}");
-        assert!(email.contains("/console/index.html#/requests/req-"), "{email}");
+        assert!(
+            email.contains("/console/index.html#/requests/req-"),
+            "{email}"
+        );
     }
     // The common reason in Chinese in the rejection's SMS (a long free reason may be cut
     // there, for the two segments) and email; the free one as typed, on its own line.
-    let rejection_sms: Vec<&String> = sms_of_unhappy.iter().filter(|s| s.contains(common_zh)).collect();
+    let rejection_sms: Vec<&String> = sms_of_unhappy
+        .iter()
+        .filter(|s| s.contains(common_zh))
+        .collect();
     assert_eq!(rejection_sms.len(), 1, "{sms_of_unhappy:?}");
     let rejection_email = emails_of_unhappy
         .iter()
         .find(|e| e2e::announces(e, "first_review_rejected"))
         .expect("the rejection's email");
     assert!(rejection_email.contains(common_zh), "{rejection_email}");
-    assert!(rejection_email.lines().any(|l| l.trim() == free), "{rejection_email}");
     assert!(
-        emails_of_unhappy.iter().any(|e| e2e::announces(e, "authority_rejected") && e.contains("备案信息与实际不符")),
+        rejection_email.lines().any(|l| l.trim() == free),
+        "{rejection_email}"
+    );
+    assert!(
+        emails_of_unhappy
+            .iter()
+            .any(|e| e2e::announces(e, "authority_rejected") && e.contains("备案信息与实际不符")),
         "{emails_of_unhappy:?}"
     );
 }
@@ -166,7 +188,10 @@ fn segments_are_counted_as_carriers_count_them() {
     assert_eq!(segments(&"中".repeat(71)), 2);
     assert_eq!(segments(&"中".repeat(134)), 2);
     assert_eq!(segments(&"中".repeat(135)), 3);
-    assert_eq!(snake_case_keys("状态：first_review_rejected。"), ["first_review_rejected"]);
+    assert_eq!(
+        snake_case_keys("状态：first_review_rejected。"),
+        ["first_review_rejected"]
+    );
     assert!(snake_case_keys("https://x.example/_aws/a_b ops_team@x.cn").is_empty());
     assert!(has_rfc3339_stamp("by 2026-12-08T08:44:58+08:00"));
     assert!(!has_rfc3339_stamp("2026年12月8日 08:42（北京时间）"));

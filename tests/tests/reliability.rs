@@ -49,7 +49,10 @@ async fn fifty_identical_submits_make_one_request_and_one_execution() {
         })
         .await;
     assert_eq!(
-        emails.iter().filter(|s| e2e::announces(s, "submitted")).count(),
+        emails
+            .iter()
+            .filter(|s| e2e::announces(s, "submitted"))
+            .count(),
         1,
         "one notification"
     );

@@ -324,9 +324,17 @@ fn test_switches_exist_only_on_localstack_whatever_the_stage() {
     let conditions = &template["Conditions"];
     assert_eq!(
         reference(&conditions["OnLocalStack"]),
-        reference(&serde_yaml::from_str::<Value>(r#"!Equals [!Ref AWS::AccountId, "000000000000"]"#).unwrap())
+        reference(
+            &serde_yaml::from_str::<Value>(r#"!Equals [!Ref AWS::AccountId, "000000000000"]"#)
+                .unwrap()
+        )
     );
-    for switch in ["WithSimulator", "WithBenchBaseline", "WithDocumentationIps", "WithTestClock"] {
+    for switch in [
+        "WithSimulator",
+        "WithBenchBaseline",
+        "WithDocumentationIps",
+        "WithTestClock",
+    ] {
         let condition = serde_yaml::to_string(&conditions[switch]).unwrap();
         assert!(
             condition.starts_with("!And") && condition.contains("!Condition OnLocalStack"),

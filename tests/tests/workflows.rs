@@ -97,15 +97,15 @@ async fn happy_path(request_type: &str, service_ips: Option<Value>) -> (Stack, C
         "approved",
         "completed",
     ] {
-        let n = emails
-            .iter()
-            .filter(|s| e2e::announces(s, status))
-            .count();
+        let n = emails.iter().filter(|s| e2e::announces(s, status)).count();
         assert_eq!(n, 1, "{status} email: {emails:?}");
     }
     let sms = stack.sms_once(&customer.phone, |s| s.len() >= 4).await;
     assert_eq!(sms.len(), 4, "{sms:?}");
-    assert!(sms.iter().all(|t| t.starts_with(e2e::SMS_SIGNATURE)), "{sms:?}");
+    assert!(
+        sms.iter().all(|t| t.starts_with(e2e::SMS_SIGNATURE)),
+        "{sms:?}"
+    );
     (stack, customer, done)
 }
 
@@ -235,9 +235,7 @@ async fn wrong_password_then_modify_and_submit(request_type: &str) {
         })
         .await;
     assert_eq!(
-        sms.iter()
-            .filter(|t| t.contains("修改并提交"))
-            .count(),
+        sms.iter().filter(|t| t.contains("修改并提交")).count(),
         1,
         "{sms:?}"
     );
@@ -276,7 +274,10 @@ async fn wrong_password_then_modify_and_submit(request_type: &str) {
         })
         .await;
     assert_eq!(
-        emails.iter().filter(|s| e2e::announces(s, "submitted")).count(),
+        emails
+            .iter()
+            .filter(|s| e2e::announces(s, "submitted"))
+            .count(),
         2,
         "one per attempt"
     );
@@ -524,7 +525,8 @@ async fn withdraw_before_forwarding_and_refused_after(request_type: &str) {
     assert_eq!(after.body["status"], "forwarded_to_authority");
     let emails = stack
         .emails_once(&customer.email, |e| {
-            e.iter().any(|s| e2e::announces(s, "forwarded_to_authority"))
+            e.iter()
+                .any(|s| e2e::announces(s, "forwarded_to_authority"))
         })
         .await;
     assert_eq!(

@@ -48,7 +48,11 @@ enum Command {
     Reject {
         request_id: String,
         /// A common reason's code (repeat for several).
-        #[arg(long = "reason-code", value_name = "CODE", required_unless_present = "reasons")]
+        #[arg(
+            long = "reason-code",
+            value_name = "CODE",
+            required_unless_present = "reasons"
+        )]
         reason_codes: Vec<String>,
         /// A reason in your words, shown as typed (repeat for several).
         #[arg(long = "reason", value_name = "TEXT")]
@@ -340,11 +344,16 @@ async fn run(cli: Cli) -> Result<String, String> {
             reason_codes,
             reasons,
         } => {
-            let body = json!({ "decision": "reject", "reasonCodes": reason_codes, "reasons": reasons });
+            let body =
+                json!({ "decision": "reject", "reasonCodes": reason_codes, "reasons": reasons });
             decide(&http, &api, &token, &request_id, &body).await
         }
         Command::Reasons => {
-            let reasons = call(http.get(format!("{api}/reviews/reasons")).bearer_auth(&token)).await?;
+            let reasons = call(
+                http.get(format!("{api}/reviews/reasons"))
+                    .bearer_auth(&token),
+            )
+            .await?;
             Ok(match cli.json {
                 true => as_json(&reasons),
                 false => reasons
@@ -353,7 +362,11 @@ async fn run(cli: Cli) -> Result<String, String> {
                     .flatten()
                     .map(|r| {
                         let shown = &r["text"][accept_language(language)];
-                        format!("{:<34}  {}\n", text(r, "code"), shown.as_str().unwrap_or("?"))
+                        format!(
+                            "{:<34}  {}\n",
+                            text(r, "code"),
+                            shown.as_str().unwrap_or("?")
+                        )
                     })
                     .collect(),
             })
@@ -419,7 +432,7 @@ mod tests {
             "https://127.0.0.1:{}/reviews",
             listener.local_addr().unwrap().port()
         );
-        let http = http_client().unwrap();
+        let http = http_client(Language::ZhCn).unwrap();
         let mut get = tokio::spawn(async move { http.get(url).send().await });
         let mut connection = tokio::select! {
             accepted = listener.accept() => accepted.unwrap().0,

@@ -47,7 +47,12 @@ async fn the_reviewer_cli_lists_approves_and_rejects() {
             .lines()
             .find(|l| l.contains(id.as_str()))
             .unwrap_or_else(|| panic!("{id} missing from {pending}"));
-        for expected in [domain.as_str(), "E2E Test Co", "京ICP备99999999号", "北京时间"] {
+        for expected in [
+            domain.as_str(),
+            "E2E Test Co",
+            "京ICP备99999999号",
+            "北京时间",
+        ] {
             assert!(line.contains(expected), "{expected} missing from {line}");
         }
         assert!(!has_rfc3339_stamp(line), "{line}");
@@ -69,10 +74,20 @@ async fn the_reviewer_cli_lists_approves_and_rejects() {
 
     // A common reason by its code, and one typed.
     let (ok, reasons, err) = icp_review(&stack, &["reasons", "--lang", "en"]);
-    assert!(ok && reasons.contains("id_photo_unclear"), "{reasons} {err}");
+    assert!(
+        ok && reasons.contains("id_photo_unclear"),
+        "{reasons} {err}"
+    );
     let (ok, _, err) = icp_review(
         &stack,
-        &["reject", &ids[1], "--reason-code", "id_photo_unclear", "--reason", "Blurred ID photo"],
+        &[
+            "reject",
+            &ids[1],
+            "--reason-code",
+            "id_photo_unclear",
+            "--reason",
+            "Blurred ID photo",
+        ],
     );
     assert!(ok, "{err}");
     let rejected = stack
