@@ -610,3 +610,58 @@ async fn an_authority_result_after_its_deadline_is_recorded_and_applied() {
         .await;
     assert!(!e2e::history(&done).contains(&"failed".to_string()));
 }
+
+/// Tries are counted before they are judged: 40 wrong codes at once on one password reset get
+/// exactly 4 `invalid_code` and then `reset_ended` (the fifth ends it), never a 5xx; the right
+/// code after them is refused too.
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn parallel_wrong_codes_get_five_tries_judged_and_never_a_5xx() {
+    let stack = Stack::connect().await;
+    let customer = stack.new_customer(1).await;
+    let started = stack
+        .post("/entity/password-reset", &customer.token, &json!({}))
+        .await;
+    assert_eq!(started.status, 202, "{}", started.body);
+    let reset = started.body["resetId"].as_str().unwrap().to_string();
+    let sms = stack
+        .sms_once(&customer.phone, |all| {
+            all.iter().any(|s| s.contains("验证码"))
+        })
+        .await;
+    let text = sms
+        .iter()
+        .find(|s| s.contains("验证码："))
+        .expect("the code's SMS");
+    let at = text.find("验证码：").unwrap() + "验证码：".len();
+    let code = text[at..at + 6].to_string();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let path = format!("/entity/password-reset/{reset}/confirm");
+    let guess = json!({"code": wrong, "newPassword": "Guessed-Pass-9"});
+    let answers =
+        futures::future::join_all((0..40).map(|_| stack.post(&path, &customer.token, &guess)))
+            .await;
+    let mut seen: Vec<String> = answers
+        .iter()
+        .map(|a| {
+            format!(
+                "{} {}",
+                a.status.as_u16(),
+                a.body["error"]["code"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    seen.sort();
+    let count = |answer: &str| seen.iter().filter(|s| *s == answer).count();
+    assert_eq!(
+        (count("400 invalid_code"), count("409 reset_ended")),
+        (4, 36),
+        "{seen:?}"
+    );
+    let right = json!({"code": code, "newPassword": "Guessed-Pass-9"});
+    assert_error(
+        &stack.post(&path, &customer.token, &right).await,
+        409,
+        "reset_ended",
+    );
+}

@@ -197,23 +197,22 @@ fn sort_key(at: chrono::DateTime<chrono::Utc>, request_id: &str) -> String {
 
 impl DynamoStore {
     /// An update of the entity that applies only while its reset `reset_id` is open (not
-    /// completed) at `wrong_codes`.
+    /// completed) and `condition` holds.
     fn open_reset_update(
         &self,
         entity_id: &str,
         reset_id: &str,
-        wrong_codes: u32,
+        condition: &str,
     ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
         self.client
             .update_item()
             .table_name(&self.tables.entities)
             .key("entityId", s(entity_id))
-            .condition_expression(
-                "passwordReset.resetId = :resetId AND passwordReset.wrongCodes = :wrong \
-                 AND attribute_not_exists(passwordReset.completedAt)",
-            )
+            .condition_expression(format!(
+                "passwordReset.resetId = :resetId \
+                 AND attribute_not_exists(passwordReset.completedAt){condition}"
+            ))
             .expression_attribute_values(":resetId", s(reset_id))
-            .expression_attribute_values(":wrong", AttributeValue::N(wrong_codes.to_string()))
     }
 
     /// A secret attribute of the request, if the request is still at `attempt`.
@@ -692,63 +691,112 @@ impl Store for DynamoStore {
             .await
     }
 
-    async fn record_password_check(
+    async fn reserve_password_check(
         &self,
         entity_id: &str,
+        check: &str,
+        lock_after: u32,
+        expired_lock: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<bool, StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.tables.entities)
+            .key("entityId", s(entity_id))
+            .expression_attribute_values(":check", s(check))
+            .expression_attribute_values(":checks", AttributeValue::Ss(vec![check.to_string()]))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        let fresh = "NOT contains(passwordChecks, :check)";
+        if let Some(expired) = expired_lock {
+            // The first check after a lock ran out counts one, not one more than the limit.
+            let restarted = update
+                .clone()
+                .update_expression(
+                    "SET failedPasswordAttempts = :one REMOVE lockedUntil ADD passwordChecks :checks",
+                )
+                .condition_expression(format!("lockedUntil = :expired AND {fresh}"))
+                .expression_attribute_values(":expired", encode_value(&expired)?)
+                .send()
+                .await;
+            if condition_held(restarted)? {
+                return Ok(true);
+            }
+        }
+        // One write counts the check and checks the count: parallel checks each get their own.
+        let reserved = update
+            .update_expression("ADD failedPasswordAttempts :one, passwordChecks :checks")
+            .condition_expression(format!(
+                "{fresh} AND attribute_not_exists(lockedUntil) \
+                 AND (attribute_not_exists(failedPasswordAttempts) OR failedPasswordAttempts < :limit)"
+            ))
+            .expression_attribute_values(":limit", AttributeValue::N(lock_after.to_string()))
+            .send()
+            .await;
+        if condition_held(reserved)? {
+            return Ok(true);
+        }
+        // Refused: reserved already by an earlier run of this check, or the tries are spent.
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.tables.entities)
+            .key("entityId", s(entity_id))
+            .projection_expression("passwordChecks")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(item
+            .item()
+            .and_then(|i| i.get("passwordChecks"))
+            .and_then(|checks| checks.as_ss().ok())
+            .is_some_and(|checks| checks.iter().any(|c| c == check)))
+    }
+
+    async fn settle_password_check(
+        &self,
+        entity_id: &str,
+        check: &str,
         matched: bool,
         lock_after: u32,
         lock_until: chrono::DateTime<chrono::Utc>,
-        expired_lock: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<(), StoreError> {
         let update = self
             .client
             .update_item()
             .table_name(&self.tables.entities)
-            .key("entityId", s(entity_id));
-        if let (false, Some(expired)) = (matched, expired_lock) {
-            // The first mismatch after a lock ran out counts one, not one more than the limit.
-            let restarted = update
+            .key("entityId", s(entity_id))
+            .expression_attribute_values(":check", s(check));
+        if !matched {
+            // The lock first, then the settlement: a settlement retried after a crash between
+            // the two still locks. Set once, by whichever mismatch finds the count at the limit.
+            let locked = update
                 .clone()
-                .update_expression("SET failedPasswordAttempts = :one REMOVE lockedUntil")
-                .condition_expression("lockedUntil = :expired")
-                .expression_attribute_values(":one", AttributeValue::N("1".into()))
-                .expression_attribute_values(":expired", encode_value(&expired)?)
+                .update_expression("SET lockedUntil = :until")
+                .condition_expression(
+                    "contains(passwordChecks, :check) AND failedPasswordAttempts >= :limit \
+                     AND attribute_not_exists(lockedUntil)",
+                )
+                .expression_attribute_values(":until", encode_value(&lock_until)?)
+                .expression_attribute_values(":limit", AttributeValue::N(lock_after.to_string()))
                 .send()
                 .await;
-            if condition_held(restarted)? {
-                return Ok(());
-            }
+            condition_held(locked)?;
         }
-        if matched {
-            update
-                .update_expression("SET failedPasswordAttempts = :zero REMOVE lockedUntil")
-                .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-                .send()
-                .await
-                .map_err(unavailable)?;
-            return Ok(());
-        }
-        // One atomic increment; the lock is set only by the check that reaches the limit,
-        // conditionally, so concurrent checks cannot lose it.
-        update
-            .update_expression("ADD failedPasswordAttempts :one")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.entities)
-            .key("entityId", s(entity_id))
-            .update_expression("SET lockedUntil = :until")
-            .condition_expression("failedPasswordAttempts >= :limit")
-            .expression_attribute_values(":until", encode_value(&lock_until)?)
-            .expression_attribute_values(":limit", AttributeValue::N(lock_after.to_string()))
-            .send()
-            .await;
-        // The condition fails for every check below the limit: nothing to lock then.
-        condition_held(result).map(|_| ())
+        let expression = match matched {
+            true => "SET failedPasswordAttempts = :zero REMOVE lockedUntil DELETE passwordChecks :checks",
+            false => "DELETE passwordChecks :checks",
+        };
+        let update = update
+            .update_expression(expression)
+            .condition_expression("contains(passwordChecks, :check)")
+            .expression_attribute_values(":checks", AttributeValue::Ss(vec![check.to_string()]));
+        let update = match matched {
+            true => update.expression_attribute_values(":zero", AttributeValue::N("0".into())),
+            false => update,
+        };
+        // Not reserved, or settled already: nothing to do.
+        condition_held(update.send().await).map(|_| ())
     }
 
     async fn start_password_reset(
@@ -778,32 +826,54 @@ impl Store for DynamoStore {
         conflict_unless_held(update.send().await, entity_id)
     }
 
-    async fn count_wrong_code(
+    async fn reserve_code_try(
         &self,
         entity_id: &str,
         reset_id: &str,
-        wrong_codes: u32,
-    ) -> Result<(), StoreError> {
+        limit: u32,
+    ) -> Result<Option<u32>, StoreError> {
+        // One write counts the try and checks the count: parallel tries each get their own.
         let result = self
-            .open_reset_update(entity_id, reset_id, wrong_codes)
-            .update_expression("SET passwordReset.wrongCodes = :next")
-            .expression_attribute_values(":next", AttributeValue::N((wrong_codes + 1).to_string()))
+            .open_reset_update(
+                entity_id,
+                reset_id,
+                " AND passwordReset.wrongCodes < :limit",
+            )
+            .update_expression("SET passwordReset.wrongCodes = passwordReset.wrongCodes + :one")
+            .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
             .send()
             .await;
-        conflict_unless_held(result, entity_id)
+        match result {
+            Ok(out) => {
+                let tries = out
+                    .attributes()
+                    .and_then(|a| a.get("passwordReset"))
+                    .and_then(|r| r.as_m().ok())
+                    .and_then(|r| r.get("wrongCodes"))
+                    .and_then(|n| n.as_n().ok())
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("entity {entity_id}: no count of code tries"))
+                    })?;
+                Ok(Some(tries))
+            }
+            Err(e) if condition_failed(&e) => Ok(None),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn complete_password_reset(
         &self,
         entity_id: &str,
         reset_id: &str,
-        wrong_codes: u32,
         password_hash: &str,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError> {
         // SET reads the item as it was: the hash replaced is kept as the previous one.
         let result = self
-            .open_reset_update(entity_id, reset_id, wrong_codes)
+            .open_reset_update(entity_id, reset_id, "")
             .update_expression(
                 "SET previousPasswordHash = passwordHash, passwordHash = :hash, \
                  passwordChangedAt = :at, passwordReset.completedAt = :at, \

@@ -112,9 +112,15 @@ async fn a_code_by_sms_and_email_sets_a_new_password_and_clears_the_lock() {
     let w = world();
     let now = Utc::now();
     let locked_until = now + Duration::minutes(30);
-    for _ in 0..5 {
+    for n in 0..5 {
+        let check = format!("req-{n}#1");
+        assert!(w
+            .store
+            .reserve_password_check("e1", &check, 5, None)
+            .await
+            .unwrap());
         w.store
-            .record_password_check("e1", false, 5, locked_until, None)
+            .settle_password_check("e1", &check, false, 5, locked_until)
             .await
             .unwrap();
     }
@@ -186,6 +192,33 @@ async fn wrong_codes_count_and_the_fifth_ends_the_reset() {
         after,
         ServiceError::Domain(DomainError::ResetEnded)
     ));
+    assert!(password::verify(&entity(&w).await.password_hash, OLD));
+}
+
+#[tokio::test]
+async fn parallel_guesses_get_five_tries_judged_and_never_a_5xx() {
+    let w = world();
+    let now = Utc::now();
+    let reset = start(&w, now).await;
+    let code = code_sent(&w);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let answers =
+        futures::future::join_all((0..40).map(|_| confirm(&w, &reset, wrong, NEW, now))).await;
+    let codes: Vec<String> = answers
+        .into_iter()
+        .map(|answer| match answer.unwrap_err() {
+            ServiceError::Domain(DomainError::ResetEnded) => "reset_ended".into(),
+            e => error_code(e),
+        })
+        .collect();
+    let count = |code: &str| codes.iter().filter(|c| *c == code).count();
+    assert_eq!(
+        (count("invalid_code"), count("reset_ended")),
+        (4, 36),
+        "{codes:?}"
+    );
+    let reset_now = entity(&w).await.retrieval.password_reset.unwrap();
+    assert_eq!(reset_now.tries, 5, "no more than five tries judged");
     assert!(password::verify(&entity(&w).await.password_hash, OLD));
 }
 

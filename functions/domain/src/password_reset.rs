@@ -32,8 +32,9 @@ pub struct PasswordReset {
     /// trying the million of them).
     pub code_digest: String,
     pub expires_at: DateTime<Utc>,
-    #[serde(default)]
-    pub wrong_codes: u32,
+    /// The codes tried: each is counted before it is judged (stored under its first name).
+    #[serde(default, rename = "wrongCodes")]
+    pub tries: u32,
     /// When the new password was set: the same code and password again answer the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<DateTime<Utc>>,
@@ -65,6 +66,20 @@ fn new_code() -> String {
 
 fn code_digest<V: Vault>(vault: &V, reset_id: &str, code: &str) -> String {
     vault.fingerprint(format!("password-reset#{reset_id}#{code}").as_bytes())
+}
+
+/// Whether `code` is the reset's, compared in constant time: how long the answer takes says
+/// nothing of how near a guess came.
+fn is_the_code<V: Vault>(vault: &V, reset: &PasswordReset, code: &str) -> bool {
+    let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
+    let given = code_digest(vault, &reset.reset_id, code);
+    let same = given.len() == reset.code_digest.len()
+        && given
+            .bytes()
+            .zip(reset.code_digest.bytes())
+            .fold(0u8, |differ, (a, b)| differ | (a ^ b))
+            == 0;
+    well_formed & same
 }
 
 /// `138****5678`: the first 3 and last 4 digits of a phone number.
@@ -149,7 +164,7 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
                 code_digest: code_digest(&self.vault, &reset_id, &code),
                 reset_id,
                 expires_at: now + Duration::seconds(CODE_VALID_SECONDS),
-                wrong_codes: 0,
+                tries: 0,
                 completed_at: None,
             };
             let before = &entity.retrieval.reset_codes_sent;
@@ -180,8 +195,10 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
         Err(StoreError::Conflict(format!("entity {entity_id}: password reset kept racing")).into())
     }
 
-    /// Sets the new license password if `code` is the reset's. A wrong code counts; the fifth
-    /// ends the reset. Repeating a confirmation that succeeded answers the same.
+    /// Sets the new license password if `code` is the reset's. Each try is counted before it is
+    /// judged, by one conditional write, so no number of parallel guesses gets more than five
+    /// judged; the fifth wrong one ends the reset. Repeating a confirmation that succeeded
+    /// answers the same.
     pub async fn confirm_password_reset(
         &self,
         caller: &Caller,
@@ -191,65 +208,95 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
         let entity_id = caller.entity_id()?;
-        for _ in 0..RACES {
-            let entity = existing_entity(&self.store, entity_id).await?;
-            let reset = entity
-                .retrieval
-                .password_reset
-                .as_ref()
-                .filter(|r| r.reset_id == reset_id)
-                .ok_or_else(|| DomainError::ResetNotFound(reset_id.into()))?;
-            let right = code.len() == 6
-                && code.bytes().all(|b| b.is_ascii_digit())
-                && code_digest(&self.vault, reset_id, code) == reset.code_digest;
-            if let Some(completed_at) = reset.completed_at {
-                // A retry of the confirmation that set it (its answer was lost) gets the same.
-                if right && password::verify(&entity.password_hash, new_password) {
-                    self.tell_password_changed(&entity, reset_id, completed_at, now)
-                        .await?;
-                    return Ok(());
-                }
-                return Err(DomainError::ResetEnded.into());
-            }
-            if reset.wrong_codes >= WRONG_CODES_ENDING_A_RESET {
-                return Err(DomainError::ResetEnded.into());
-            }
-            if now > reset.expires_at {
-                return Err(DomainError::ResetExpired.into());
-            }
-            validate_new_password(new_password)?;
-            let written = if right {
-                let hash = password::hash(new_password);
-                self.store
-                    .complete_password_reset(entity_id, reset_id, reset.wrong_codes, &hash, now)
-                    .await
-            } else {
-                self.store
-                    .count_wrong_code(entity_id, reset_id, reset.wrong_codes)
-                    .await
-            };
-            match written {
-                Ok(()) => {}
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-            if !right {
-                let tries_left = WRONG_CODES_ENDING_A_RESET - reset.wrong_codes - 1;
-                return Err(match tries_left {
-                    0 => DomainError::ResetEnded,
-                    _ => DomainError::validation(
-                        "invalid_code",
-                        format!("验证码错误，还可尝试 {tries_left} 次"),
-                        format!("the code is wrong; {tries_left} tries left"),
-                    ),
-                }
-                .into());
-            }
-            return self
-                .tell_password_changed(&entity, reset_id, now, now)
-                .await;
+        let entity = existing_entity(&self.store, entity_id).await?;
+        let reset = entity
+            .retrieval
+            .password_reset
+            .as_ref()
+            .filter(|r| r.reset_id == reset_id)
+            .ok_or_else(|| DomainError::ResetNotFound(reset_id.into()))?;
+        if reset.completed_at.is_some() {
+            return self.repeated(&entity, reset, code, new_password, now).await;
         }
-        Err(StoreError::Conflict(format!("entity {entity_id}: password reset kept racing")).into())
+        if reset.tries >= WRONG_CODES_ENDING_A_RESET {
+            return Err(DomainError::ResetEnded.into());
+        }
+        if now > reset.expires_at {
+            return Err(DomainError::ResetExpired.into());
+        }
+        // A weak password is refused before a try is spent.
+        validate_new_password(new_password)?;
+        let Some(tries) = self
+            .store
+            .reserve_code_try(entity_id, reset_id, WRONG_CODES_ENDING_A_RESET)
+            .await?
+        else {
+            // Spent by other tries meanwhile, or completed by one.
+            let entity = existing_entity(&self.store, entity_id).await?;
+            return match entity.retrieval.password_reset.as_ref() {
+                Some(now_reset) if now_reset.reset_id == reset_id => {
+                    self.repeated(&entity, now_reset, code, new_password, now)
+                        .await
+                }
+                _ => Err(DomainError::ResetNotFound(reset_id.into()).into()),
+            };
+        };
+        if !is_the_code(&self.vault, reset, code) {
+            let tries_left = WRONG_CODES_ENDING_A_RESET.saturating_sub(tries);
+            return Err(match tries_left {
+                0 => DomainError::ResetEnded,
+                _ => DomainError::validation(
+                    "invalid_code",
+                    format!("验证码错误，还可尝试 {tries_left} 次"),
+                    format!("the code is wrong; {tries_left} tries left"),
+                ),
+            }
+            .into());
+        }
+        let hash = password::hash(new_password);
+        match self
+            .store
+            .complete_password_reset(entity_id, reset_id, &hash, now)
+            .await
+        {
+            Ok(()) => {
+                self.tell_password_changed(&entity, reset_id, now, now)
+                    .await
+            }
+            // Another try with the right code completed it first.
+            Err(StoreError::Conflict(_)) => {
+                let entity = existing_entity(&self.store, entity_id).await?;
+                match entity.retrieval.password_reset.as_ref() {
+                    Some(done) if done.reset_id == reset_id => {
+                        self.repeated(&entity, done, code, new_password, now).await
+                    }
+                    _ => Err(DomainError::ResetEnded.into()),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A confirmation on a reset that is over: the retry of the one that set the password (its
+    /// answer was lost) gets the same answer; any other, `reset_ended`.
+    async fn repeated(
+        &self,
+        entity: &Entity,
+        reset: &PasswordReset,
+        code: &str,
+        new_password: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        match reset.completed_at {
+            Some(completed_at)
+                if is_the_code(&self.vault, reset, code)
+                    && password::verify(&entity.password_hash, new_password) =>
+            {
+                self.tell_password_changed(entity, &reset.reset_id, completed_at, now)
+                    .await
+            }
+            _ => Err(DomainError::ResetEnded.into()),
+        }
     }
 
     async fn tell_password_changed(

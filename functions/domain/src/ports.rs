@@ -146,17 +146,30 @@ pub trait Store: Send + Sync {
         slot: TokenSlot,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 
-    /// Counts a license password check for the entity: a match clears the count; a mismatch
-    /// adds one and, at `lock_after` in a row, locks the entity until `lock_until`. A mismatch
-    /// after a lock ran out (`expired_lock`, the lock as the check read it) starts the count
-    /// again at one, unless someone changed the lock meanwhile.
-    fn record_password_check(
+    /// Reserves the license password check `check` (a request's attempt) before it is judged,
+    /// in one conditional write: counts it as a failure in a row (its settlement takes a match
+    /// back), if the entity has no lock and fewer than `lock_after` failures counted. A lock
+    /// that ran out (`expired_lock`, as the check read it) starts the count again, unless
+    /// someone changed the lock meanwhile. `true` if the check is reserved, now or by an
+    /// earlier run of the same check.
+    fn reserve_password_check(
         &self,
         entity_id: &str,
+        check: &str,
+        lock_after: u32,
+        expired_lock: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Settles a reserved check: a match clears the count and the lock; a mismatch that has
+    /// brought the count to `lock_after` locks the entity until `lock_until`. A check not
+    /// reserved (or settled already) changes nothing.
+    fn settle_password_check(
+        &self,
+        entity_id: &str,
+        check: &str,
         matched: bool,
         lock_after: u32,
         lock_until: chrono::DateTime<chrono::Utc>,
-        expired_lock: Option<chrono::DateTime<chrono::Utc>>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Puts `reset` on the entity (replacing any earlier one) and `codes_sent` as the times
@@ -170,23 +183,23 @@ pub trait Store: Send + Sync {
         codes_sent_before: &[chrono::DateTime<chrono::Utc>],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Counts one more wrong code on the entity's reset `reset_id`, if it is still the reset,
-    /// not completed, at `wrong_codes`; else `StoreError::Conflict`.
-    fn count_wrong_code(
+    /// Counts one more try of a code on the entity's reset `reset_id`, in one conditional
+    /// write, if it is still the reset, not completed, with fewer than `limit` tries: the
+    /// count with this one, or `None` if it was not counted.
+    fn reserve_code_try(
         &self,
         entity_id: &str,
         reset_id: &str,
-        wrong_codes: u32,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        limit: u32,
+    ) -> impl Future<Output = Result<Option<u32>, StoreError>> + Send;
 
     /// Sets the license password's hash (keeping the one it replaces and `at`, for requests
     /// in flight), clears the failed-attempt count and the lock, and completes the reset, if
-    /// it is still the reset, not completed, at `wrong_codes`; else `StoreError::Conflict`.
+    /// it is still the reset and not completed; else `StoreError::Conflict`.
     fn complete_password_reset(
         &self,
         entity_id: &str,
         reset_id: &str,
-        wrong_codes: u32,
         password_hash: &str,
         at: chrono::DateTime<chrono::Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -111,7 +111,12 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
     ) -> Result<VerifyOutcome, ServiceError> {
         let store = &self.store;
         let (request_id, attempt) = (request.request_id.as_str(), request.attempt);
+        let check = format!("{request_id}#{attempt}");
         if request.status != Status::Submitted {
+            // A retry after the transition: the check is settled as it was judged (once).
+            let matched = request.status != Status::PasswordRejected;
+            self.settle_check(&request.entity_id, &check, matched, lock, now)
+                .await?;
             return Ok(settled_outcome(&request, attempt));
         }
         let sealed = store
@@ -119,13 +124,26 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("{request_id} has no sealed password")))?;
         let entity = existing_entity(store, &request.entity_id).await?;
-        // A locked entity's passwords are not checked, not even those of requests submitted
-        // before the lock: else the requests in flight would be guesses past the lock.
-        let locked = entity.lock_in_force(now).is_some();
+        // The check is counted before it is judged, by one conditional write: checks in flight
+        // at once (one per request) cannot all be judged against the same count. A locked
+        // entity's passwords are not checked, not even those of requests submitted before the
+        // lock, nor those beyond the failures left: else they would be guesses past the lock.
+        let lock_in_force = entity.lock_in_force(now).is_some();
+        let expired_lock = entity.locked_until.filter(|_| !lock_in_force);
+        let reserved = !lock_in_force
+            && store
+                .reserve_password_check(
+                    &entity.entity_id,
+                    &check,
+                    lock.after_failures,
+                    expired_lock,
+                )
+                .await?;
+        let locked = !reserved;
         // The attempt is checked against the password in force when it was submitted (its
         // last transition): a reset since then does not fail it.
         let in_force = entity.password_hash_at(request.updated_at);
-        let matches = !locked
+        let matches = reserved
             && self
                 .vault
                 .open(&sealed, &sealing_context(request_id, attempt))
@@ -157,18 +175,7 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
         match store.apply(&transition).await {
             Ok(_) if locked => Ok(VerifyOutcome::Rejected),
             Ok(_) => {
-                // Counted once per check: a retry finds the transition made and skips this.
-                let lock_until = now + chrono::Duration::seconds(lock.seconds);
-                // Not in force (a locked check returned above): any lock left has run out.
-                let expired_lock = entity.locked_until;
-                store
-                    .record_password_check(
-                        &entity.entity_id,
-                        matches,
-                        lock.after_failures,
-                        lock_until,
-                        expired_lock,
-                    )
+                self.settle_check(&entity.entity_id, &check, matches, lock, now)
                     .await?;
                 Ok(if matches {
                     VerifyOutcome::Accepted
@@ -176,12 +183,34 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
                     VerifyOutcome::Rejected
                 })
             }
-            // Someone moved first (a retry of this step, or a withdraw): report what stands.
+            // Someone moved first (a retry of this step, or a withdraw): report what stands,
+            // and settle the check as it was judged (a withdraw's counts as a mismatch).
             Err(StoreError::Conflict(_)) => {
-                Ok(settled_outcome(&load(store, request_id).await?, attempt))
+                let now_request = load(store, request_id).await?;
+                let judged_a_match = now_request.attempt == attempt && matches;
+                self.settle_check(&entity.entity_id, &check, judged_a_match, lock, now)
+                    .await?;
+                Ok(settled_outcome(&now_request, attempt))
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Settles the attempt's reserved check, if any: a match clears the failures in a row;
+    /// a mismatch at the limit locks the entity. Settling twice changes nothing.
+    async fn settle_check(
+        &self,
+        entity_id: &str,
+        check: &str,
+        matched: bool,
+        lock: LockPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        let lock_until = now + chrono::Duration::seconds(lock.seconds);
+        self.store
+            .settle_password_check(entity_id, check, matched, lock.after_failures, lock_until)
+            .await?;
+        Ok(())
     }
 }
 

@@ -27,6 +27,8 @@ struct State {
     notifications: HashMap<String, Option<Result<(), String>>>,
     /// Notification id -> until when its sender's claim holds.
     leases: HashMap<String, chrono::DateTime<chrono::Utc>>,
+    /// Entity id -> its license password checks reserved and not yet settled.
+    password_checks: HashMap<String, std::collections::HashSet<String>>,
 }
 
 impl MemoryStore {
@@ -295,31 +297,60 @@ impl Store for MemoryStore {
             .map(|(sealed, _)| sealed.clone()))
     }
 
-    async fn record_password_check(
+    async fn reserve_password_check(
         &self,
         entity_id: &str,
+        check: &str,
+        lock_after: u32,
+        expired_lock: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        if state
+            .password_checks
+            .get(entity_id)
+            .is_some_and(|checks| checks.contains(check))
+        {
+            return Ok(true);
+        }
+        let entity = entity_mut(&mut state, entity_id)?;
+        if expired_lock.is_some() && entity.locked_until == expired_lock {
+            entity.failed_password_attempts = 0;
+            entity.locked_until = None;
+        }
+        if entity.locked_until.is_some() || entity.failed_password_attempts >= lock_after {
+            return Ok(false);
+        }
+        entity.failed_password_attempts += 1;
+        state
+            .password_checks
+            .entry(entity_id.to_string())
+            .or_default()
+            .insert(check.to_string());
+        Ok(true)
+    }
+
+    async fn settle_password_check(
+        &self,
+        entity_id: &str,
+        check: &str,
         matched: bool,
         lock_after: u32,
         lock_until: chrono::DateTime<chrono::Utc>,
-        expired_lock: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<(), StoreError> {
         let mut state = self.lock();
-        let entity = state
-            .entities
+        let reserved = state
+            .password_checks
             .get_mut(entity_id)
-            .ok_or_else(|| StoreError::Corrupt(format!("entity {entity_id} is missing")))?;
+            .is_some_and(|checks| checks.remove(check));
+        if !reserved {
+            return Ok(());
+        }
+        let entity = entity_mut(&mut state, entity_id)?;
         if matched {
             entity.failed_password_attempts = 0;
             entity.locked_until = None;
-        } else {
-            if expired_lock.is_some() && entity.locked_until == expired_lock {
-                entity.failed_password_attempts = 0;
-                entity.locked_until = None;
-            }
-            entity.failed_password_attempts += 1;
-            if entity.failed_password_attempts >= lock_after {
-                entity.locked_until = Some(lock_until);
-            }
+        } else if entity.failed_password_attempts >= lock_after && entity.locked_until.is_none() {
+            entity.locked_until = Some(lock_until);
         }
         Ok(())
     }
@@ -341,29 +372,32 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn count_wrong_code(
+    async fn reserve_code_try(
         &self,
         entity_id: &str,
         reset_id: &str,
-        wrong_codes: u32,
-    ) -> Result<(), StoreError> {
+        limit: u32,
+    ) -> Result<Option<u32>, StoreError> {
         let mut state = self.lock();
-        let reset = open_reset(entity_mut(&mut state, entity_id)?, reset_id, wrong_codes)?;
-        reset.wrong_codes += 1;
-        Ok(())
+        match open_reset(entity_mut(&mut state, entity_id)?, reset_id) {
+            Ok(reset) if reset.tries < limit => {
+                reset.tries += 1;
+                Ok(Some(reset.tries))
+            }
+            _ => Ok(None),
+        }
     }
 
     async fn complete_password_reset(
         &self,
         entity_id: &str,
         reset_id: &str,
-        wrong_codes: u32,
         password_hash: &str,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError> {
         let mut state = self.lock();
         let entity = entity_mut(&mut state, entity_id)?;
-        open_reset(entity, reset_id, wrong_codes)?.completed_at = Some(at);
+        open_reset(entity, reset_id)?.completed_at = Some(at);
         let previous = std::mem::replace(&mut entity.password_hash, password_hash.into());
         entity.retrieval.previous_password_hash = Some(previous);
         entity.retrieval.password_changed_at = Some(at);
@@ -405,18 +439,15 @@ fn entity_mut<'a>(state: &'a mut State, entity_id: &str) -> Result<&'a mut Entit
         .ok_or_else(|| StoreError::Corrupt(format!("entity {entity_id} is missing")))
 }
 
-/// The entity's reset `reset_id` if it is not completed and stands at `wrong_codes`.
+/// The entity's reset `reset_id` if it is not completed.
 fn open_reset<'a>(
     entity: &'a mut Entity,
     reset_id: &str,
-    wrong_codes: u32,
 ) -> Result<&'a mut PasswordReset, StoreError> {
     entity
         .retrieval
         .password_reset
         .as_mut()
-        .filter(|r| {
-            r.reset_id == reset_id && r.wrong_codes == wrong_codes && r.completed_at.is_none()
-        })
+        .filter(|r| r.reset_id == reset_id && r.completed_at.is_none())
         .ok_or_else(|| StoreError::Conflict(format!("reset {reset_id} moved")))
 }

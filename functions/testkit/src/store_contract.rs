@@ -486,78 +486,119 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
         Err(StoreError::Conflict(_))
     ));
 
-    // Five wrong passwords in a row lock the entity; a right one clears the count.
+    // License password checks are counted before they are judged: reserved up to the limit
+    // (a second reservation of the same check is the same one), five mismatches settled lock
+    // the entity, a lock run out starts the count again, a match clears it.
     let until = now + Duration::minutes(30);
-    for _ in 0..4 {
+    let eid = entity.entity_id.as_str();
+    let read = || async { store.get_entity(eid).await.unwrap().unwrap() };
+    for n in 0..5 {
+        let check = format!("req-{n}#1");
+        assert!(store
+            .reserve_password_check(eid, &check, 5, None)
+            .await
+            .unwrap());
+        assert!(
+            store
+                .reserve_password_check(eid, &check, 5, None)
+                .await
+                .unwrap(),
+            "the same check"
+        );
+    }
+    assert_eq!(
+        read().await.failed_password_attempts,
+        5,
+        "each counted once"
+    );
+    assert!(
+        !store
+            .reserve_password_check(eid, "req-5#1", 5, None)
+            .await
+            .unwrap(),
+        "no sixth in flight"
+    );
+    for n in 0..4 {
+        let check = format!("req-{n}#1");
         store
-            .record_password_check(&entity.entity_id, false, 5, until, None)
+            .settle_password_check(eid, &check, false, 5, until)
             .await
             .unwrap();
     }
     assert_eq!(
-        store
-            .get_entity(&entity.entity_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .locked_until,
-        None
+        read().await.locked_until.map(|t| t.timestamp()),
+        Some(until.timestamp()),
+        "at the limit"
     );
     store
-        .record_password_check(&entity.entity_id, false, 5, until, None)
+        .settle_password_check(eid, "req-4#1", false, 5, until)
         .await
         .unwrap();
-    let locked = store.get_entity(&entity.entity_id).await.unwrap().unwrap();
-    assert_eq!(locked.failed_password_attempts, 5);
+    store
+        .settle_password_check(eid, "req-4#1", true, 5, until)
+        .await
+        .unwrap();
+    let locked = read().await;
     assert_eq!(
-        locked.locked_until.map(|t| t.timestamp()),
-        Some(until.timestamp())
+        locked.failed_password_attempts, 5,
+        "a settled check settles once"
     );
-    // Once the lock ran out, the next mismatch counts one, not six (a lock the check did not
-    // see, e.g. a newer one, is left alone).
+    assert!(
+        !store
+            .reserve_password_check(eid, "req-6#1", 5, None)
+            .await
+            .unwrap(),
+        "locked"
+    );
+    // Once the lock ran out, the next check counts one (a lock the check did not see, e.g. a
+    // newer one, is left alone).
     let stale = until - Duration::minutes(1);
-    store
-        .record_password_check(&entity.entity_id, false, 5, until, Some(stale))
+    assert!(!store
+        .reserve_password_check(eid, "req-7#1", 5, Some(stale))
         .await
-        .unwrap();
-    let still = store.get_entity(&entity.entity_id).await.unwrap().unwrap();
-    assert_eq!(still.failed_password_attempts, 6);
-    assert_eq!(still.locked_until, locked.locked_until);
-    store
-        .record_password_check(&entity.entity_id, false, 5, until, still.locked_until)
+        .unwrap());
+    assert!(store
+        .reserve_password_check(eid, "req-7#1", 5, locked.locked_until)
         .await
-        .unwrap();
-    let restarted = store.get_entity(&entity.entity_id).await.unwrap().unwrap();
+        .unwrap());
+    let restarted = read().await;
     assert_eq!(
         (restarted.failed_password_attempts, restarted.locked_until),
         (1, None)
     );
     store
-        .record_password_check(&entity.entity_id, true, 5, until, None)
+        .settle_password_check(eid, "req-7#1", true, 5, until)
         .await
         .unwrap();
-    let cleared = store.get_entity(&entity.entity_id).await.unwrap().unwrap();
+    let cleared = read().await;
     assert_eq!(
         (cleared.failed_password_attempts, cleared.locked_until),
         (0, None)
     );
-
-    // A password reset: started once per read of the codes sent; wrong codes counted one at a
-    // time; completing it sets the hash (keeping the old one), clears the count and the lock.
-    for _ in 0..5 {
+    // Locked again for the password reset below.
+    for n in 10..15 {
+        let check = format!("req-{n}#1");
+        assert!(store
+            .reserve_password_check(eid, &check, 5, None)
+            .await
+            .unwrap());
         store
-            .record_password_check(&entity.entity_id, false, 5, until, None)
+            .settle_password_check(eid, &check, false, 5, until)
             .await
             .unwrap();
     }
+    assert!(read().await.locked_until.is_some());
+
+    // A password reset: started once per read of the codes sent; each code's try counted
+    // before it is judged, up to the limit, never on another or a completed reset; completing
+    // it sets the hash (keeping the old one), clears the count and the lock.
     let reset = |id: &str| PasswordReset {
         reset_id: id.into(),
         code_digest: "digest".into(),
         expires_at: now + Duration::minutes(10),
-        wrong_codes: 0,
+        tries: 0,
         completed_at: None,
     };
-    let eid = entity.entity_id.as_str();
     let sent = [now];
     store
         .start_password_reset(eid, &reset("rst-1"), &sent, &[])
@@ -569,21 +610,40 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
             .await,
         Err(StoreError::Conflict(_))
     ));
-    store.count_wrong_code(eid, "rst-1", 0).await.unwrap();
-    assert!(matches!(
-        store.count_wrong_code(eid, "rst-1", 0).await,
-        Err(StoreError::Conflict(_))
-    ));
+    assert_eq!(
+        store.reserve_code_try(eid, "rst-1", 2).await.unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        store.reserve_code_try(eid, "rst-1", 2).await.unwrap(),
+        Some(2)
+    );
+    assert_eq!(
+        store.reserve_code_try(eid, "rst-1", 2).await.unwrap(),
+        None,
+        "the limit"
+    );
+    assert_eq!(
+        store.reserve_code_try(eid, "rst-x", 5).await.unwrap(),
+        None,
+        "another reset"
+    );
     assert!(matches!(
         store
-            .complete_password_reset(eid, "rst-1", 0, "hash-2", now)
+            .complete_password_reset(eid, "rst-x", "hash-2", now)
             .await,
         Err(StoreError::Conflict(_))
     ));
     store
-        .complete_password_reset(eid, "rst-1", 1, "hash-2", now)
+        .complete_password_reset(eid, "rst-1", "hash-2", now)
         .await
         .unwrap();
+    assert!(matches!(
+        store
+            .complete_password_reset(eid, "rst-1", "hash-3", now)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
     let changed = store.get_entity(eid).await.unwrap().unwrap();
     assert_eq!(changed.password_hash, "hash-2");
     assert_eq!(
@@ -596,12 +656,13 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
         (0, None)
     );
     let done = changed.retrieval.password_reset.clone().unwrap();
-    assert_eq!((done.wrong_codes, done.completed_at), (1, Some(now)));
+    assert_eq!((done.tries, done.completed_at), (2, Some(now)));
     assert_eq!(changed.retrieval.reset_codes_sent, sent.to_vec());
-    assert!(matches!(
-        store.count_wrong_code(eid, "rst-1", 1).await,
-        Err(StoreError::Conflict(_))
-    ));
+    assert_eq!(
+        store.reserve_code_try(eid, "rst-1", 5).await.unwrap(),
+        None,
+        "completed"
+    );
     let again = [now, now + Duration::minutes(2)];
     store
         .start_password_reset(eid, &reset("rst-2"), &again, &sent)
