@@ -37,8 +37,8 @@ async fn happy_path(request_type: &str, service_ips: Option<Value>) -> (Stack, C
 
     // The reviewers are told first; a decision before that would make the email needless.
     let waiting = format!(
-        "Awaiting first review: {} {}",
-        type_name(request_type),
+        "Awaiting first review: {} for {}",
+        type_name(request_type).to_lowercase(),
         customer.domains[0]
     );
     let reviewer_mail = stack
