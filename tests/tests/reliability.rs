@@ -665,3 +665,41 @@ async fn parallel_wrong_codes_get_five_tries_judged_and_never_a_5xx() {
         "reset_ended",
     );
 }
+
+/// License password checks are counted before they are judged: wrong passwords submitted at
+/// once on ten websites of one entity get exactly five judged (and wrong), the rest refused as
+/// locked, and the lock comes on at the fifth, never later.
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn parallel_wrong_passwords_lock_the_entity_at_the_fifth() {
+    let stack = Stack::connect().await;
+    let customer = stack.new_customer(10).await;
+    let submits = customer.website_ids.iter().map(|website| {
+        let body = json!({"type": "access_cancellation", "websiteId": website, "licensePassword": "wrong-guess"});
+        let stack = &stack;
+        let token = customer.token.clone();
+        async move {
+            let reply = stack.submit(&token, &body).await;
+            assert_eq!(reply.status, 202, "{}", reply.body);
+            let id = reply.body["requestId"].as_str().unwrap().to_string();
+            stack
+                .wait_for(&token, &id, e2e::status_is("password_rejected"))
+                .await
+        }
+    });
+    let rejected = join_all(submits).await;
+    let judged_wrong = rejected
+        .iter()
+        .filter(|r| r["rejectionReasons"] == json!(["The license password is incorrect."]))
+        .count();
+    assert_eq!(judged_wrong, 5, "{rejected:?}");
+    // The right password now: the lock refuses it (before the request open on the website).
+    let locked = stack
+        .submit(
+            &customer.token,
+            &json!({"type": "access_cancellation", "websiteId": customer.website_ids[0],
+                    "licensePassword": PASSWORD}),
+        )
+        .await;
+    assert_error(&locked, 423, "password_locked");
+}

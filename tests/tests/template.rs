@@ -318,45 +318,89 @@ fn people_sign_in_at_the_provider_and_the_api_holds_no_signing_key() {
     }
 }
 
-#[test]
-fn test_switches_exist_only_on_localstack_whatever_the_stage() {
-    let template = template();
-    let conditions = &template["Conditions"];
-    assert_eq!(
-        reference(&conditions["OnLocalStack"]),
-        reference(
-            &serde_yaml::from_str::<Value>(r#"!Equals [!Ref AWS::AccountId, "000000000000"]"#)
-                .unwrap()
-        )
-    );
-    for switch in [
-        "WithSimulator",
-        "WithBenchBaseline",
-        "WithDocumentationIps",
-        "WithTestClock",
-    ] {
-        let condition = serde_yaml::to_string(&conditions[switch]).unwrap();
-        assert!(
-            condition.starts_with("!And") && condition.contains("!Condition OnLocalStack"),
-            "{switch}: {condition}"
-        );
-    }
-    let env = &template["Globals"]["Function"]["Environment"]["Variables"];
-    for (variable, condition) in [
-        ("ALLOW_DOCUMENTATION_IPS", "WithDocumentationIps"),
-        ("TEST_CLOCK_ALLOWED", "WithTestClock"),
-    ] {
-        assert!(
-            reference(&env[variable]).contains(condition),
-            "{variable}: {:?}",
-            env[variable]
-        );
-    }
-    // Nothing else turns them on, and no rule leans on the stage's name instead.
-    assert!(template["Rules"].is_null(), "{:?}", template["Rules"]);
-    for resource in template["Resources"].as_mapping().unwrap().values() {
-        if let Some(condition) = resource["Condition"].as_str() {
-            assert!(!condition.contains("Stage"), "{condition}");
+/// What the template's rules say of a deploy with these parameters (the others at their
+/// defaults) into `account`: the descriptions of the assertions that refuse it. LocalStack does
+/// not evaluate rules, so this reads them as CloudFormation does (`!Not`, `!And`, `!Or`,
+/// `!Equals`, `!Ref` of a parameter or `AWS::AccountId`).
+fn refusals(template: &Value, account: &str, parameters: &[(&str, &str)]) -> Vec<String> {
+    fn text(value: &Value, template: &Value, account: &str, given: &[(&str, &str)]) -> String {
+        match value {
+            Value::Tagged(tagged) if tagged.tag == "!Ref" => {
+                let name = tagged.value.as_str().unwrap();
+                if name == "AWS::AccountId" {
+                    return account.to_string();
+                }
+                given
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
+                    .unwrap_or_else(|| reference(&template["Parameters"][name]["Default"]))
+            }
+            other => reference(other),
         }
     }
+    fn holds(value: &Value, template: &Value, account: &str, given: &[(&str, &str)]) -> bool {
+        let Value::Tagged(tagged) = value else {
+            panic!("not a rule function: {value:?}")
+        };
+        let args = tagged.value.as_sequence().unwrap();
+        let each = |v: &Value| holds(v, template, account, given);
+        match tagged.tag.to_string().as_str() {
+            "!Not" => !each(&args[0]),
+            "!And" => args.iter().all(each),
+            "!Or" => args.iter().any(each),
+            "!Equals" => {
+                text(&args[0], template, account, given) == text(&args[1], template, account, given)
+            }
+            other => panic!("a rule function this reading does not know: {other}"),
+        }
+    }
+    let mut refused = Vec::new();
+    for rule in template["Rules"].as_mapping().unwrap().values() {
+        let applies = match &rule["RuleCondition"] {
+            Value::Null => true,
+            condition => holds(condition, template, account, parameters),
+        };
+        for assertion in rule["Assertions"].as_sequence().unwrap() {
+            if applies && !holds(&assertion["Assert"], template, account, parameters) {
+                refused.push(reference(&assertion["AssertDescription"]));
+            }
+        }
+    }
+    refused
+}
+
+#[test]
+fn a_test_only_switch_is_refused_anywhere_but_on_localstack_whatever_the_stage() {
+    let template = template();
+    const LOCALSTACK: &str = "000000000000";
+    const AWS_ACCOUNT: &str = "123456789012";
+    let switches = [
+        "IncludeAuthoritySimulator",
+        "IncludeBenchBaseline",
+        "AllowDocumentationIps",
+        "AllowTestClock",
+    ];
+    for stage in ["prod", "staging", "local"] {
+        assert_eq!(
+            refusals(&template, AWS_ACCOUNT, &[("Stage", stage)]),
+            Vec::<String>::new()
+        );
+        for switch in switches {
+            let on = [("Stage", stage), (switch, "true")];
+            assert_eq!(
+                refusals(&template, AWS_ACCOUNT, &on).len(),
+                1,
+                "{switch} on {stage} in an AWS account"
+            );
+            assert!(
+                refusals(&template, LOCALSTACK, &on).is_empty(),
+                "{switch} on LocalStack"
+            );
+        }
+    }
+    // The local deploy's switches, all on, pass on LocalStack.
+    let local: Vec<(&str, &str)> = switches.iter().map(|s| (*s, "true")).collect();
+    assert!(refusals(&template, LOCALSTACK, &local).is_empty());
+    assert_eq!(refusals(&template, AWS_ACCOUNT, &local).len(), 4);
 }
