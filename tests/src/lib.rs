@@ -375,26 +375,8 @@ impl Stack {
     }
 
     /// Subjects of the emails LocalStack's SES sent to `address`.
-    pub async fn emails_to(&self, address: &str) -> Vec<String> {
-        let sent = self.localstack("/_aws/ses").await;
-        sent["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|m| {
-                m["Destination"]["ToAddresses"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|a| a == address)
-            })
-            .map(|m| m["Subject"].as_str().unwrap_or_default().to_string())
-            .collect()
-    }
-
-    /// Texts of the SMS LocalStack's SNS sent to `phone`.
-    /// Each email to `address` as its subject, a blank line and its text body.
-    pub async fn email_texts_to(&self, address: &str) -> Vec<String> {
+    /// The emails LocalStack's SES recorded to `address`, as it records them.
+    async fn emails_sent_to(&self, address: &str) -> Vec<Value> {
         let sent = self.localstack("/_aws/ses").await;
         sent["messages"]
             .as_array()
@@ -405,6 +387,22 @@ impl Stack {
                     .as_array()
                     .is_some_and(|to| to.iter().any(|a| a == address))
             })
+            .cloned()
+            .collect()
+    }
+
+    /// The subjects of the emails to `address`.
+    pub async fn emails_to(&self, address: &str) -> Vec<String> {
+        let sent = self.emails_sent_to(address).await;
+        sent.iter()
+            .map(|m| m["Subject"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// Each email to `address` as its subject, a blank line and its text body.
+    pub async fn email_texts_to(&self, address: &str) -> Vec<String> {
+        let sent = self.emails_sent_to(address).await;
+        sent.iter()
             .map(|m| {
                 let subject = m["Subject"].as_str().unwrap_or_default();
                 let body = m["Body"]["text_part"].as_str().unwrap_or_default();
@@ -1089,6 +1087,24 @@ pub fn history(request: &Value) -> Vec<String> {
         .iter()
         .map(|h| h["status"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// Whether `text` has Chinese (CJK unified ideographs) in it.
+pub fn has_chinese(text: &str) -> bool {
+    text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+/// Whether `text` carries an RFC 3339 time stamp (`2026-12-08T08:44`), which people should not
+/// have to read.
+pub fn has_rfc3339_stamp(text: &str) -> bool {
+    text.as_bytes().windows(11).any(|w| {
+        w[..4].iter().all(u8::is_ascii_digit)
+            && w[4] == b'-'
+            && w[5..7].iter().all(u8::is_ascii_digit)
+            && w[7] == b'-'
+            && w[8..10].iter().all(u8::is_ascii_digit)
+            && w[10] == b'T'
+    })
 }
 
 /// Whether an email's subject announces `status` to a customer whose entity chose no language

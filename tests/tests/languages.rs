@@ -3,25 +3,9 @@
 //! header; a refusal's message does the same, its code never changes; the customer never reads
 //! who reviewed, and no note carries an RFC 3339 stamp.
 
-use e2e::{status_is, Stack, PASSWORD};
+use e2e::{has_chinese, has_rfc3339_stamp, status_is, Stack, PASSWORD};
 use reqwest::Method;
 use serde_json::{json, Value};
-
-fn has_chinese(text: &str) -> bool {
-    text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
-}
-
-fn has_rfc3339_stamp(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    bytes.windows(11).any(|w| {
-        w[..4].iter().all(u8::is_ascii_digit)
-            && w[4] == b'-'
-            && w[5..7].iter().all(u8::is_ascii_digit)
-            && w[7] == b'-'
-            && w[8..10].iter().all(u8::is_ascii_digit)
-            && w[10] == b'T'
-    })
-}
 
 /// The texts for people in a request as the API answers it.
 fn texts(request: &Value) -> Vec<String> {

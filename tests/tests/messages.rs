@@ -4,7 +4,7 @@
 //! signature, holds no snake_case key and no RFC 3339 stamp, each SMS fits in two segments, and
 //! the common reason reads in the customer's language (Chinese: the entity chose none).
 
-use e2e::{status_is, Customer, Stack, PASSWORD, SMS_SIGNATURE};
+use e2e::{has_rfc3339_stamp, status_is, Customer, Stack, PASSWORD, SMS_SIGNATURE};
 use serde_json::{json, Value};
 
 /// GSM 7-bit characters (the basic set; the extension set's count twice).
@@ -44,17 +44,6 @@ fn snake_case_keys(text: &str) -> Vec<String> {
         })
         .map(String::from)
         .collect()
-}
-
-fn has_rfc3339_stamp(text: &str) -> bool {
-    text.as_bytes().windows(11).any(|w| {
-        w[..4].iter().all(u8::is_ascii_digit)
-            && w[4] == b'-'
-            && w[5..7].iter().all(u8::is_ascii_digit)
-            && w[7] == b'-'
-            && w[8..10].iter().all(u8::is_ascii_digit)
-            && w[10] == b'T'
-    })
 }
 
 async fn forwarded(stack: &Stack, customer: &Customer, body: Value) -> Value {

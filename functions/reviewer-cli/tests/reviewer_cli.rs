@@ -1,14 +1,8 @@
 //! The reviewer CLI approves and rejects requests on the local stack.
 
-use e2e::{status_is, Stack, PASSWORD};
+use e2e::{has_rfc3339_stamp, status_is, Stack, PASSWORD};
 use serde_json::json;
 use std::process::Command;
-
-fn has_rfc3339_stamp(text: &str) -> bool {
-    text.as_bytes().windows(11).any(|w| {
-        w[..4].iter().all(u8::is_ascii_digit) && w[4] == b'-' && w[7] == b'-' && w[10] == b'T'
-    })
-}
 
 fn icp_review(stack: &Stack, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_icp-review"))
