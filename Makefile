@@ -11,7 +11,7 @@ export CARGO_TARGET_DIR ?= $(ICP_CACHE)/target
 PROFILE ?= dev
 export CARGO_PROFILE_DIR := $(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
 
-.PHONY: help toolchain install build up down logs status test unit-test lint demo conformance console-test bench deploy
+.PHONY: help toolchain install build up down logs status test unit-test lint demo conformance console-test bench deploy destroy
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /\1\t/' | expand -t 14
@@ -59,5 +59,8 @@ lint: toolchain ## rustfmt, clippy, dependencies (machete, deny), the template, 
 bench: toolchain ## Release build, a fresh stack, then cold starts, latencies, load, sizes vs a hello-world baseline
 	bench/run.sh
 
-deploy: toolchain ## Build with cargo lambda and deploy to AWS with SAM (settings: see infra/deploy.sh)
+deploy: toolchain ## Build with cargo lambda and deploy to AWS with SAM, showing the change set first (settings: see infra/deploy.sh)
 	infra/deploy.sh
+
+destroy: ## Delete the AWS stack after asking; its data tables are kept unless DELETE_DATA=1 (see infra/destroy.sh)
+	infra/destroy.sh

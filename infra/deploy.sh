@@ -15,6 +15,9 @@
 #   OIDC_SCOPE                      sign-in at an existing OpenID Connect provider; without
 #                                   OIDC_ISSUER the stack creates its own Cognito user pool
 #   USER_POOL_DOMAIN_PREFIX         that user pool's login domain prefix
+#   API_SERVER_ERROR_RATE  API_LATENCY_P99_MS                the API's alarms' thresholds
+#   DEPLOY_YES=1                    apply the change set without asking (CI); otherwise
+#                                   `sam deploy` shows it and asks before applying
 #   CARGO_PROFILE=release           the cargo profile the artifacts are built with
 #   DEPLOY_PACKAGE_ONLY=1           stop after `sam package` to ARTIFACT_BUCKET (what `make test`
 #                                   runs against LocalStack's S3: everything but the deploy itself)
@@ -47,6 +50,12 @@ else
 fi
 
 "$ROOT/infra/local/install.sh" deploy
+
+# Before building or changing anything: whose account would this change?
+if [[ $PACKAGE_ONLY != 1 ]]; then
+  account=$(aws_account "$SAM_VENV/bin/python") || fail "$account"
+  echo "deploy: to account $account, stack $STACK_NAME" >&2
+fi
 
 # The functions are the template's code directories (CodeUri ../target/lambda/<name>/); cargo
 # lambda writes each binary there as `bootstrap`, which is what SAM zips.
@@ -99,11 +108,16 @@ optional OIDC_ROLE_CLAIM OidcRoleClaim
 optional OIDC_ENTITY_CLAIM OidcEntityClaim
 optional OIDC_SCOPE OidcScope
 optional USER_POOL_DOMAIN_PREFIX UserPoolDomainPrefix
+optional API_SERVER_ERROR_RATE ApiServerErrorRate
+optional API_LATENCY_P99_MS ApiLatencyP99Ms
 
+# The change set is shown, and applied only once the operator says yes (DEPLOY_YES=1: at once).
+confirm=(--confirm-changeset)
+[[ ${DEPLOY_YES:-0} == 1 ]] && confirm=(--no-confirm-changeset)
 echo "deploy: deploying stack $STACK_NAME" >&2
 sam deploy "${region_flag[@]}" --template-file "$TEMPLATE" --stack-name "$STACK_NAME" --resolve-s3 \
   --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
-  --parameter-overrides "${overrides[@]}"
+  "${confirm[@]}" --parameter-overrides "${overrides[@]}"
 
 # The working-day calendar's years (infra/calendar/cn-working-days.json) into the stack's table.
 calendar_table=$("$SAM_VENV/bin/python" - "$STACK_NAME" ${region:+"$region"} <<'PY'

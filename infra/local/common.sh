@@ -76,3 +76,17 @@ localstack_pid() {
   has_marker "$pid" || return 1
   echo "$pid"
 }
+
+# The AWS account the standard environment's credentials belong to (`python` has boto3); no
+# credentials, or ones AWS refuses, answer why instead, with a non-zero status. For make deploy
+# and make destroy, before they build or change anything.
+aws_account() {
+  "$1" - <<'PY' 2>&1 || return 1
+import sys, boto3, botocore.exceptions
+try:
+    print(boto3.client("sts").get_caller_identity()["Account"])
+except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+    sys.exit(f"no usable AWS credentials, nothing was changed: {e} "
+             "(set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and AWS_REGION)")
+PY
+}

@@ -55,3 +55,20 @@ env "${localstack_env[@]}" "$VENV/bin/aws" s3 mb "s3://$bucket" >/dev/null 2>&1 
 env "${localstack_env[@]}" ARCH=x86_64 CARGO_PROFILE=dev DEPLOY_PACKAGE_ONLY=1 ARTIFACT_BUCKET=$bucket STACK_NAME=icp-deploy-check \
   infra/deploy.sh
 "$VENV/bin/python" "$LOCAL_DIR/check_package.py" "$ROOT/target/deploy/packaged.yaml" "$ENDPOINT" x86_64
+
+# `make deploy` without AWS credentials stops before it builds or changes anything, and says why.
+echo "test: make deploy without AWS credentials stops before changing anything" >&2
+if out=$(env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
+  -u AWS_ENDPOINT_URL AWS_EC2_METADATA_DISABLED=true AWS_REGION=cn-north-1 \
+  AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+  SENDER_EMAIL=filing@provider.example.cn REVIEWER_EMAILS=reviewer@provider.example.cn \
+  AUTHORITY_URL=https://authority.example.cn/submissions make --no-print-directory deploy 2>&1); then
+  echo "test: make deploy went on without credentials:" >&2
+  echo "$out" >&2
+  exit 1
+fi
+if ! grep -q "no usable AWS credentials, nothing was changed" <<<"$out" || grep -q "deploy: building" <<<"$out"; then
+  echo "test: make deploy without credentials did not stop first, saying why:" >&2
+  echo "$out" >&2
+  exit 1
+fi
