@@ -404,3 +404,42 @@ fn a_test_only_switch_is_refused_anywhere_but_on_localstack_whatever_the_stage()
     assert!(refusals(&template, LOCALSTACK, &local).is_empty());
     assert_eq!(refusals(&template, AWS_ACCOUNT, &local).len(), 4);
 }
+
+#[test]
+fn the_data_outlives_the_stack_and_the_api_has_alarms_for_what_people_see() {
+    let template = template();
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::DynamoDB::Table" || name == "AuthoritySimTable" {
+            continue;
+        }
+        assert_eq!(resource["DeletionPolicy"], "Retain", "{name:?}");
+        assert_eq!(resource["UpdateReplacePolicy"], "Retain", "{name:?}");
+    }
+    let alarms: Vec<&Value> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::CloudWatch::Alarm")
+        .map(|r| &r["Properties"])
+        .collect();
+    let api_alarm = |metric: &str| {
+        alarms
+            .iter()
+            .find(|a| a["Namespace"] == "AWS/ApiGateway" && a["MetricName"] == metric)
+            .unwrap_or_else(|| panic!("no alarm on the API's {metric}"))
+    };
+    assert_eq!(api_alarm("5XXError")["Statistic"], "Average", "a rate");
+    assert_eq!(api_alarm("Latency")["ExtendedStatistic"], "p99");
+    // Each alarm has its runbook.
+    let root = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+    let runbooks = std::fs::read_to_string(format!("{root}/../docs/runbooks.md")).unwrap();
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] == "AWS::CloudWatch::Alarm" {
+            let name = name.as_str().unwrap();
+            assert!(
+                runbooks.contains(&format!("## {name}:")),
+                "no runbook for {name}"
+            );
+        }
+    }
+}
