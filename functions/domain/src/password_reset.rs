@@ -232,14 +232,10 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
             .await?
         else {
             // Spent by other tries meanwhile, or completed by one.
-            let entity = existing_entity(&self.store, entity_id).await?;
-            return match entity.retrieval.password_reset.as_ref() {
-                Some(now_reset) if now_reset.reset_id == reset_id => {
-                    self.repeated(&entity, now_reset, code, new_password, now)
-                        .await
-                }
-                _ => Err(DomainError::ResetNotFound(reset_id.into()).into()),
-            };
+            let gone = DomainError::ResetNotFound(reset_id.into());
+            return self
+                .after_a_race(entity_id, reset_id, code, new_password, now, gone)
+                .await;
         };
         if !is_the_code(&self.vault, reset, code) {
             let tries_left = WRONG_CODES_ENDING_A_RESET.saturating_sub(tries);
@@ -265,15 +261,37 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
             }
             // Another try with the right code completed it first.
             Err(StoreError::Conflict(_)) => {
-                let entity = existing_entity(&self.store, entity_id).await?;
-                match entity.retrieval.password_reset.as_ref() {
-                    Some(done) if done.reset_id == reset_id => {
-                        self.repeated(&entity, done, code, new_password, now).await
-                    }
-                    _ => Err(DomainError::ResetEnded.into()),
-                }
+                self.after_a_race(
+                    entity_id,
+                    reset_id,
+                    code,
+                    new_password,
+                    now,
+                    DomainError::ResetEnded,
+                )
+                .await
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A confirmation another try overtook: the reset as it stands now answers it (`repeated`),
+    /// or `gone` if it is no longer the entity's reset.
+    async fn after_a_race(
+        &self,
+        entity_id: &str,
+        reset_id: &str,
+        code: &str,
+        new_password: &str,
+        now: DateTime<Utc>,
+        gone: DomainError,
+    ) -> Result<(), ServiceError> {
+        let entity = existing_entity(&self.store, entity_id).await?;
+        match entity.retrieval.password_reset.as_ref() {
+            Some(reset) if reset.reset_id == reset_id => {
+                self.repeated(&entity, reset, code, new_password, now).await
+            }
+            _ => Err(gone.into()),
         }
     }
 

@@ -184,7 +184,7 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
                 })
             }
             // Someone moved first (a retry of this step, or a withdraw): report what stands,
-            // and settle the check as it was judged (a withdraw's counts as a mismatch).
+            // and settle the check as it was judged (a match only while the attempt stands).
             Err(StoreError::Conflict(_)) => {
                 let now_request = load(store, request_id).await?;
                 let judged_a_match = now_request.attempt == attempt && matches;
