@@ -9,7 +9,7 @@
 #   AUTHORITY_URL                   required: the authority's submission intake (https://...)
 #   STAGE=prod  STACK_NAME=icp-filing-$STAGE  ARCH=arm64 (or x86_64)
 #   ALARM_EMAIL  FIRST_REVIEW_DEADLINE_SECONDS  AUTHORITY_DEADLINE_SECONDS  REJECTED_EXPIRY_SECONDS
-#   APPLY_RETRY_SECONDS  APPLY_RETRY_ROUNDS  PARKED_RETRY_SECONDS  API_RATE_LIMIT  API_BURST_LIMIT
+#   ROUND_FIRST_WAIT_SECONDS  ROUND_MAX_WAIT_SECONDS  WAITING_ROUNDS_ALARM_THRESHOLD  API_RATE_LIMIT  API_BURST_LIMIT
 #   LOG_RETENTION_DAYS  FUNCTION_RESERVED_CONCURRENCY       optional template parameters
 #   OIDC_ISSUER  OIDC_CLIENT_ID  OIDC_AUDIENCES  OIDC_JWKS_URL  OIDC_ROLE_CLAIM  OIDC_ENTITY_CLAIM
 #   OIDC_SCOPE                      sign-in at an existing OpenID Connect provider; without
@@ -93,9 +93,9 @@ optional ALARM_EMAIL AlarmEmail
 optional FIRST_REVIEW_DEADLINE_SECONDS FirstReviewDeadlineSeconds
 optional AUTHORITY_DEADLINE_SECONDS AuthorityDeadlineSeconds
 optional REJECTED_EXPIRY_SECONDS RejectedExpirySeconds
-optional APPLY_RETRY_SECONDS ApplyRetrySeconds
-optional APPLY_RETRY_ROUNDS ApplyRetryRounds
-optional PARKED_RETRY_SECONDS ParkedRetrySeconds
+optional ROUND_FIRST_WAIT_SECONDS RoundFirstWaitSeconds
+optional ROUND_MAX_WAIT_SECONDS RoundMaxWaitSeconds
+optional WAITING_ROUNDS_ALARM_THRESHOLD WaitingRoundsAlarmThreshold
 optional API_RATE_LIMIT ApiRateLimit
 optional API_BURST_LIMIT ApiBurstLimit
 optional LOG_RETENTION_DAYS LogRetentionDays

@@ -162,12 +162,11 @@ def main():
             "OidcEntityClaim": "entity_id",
             "OidcScope": "openid profile icp",
             # Short enough for the tests to see: a deadline passing while the authority is
-            # silent (the wait begins again), and an approval parked after its first round
-            # (only an operator's re-drive applies it within the hour).
+            # silent (the wait begins again), and a step's waiting rounds (2 s, then 4, up to
+            # 8) once an outage outlasts its retries.
             "AuthorityDeadlineSeconds": "120",
-            "ApplyRetrySeconds": "1",
-            "ApplyRetryRounds": "0",
-            "ParkedRetrySeconds": "3600",
+            "RoundFirstWaitSeconds": "2",
+            "RoundMaxWaitSeconds": "8",
             # The sweeper every minute, on requests quiet for 20 s (the tests invoke it too).
             "SweepSchedule": "rate(1 minute)",
             "SweepQuietSeconds": "20",

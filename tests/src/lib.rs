@@ -437,6 +437,39 @@ impl Stack {
         .await
     }
 
+    /// The customer's notifications of request `id` (id -> item), once `expected` of them are
+    /// logged and none of the request's is still being sent ("sending": claimed, not settled).
+    /// The reviewers' emails are left out: whether they were told the request waits depends on
+    /// whether the decision came first.
+    pub async fn customer_notifications(
+        &self,
+        id: &str,
+        expected: usize,
+    ) -> serde_json::Map<String, Value> {
+        let customers = |key: &String| !key.contains("#review_");
+        let mut log = self
+            .notifications_of(id, |log| {
+                log.keys().filter(|k| customers(k)).count() >= expected
+                    && log.values().all(|n| n["status"] != "sending")
+            })
+            .await;
+        log.retain(|key, _| customers(key));
+        log
+    }
+
+    /// What the customer was told about request `id` (`event#channel`, sorted), as
+    /// `customer_notifications` finds it.
+    pub async fn customer_events_told(&self, id: &str, expected: usize) -> Vec<String> {
+        let mut events: Vec<String> = self
+            .customer_notifications(id, expected)
+            .await
+            .keys()
+            .map(|key| key.split('#').skip(2).collect::<Vec<_>>().join("#"))
+            .collect();
+        events.sort();
+        events
+    }
+
     /// The SMS to `phone` once `done` holds for them, for at most 30 s.
     pub async fn sms_once(&self, phone: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
         eventually(|| self.sms_to(phone), |sms: &Vec<String>| done(sms)).await
@@ -498,6 +531,54 @@ impl Stack {
 }
 
 impl Stack {
+    /// Stops the execution named `name` (as an operator, or a lost execution, would leave it).
+    pub async fn stop_execution(&self, name: &str) {
+        let arn = format!(
+            "{}:{name}",
+            self.outputs["StateMachineArn"].as_str().unwrap().replacen(
+                ":stateMachine:",
+                ":execution:",
+                1
+            )
+        );
+        self.sfn
+            .stop_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .expect("StopExecution");
+    }
+
+    /// The sum of this stack's `WaitingRounds` for `step` over the last hour, as CloudWatch
+    /// has it (the state machine counts each round itself).
+    pub async fn waiting_rounds(&self, step: &str) -> f64 {
+        let now = chrono::Utc::now();
+        let body = serde_json::json!({
+            "Namespace": "IcpFiling",
+            "MetricName": "WaitingRounds",
+            "Dimensions": [
+                {"Name": "Stack", "Value": self.stack_name()},
+                {"Name": "Step", "Value": step},
+            ],
+            "StartTime": (now - chrono::Duration::hours(1)).timestamp(),
+            "EndTime": (now + chrono::Duration::minutes(5)).timestamp(),
+            "Period": 7200,
+            "Statistics": ["Sum"],
+        });
+        let answer = self
+            .raw_json(
+                "GraniteServiceVersion20100801",
+                "monitoring",
+                "GetMetricStatistics",
+                &body,
+            )
+            .await;
+        answer["Datapoints"]
+            .as_array()
+            .map(|points| points.iter().filter_map(|p| p["Sum"].as_f64()).sum())
+            .unwrap_or_default()
+    }
+
     /// Every event of every execution of the state machine, as JSON text. Read over the raw
     /// JSON protocol: LocalStack renders some history fields in shapes the SDK refuses.
     pub async fn all_execution_histories(&self) -> Vec<String> {
@@ -868,13 +949,17 @@ impl Stack {
 
     /// The deployed name of this stack's function `name` (e.g. `first-review`).
     fn function_name(&self, name: &str) -> String {
+        format!("{}-{name}", self.stack_name())
+    }
+
+    /// The stack's name, as its state machine's name carries it.
+    fn stack_name(&self) -> &str {
         let state_machine = self.outputs["StateMachineArn"].as_str().unwrap();
-        let stack_name = state_machine
+        state_machine
             .rsplit(':')
             .next()
             .unwrap()
-            .trim_end_matches("-request");
-        format!("{stack_name}-{name}")
+            .trim_end_matches("-request")
     }
 
     /// Kills (SIGKILL) one running process of this stack's function `name`, the `pick`-th

@@ -1,5 +1,5 @@
-//! The sweeper against the real stack: what a fault left between two writes is driven on or
-//! closed. Its own test binary: the StartExecution outage it injects would hold up every other
+//! The sweeper against the real stack: what a fault left between two writes is started, or
+//! started again, or resumed. Its own test binary: the StartExecution outage it injects would hold up every other
 //! test's new request running beside it.
 
 use e2e::{Stack, PASSWORD};
@@ -22,19 +22,32 @@ async fn sweep_until<F: std::future::Future<Output = Value>>(
 
 #[tokio::test]
 #[ignore = "needs the local stack: run by make test"]
-async fn the_sweeper_starts_a_request_the_stream_could_not_and_closes_what_a_failed_failure_left() {
+async fn the_sweeper_starts_what_the_stream_could_not_and_mends_what_a_fault_left() {
     let stack = Stack::connect().await;
 
-    // A: the first review's rejection cannot be recorded, nor then the failure.
+    // A: a request awaiting first review whose execution was stopped (lost): the sweeper
+    // starts its attempt again from where it stands, and it goes on to the end.
     let alice = stack.new_customer(1).await;
     let body = json!({"type": "access_cancellation", "websiteId": alice.website_ids[0], "licensePassword": PASSWORD});
-    let stuck = stack.submit_to_first_review(&alice.token, &body).await;
-    let conclude = stack.fail_function_for("first-review", &stuck, &json!({"action": "conclude"}));
-    let record_failure = stack.fail_function_for("close-request", &stuck, &json!({}));
-    let rejected = stack
-        .decide(&stuck, "reject", &["The ID photo is blurred"])
-        .await;
-    assert_eq!(rejected.status, 200, "{}", rejected.body);
+    let lost = stack.submit_to_first_review(&alice.token, &body).await;
+    stack.stop_execution(&format!("{lost}-1")).await;
+
+    // C: the reviewer's decision is recorded but its resume fails (Step Functions refuses the
+    // API's SendTaskSuccess): the sweeper delivers it.
+    let carol = stack.new_customer(1).await;
+    let body = json!({"type": "access_cancellation", "websiteId": carol.website_ids[0], "licensePassword": PASSWORD});
+    let undelivered = stack.submit_to_first_review(&carol.token, &body).await;
+    // The wait keeps its token first (else it would find the decision itself).
+    let kept = e2e::eventually(
+        || stack.task_tokens(&undelivered, 1),
+        |tokens| !tokens.is_empty(),
+    )
+    .await;
+    assert_eq!(kept.len(), 1, "the review's wait keeps its token");
+    let refusing = stack.fail_aws_call("api", "stepfunctions.SendTaskSuccess");
+    let decided = stack.decide(&undelivered, "approve", &[]).await;
+    assert!(decided.status.is_server_error(), "{}", decided.body);
+    drop(refusing);
 
     // B: a submit while Step Functions refuses start-workflow's starts. The customer's answer
     // does not wait for the start; the stream's tries fail, and the sweeper starts it.
@@ -84,53 +97,62 @@ async fn the_sweeper_starts_a_request_the_stream_could_not_and_closes_what_a_fai
         )
         .await;
 
-    // A, on: its execution fails with the request still open; the sweeper closes it.
-    // (About 90 s of the conclusion's retries, then about 90 s of RecordFailure's.)
-    let last_event = e2e::poll(
-        Duration::from_secs(480),
-        Duration::from_secs(2),
-        || async {
-            stack
-                .execution_events(&stuck, 1)
-                .await
-                .last()
-                .map(|e| e["type"].clone())
-        },
-        |last| *last == Some(json!("ExecutionFailed")),
+    // A, on: started again, still awaiting its review; decided, it goes on to the end.
+    let restarted = sweep_until(
+        &stack,
+        || async { json!(stack.executions_of(&lost).await) },
+        |names| names.as_array().is_some_and(|n| n.len() == 2),
     )
     .await;
-    assert_eq!(last_event, Some(json!("ExecutionFailed")));
-    assert_eq!(
-        stack
-            .get(&format!("/requests/{stuck}"), &alice.token)
-            .await
-            .body["status"],
-        "pending_first_review",
-        "the execution ended with the request open"
+    let names: Vec<&str> = restarted
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&format!("{lost}-1").as_str())
+            && names.iter().any(|n| n.starts_with(&format!("{lost}-1_"))),
+        "{names:?}"
     );
-    drop((conclude, record_failure));
-    let closed = sweep_until(
+    let standing = stack.get(&format!("/requests/{lost}"), &alice.token).await;
+    assert_eq!(standing.body["status"], "pending_first_review");
+    assert_eq!(stack.decide(&lost, "approve", &[]).await.status, 200);
+    let done = stack
+        .authority_approves_once_forwarded(&alice.token, &lost)
+        .await;
+    assert_eq!(done["status"], "completed", "{done}");
+
+    // C, on: the decision reaches the waiting execution through the sweeper.
+    let forwarded = sweep_until(
         &stack,
         || async {
             stack
-                .get(&format!("/requests/{stuck}"), &alice.token)
+                .get(&format!("/requests/{undelivered}"), &carol.token)
                 .await
                 .body
         },
-        e2e::status_is("failed"),
+        e2e::status_is("forwarded_to_authority"),
     )
     .await;
-    assert_eq!(closed["status"], "failed", "{closed}");
-    let log = stack
-        .notifications_of(&stuck, |log| {
-            log.contains_key(&format!("{stuck}#1#failed#email"))
-                && log.values().all(|n| n["status"] != "sending")
-        })
-        .await;
-    for channel in ["sms", "email"] {
-        assert_eq!(
-            log[&format!("{stuck}#1#failed#{channel}")]["status"],
-            "sent"
-        );
+    assert_eq!(forwarded["status"], "forwarded_to_authority", "{forwarded}");
+    for (customer, id) in [(&alice, &lost), (&carol, &undelivered)] {
+        let read = stack.get(&format!("/requests/{id}"), &customer.token).await;
+        assert!(!e2e::history(&read.body).contains(&"failed".to_string()));
     }
+    // Each told once of each step, a restart and a late resume notwithstanding.
+    let told = stack.customer_events_told(&lost, 8).await;
+    assert_eq!(
+        told,
+        [
+            "authority_approved#email",
+            "authority_approved#sms",
+            "completed#email",
+            "completed#sms",
+            "forwarded_to_authority#email",
+            "forwarded_to_authority#sms",
+            "submitted#email",
+            "submitted#sms",
+        ]
+    );
 }

@@ -729,21 +729,30 @@ async fn a_reminder_routes_the_rejected_attempt_as_deployed() {
     stack.assert_choice_routes("Reminded", &routes).await;
 }
 
-/// A failed round of applying an approval is tried again after a wait until the rounds the
-/// deadlines allow are spent; past them the approval is parked (and the rounds go on).
+/// A waiting round's next wait doubles up to its cap, and the round resumes the step it names,
+/// as deployed (the template's substitutions included).
 #[tokio::test]
 #[ignore = "needs the local stack: run by make test"]
-async fn a_failed_apply_round_waits_and_tries_again_then_parks_as_deployed() {
+async fn a_waiting_round_grows_to_its_cap_and_resumes_its_step_as_deployed() {
     let stack = Stack::connect().await;
-    let routes = [
-        (1, "AwaitApplyRetry"),
-        (8, "AwaitApplyRetry"),
-        (9, "ApprovalParked"),
+    let cap = [
+        (4, "ResumeRound"),
+        (8, "ResumeRound"),
+        (16, "RoundWaitAtCap"),
     ]
-    .map(|(failed, next)| {
-        let input =
-            json!({"applyRounds": {"failed": failed}, "deadlines": {"applyRetryRounds": 8}});
-        (input, next)
+    .map(|(wait, next)| {
+        (
+            json!({"rounds": {"waitSeconds": wait, "maxWaitSeconds": 8}}),
+            next,
+        )
     });
-    stack.assert_choice_routes("ApplyLater", &routes).await;
+    stack.assert_choice_routes("CapRoundWait", &cap).await;
+    let resume = [
+        "VerifyPassword",
+        "FirstReview",
+        "ClearRecord",
+        "ForwardToAuthority",
+    ]
+    .map(|step| (json!({"rounds": {"resume": step}}), step));
+    stack.assert_choice_routes("ResumeRound", &resume).await;
 }

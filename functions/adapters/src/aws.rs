@@ -98,9 +98,7 @@ fn seconds(name: &str) -> Result<Option<i64>, Error> {
 }
 
 /// The workflow's deadlines: `FIRST_REVIEW_DEADLINE_SECONDS` (0 or unset: 1 working day),
-/// `AUTHORITY_DEADLINE_SECONDS`, `REJECTED_EXPIRY_SECONDS`, `EXPIRY_REMINDER_BEFORE_SECONDS`;
-/// an approval that fails to apply: `APPLY_RETRY_SECONDS`, `APPLY_RETRY_ROUNDS` (then parked),
-/// `PARKED_RETRY_SECONDS`.
+/// `AUTHORITY_DEADLINE_SECONDS`, `REJECTED_EXPIRY_SECONDS`, `EXPIRY_REMINDER_BEFORE_SECONDS`.
 pub fn deadline_config() -> Result<icp_domain::deadlines::DeadlineConfig, Error> {
     let defaults = icp_domain::deadlines::DeadlineConfig::default();
     Ok(icp_domain::deadlines::DeadlineConfig {
@@ -111,11 +109,6 @@ pub fn deadline_config() -> Result<icp_domain::deadlines::DeadlineConfig, Error>
             .unwrap_or(defaults.rejected_expiry_seconds),
         reminder_before_expiry_seconds: seconds("EXPIRY_REMINDER_BEFORE_SECONDS")?
             .unwrap_or(defaults.reminder_before_expiry_seconds),
-        apply_retry_seconds: seconds("APPLY_RETRY_SECONDS")?
-            .unwrap_or(defaults.apply_retry_seconds),
-        apply_retry_rounds: seconds("APPLY_RETRY_ROUNDS")?.unwrap_or(defaults.apply_retry_rounds),
-        parked_retry_seconds: seconds("PARKED_RETRY_SECONDS")?
-            .unwrap_or(defaults.parked_retry_seconds),
     })
 }
 

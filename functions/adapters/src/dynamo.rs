@@ -450,7 +450,7 @@ impl Store for DynamoStore {
                 t.request_id, t.from, t.attempt
             ))
         };
-        if !t.releases_website() && t.next_attempt.is_none() {
+        if !t.releases_website() && !t.claims_website() && t.next_attempt.is_none() {
             // One item: a conditional update that answers with the item as written.
             let result = self
                 .client
@@ -509,6 +509,23 @@ impl Store for DynamoStore {
                     .build(),
             );
         }
+        if t.claims_website() {
+            // Reopening a request holds its website open again, if nothing else holds it.
+            let claim = Update::builder()
+                .table_name(&self.tables.websites)
+                .key("websiteId", s(&t.website_id))
+                .update_expression("SET openRequestId = :rid")
+                .condition_expression(
+                    "attribute_exists(websiteId) AND attribute_not_exists(openRequestId) AND #status = :active",
+                )
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":rid", s(&t.request_id))
+                .expression_attribute_values(":active", encode_value(&WebsiteStatus::Active)?)
+                .build()
+                .map_err(build_error)?;
+            transaction =
+                transaction.transact_items(TransactWriteItem::builder().update(claim).build());
+        }
         if t.next_attempt.is_some() {
             // The next attempt's start, written with it: its insert on the table's stream has
             // start-workflow start the attempt, as a new request's own insert does.
@@ -538,6 +555,10 @@ impl Store for DynamoStore {
                     Some([true, ..]) => conflict(),
                     Some([_, true]) if t.releases_website() => StoreError::Corrupt(format!(
                         "website {} does not hold {} open",
+                        t.website_id, t.request_id
+                    )),
+                    Some([_, true]) if t.claims_website() => StoreError::Conflict(format!(
+                        "website {} is not free for {}",
                         t.website_id, t.request_id
                     )),
                     Some([_, true]) => StoreError::Corrupt(format!(

@@ -49,15 +49,25 @@ pub fn execution_name(request_id: &str, attempt: u32) -> String {
     format!("{request_id}-{attempt}")
 }
 
-impl Workflow for StepFunctionsWorkflow {
-    async fn start(&self, request_id: &str, attempt: u32) -> Result<(), WorkflowError> {
+/// The attempt started again (`Workflow::restart`), named by `run`.
+pub fn restart_name(request_id: &str, attempt: u32, run: usize) -> String {
+    format!("{request_id}-{attempt}_{run}")
+}
+
+impl StepFunctionsWorkflow {
+    async fn start_named(
+        &self,
+        name: String,
+        request_id: &str,
+        attempt: u32,
+    ) -> Result<(), WorkflowError> {
         // Identifiers only: no secret ever enters the execution input or history.
         let input = json!({ "requestId": request_id, "attempt": attempt }).to_string();
         let result = self
             .client
             .start_execution()
             .state_machine_arn(&self.state_machine_arn)
-            .name(execution_name(request_id, attempt))
+            .name(name)
             .input(input)
             .send()
             .await;
@@ -71,6 +81,23 @@ impl Workflow for StepFunctionsWorkflow {
             }
             Err(e) => Err(unavailable(e)),
         }
+    }
+}
+
+impl Workflow for StepFunctionsWorkflow {
+    async fn start(&self, request_id: &str, attempt: u32) -> Result<(), WorkflowError> {
+        self.start_named(execution_name(request_id, attempt), request_id, attempt)
+            .await
+    }
+
+    async fn restart(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        run: usize,
+    ) -> Result<(), WorkflowError> {
+        let name = restart_name(request_id, attempt, run);
+        self.start_named(name, request_id, attempt).await
     }
 
     async fn resume(
@@ -166,9 +193,12 @@ impl Workflow for StepFunctionsWorkflow {
     }
 }
 
-/// The attempt an execution's name (`execution_name`) stands for.
+/// The attempt an execution's name (`execution_name`, `restart_name`) stands for.
 fn attempt_of(execution_name: &str) -> Option<(String, u32)> {
     let (request_id, attempt) = execution_name.rsplit_once('-')?;
+    let attempt = attempt
+        .split_once('_')
+        .map_or(attempt, |(attempt, _run)| attempt);
     Some((request_id.to_string(), attempt.parse().ok()?))
 }
 
@@ -180,6 +210,8 @@ mod tests {
     fn an_execution_name_gives_back_its_attempt() {
         let name = execution_name("req-0f3a", 12);
         assert_eq!(attempt_of(&name), Some(("req-0f3a".to_string(), 12)));
+        let restarted = restart_name("req-0f3a", 12, 7);
+        assert_eq!(attempt_of(&restarted), Some(("req-0f3a".to_string(), 12)));
         assert_eq!(attempt_of("req-0f3a"), None);
         assert_eq!(attempt_of("nodash"), None);
     }

@@ -875,6 +875,77 @@ async fn an_approval_is_never_failed_and_an_operator_re_drives_it_once() {
     );
 }
 
+/// A request failed on a contract bug while it awaited its first review: once the cause is
+/// mended, only an operator re-drives it; it reopens there, holds its website again and its
+/// attempt starts again. A repeat is refused, as is a request whose website another request
+/// took meanwhile, or one failed before its password was checked. An approval is never failed.
+#[tokio::test]
+async fn an_operator_re_drives_a_failed_request_where_it_stood() {
+    let w = world();
+    let bug = || FailureCause::StepFailed("UnexpectedOutcome".into());
+    let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    verify(&w, &r, 1).await;
+    w.fail(&attempt_of(&r, 1), bug(), Utc::now()).await.unwrap();
+    assert_eq!(current(&w, &r).await.status, Status::Failed);
+    for caller in [w.customer.clone(), reviewer()] {
+        assert!(matches!(
+            w.redrive(&caller, &r.request_id, Utc::now()).await,
+            Err(ServiceError::Forbidden)
+        ));
+    }
+    let reopened = w
+        .redrive(&operator(), &r.request_id, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(reopened.status, Status::PendingFirstReview);
+    assert_eq!(
+        reopened.history.last().unwrap().event,
+        Some(HistoryEvent::Redriven)
+    );
+    let website = w.store.get_website("w1").await.unwrap().unwrap();
+    assert_eq!(
+        website.open_request_id.as_deref(),
+        Some(r.request_id.as_str())
+    );
+    let again = format!("{}_{}", execution_name(&reopened), reopened.history.len());
+    assert!(w.workflow.executions.lock().unwrap().contains(&again));
+    assert!(matches!(
+        w.redrive(&operator(), &r.request_id, Utc::now()).await,
+        Err(ServiceError::Domain(DomainError::NothingToRedrive(
+            Status::PendingFirstReview
+        )))
+    ));
+
+    // Failed again; the customer filed another request on the website meanwhile.
+    w.fail(&attempt_of(&r, 1), bug(), Utc::now()).await.unwrap();
+    let other = submit(&w, &w.customer, "k2", "w1", PASSWORD).await.unwrap();
+    assert!(matches!(
+        w.redrive(&operator(), &r.request_id, Utc::now()).await,
+        Err(ServiceError::Domain(DomainError::RequestAlreadyOpen(open))) if open == other.request_id
+    ));
+    assert_eq!(current(&w, &r).await.status, Status::Failed);
+
+    // Failed before its password was checked: the password is gone, nothing to go on with.
+    let early = submit_change(&w, "w2", &["203.0.113.40"]).await;
+    w.fail(&attempt_of(&early, 1), bug(), Utc::now())
+        .await
+        .unwrap();
+    assert!(matches!(
+        w.redrive(&operator(), &early.request_id, Utc::now()).await,
+        Err(ServiceError::Domain(DomainError::NothingToRedrive(
+            Status::Failed
+        )))
+    ));
+
+    // Approved at first review: a failure is never recorded.
+    verify(&w, &other, 1).await;
+    decide(&w, &other, Decision::Approve, &[]).await.unwrap();
+    w.fail(&attempt_of(&other, 1), bug(), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(current(&w, &other).await.status, Status::PendingFirstReview);
+}
+
 fn execution_name(r: &Request) -> String {
     format!("{}-{}", r.request_id, r.attempt)
 }
@@ -906,13 +977,16 @@ async fn the_sweeper_starts_a_write_left_without_its_execution_once_it_is_quiet(
     assert_eq!(sweep(&w).await.acted(), 0, "now it runs: nothing to do");
 }
 
+/// Requests whose execution ended while they were open (stopped, lost) are started again from
+/// where they stand, in a new execution of the same attempt; none is failed, nobody is told
+/// anything, and the next sweep finds them running.
 #[tokio::test]
-async fn the_sweeper_closes_what_an_ended_execution_left_open() {
+async fn the_sweeper_starts_again_what_an_ended_execution_left_open() {
     let w = world();
-    // Awaiting first review, its execution ended (its failure could not be recorded).
-    let stuck = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
-    verify(&w, &stuck, 1).await;
-    // Approved by the authority, its execution ended before the record was cleared.
+    // Awaiting first review.
+    let waiting_review = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    verify(&w, &waiting_review, 1).await;
+    // Approved by the authority, the record not cleared yet.
     let approved = submit_change(&w, "w2", &["203.0.113.30"]).await;
     verify(&w, &approved, 1).await;
     decide(&w, &approved, Decision::Approve, &[]).await.unwrap();
@@ -920,7 +994,9 @@ async fn the_sweeper_closes_what_an_ended_execution_left_open() {
     authority(&w, &approved, AuthorityDecision::Approved)
         .await
         .unwrap();
-    // Rejected, its expiry timer ended: the customer can still resubmit.
+    // The callback's resume ended that wait: its token is no longer waited on.
+    w.workflow.timed_out.lock().unwrap().insert("t".into());
+    // Rejected, waiting for Modify and Submit.
     let rejected = submit(
         &w,
         &Caller::Customer {
@@ -933,7 +1009,7 @@ async fn the_sweeper_closes_what_an_ended_execution_left_open() {
     .await
     .unwrap();
     verify(&w, &rejected, 1).await;
-    for r in [&stuck, &approved, &rejected] {
+    for r in [&waiting_review, &approved, &rejected] {
         w.workflow.ended.lock().unwrap().insert(execution_name(r));
     }
     // Awaiting first review, its execution running: listed as such, never looked at alone.
@@ -943,38 +1019,104 @@ async fn the_sweeper_closes_what_an_ended_execution_left_open() {
         open_request_id: None,
         ..w.store.get_website("w1").await.unwrap().unwrap()
     });
-    let waiting = submit(&w, &w.customer, "k4", "w4", PASSWORD).await.unwrap();
-    verify(&w, &waiting, 1).await;
-    let told_before = sent_to(&w, "a@example.cn").len();
+    let running = submit(&w, &w.customer, "k4", "w4", PASSWORD).await.unwrap();
+    verify(&w, &running, 1).await;
+    let before = |r: &Request| (r.request_id.clone(), r.status);
+    let mut stood = Vec::new();
+    for r in [&waiting_review, &approved, &rejected, &running] {
+        stood.push(before(&current(&w, r).await));
+    }
+    let told_before = w.notifier.sent.lock().unwrap().len();
 
     let report = sweep(&w).await;
     let mut described = w.workflow.described.lock().unwrap().clone();
     described.sort();
-    let mut ended: Vec<_> = [&stuck, &approved, &rejected].map(execution_name).to_vec();
+    let mut ended: Vec<_> = [&waiting_review, &approved, &rejected]
+        .map(execution_name)
+        .to_vec();
     ended.sort();
-    assert_eq!(described, ended);
-    assert_eq!(report.failed, vec![stuck.request_id.clone()]);
-    assert_eq!(report.applied, vec![approved.request_id.clone()]);
-    assert_eq!(report.left, vec![rejected.request_id.clone()]);
+    assert_eq!(described, ended, "only the unlisted are looked at");
+    let mut restarted = report.restarted.clone();
+    restarted.sort();
+    let mut expected: Vec<_> = [&waiting_review, &approved, &rejected]
+        .map(|r| r.request_id.clone())
+        .to_vec();
+    expected.sort();
+    assert_eq!(restarted, expected, "{report:?}");
     assert!(
-        report.started.is_empty() && report.errors.is_empty(),
+        report.started.is_empty() && report.resumed.is_empty() && report.errors.is_empty(),
         "{report:?}"
     );
-    assert_eq!(current(&w, &stuck).await.status, Status::Failed);
-    assert_eq!(current(&w, &approved).await.status, Status::Completed);
+    for r in [&waiting_review, &approved, &rejected] {
+        let r = current(&w, r).await;
+        let again = format!("{}_{}", execution_name(&r), r.history.len());
+        assert!(
+            w.workflow.executions.lock().unwrap().contains(&again),
+            "{again} started"
+        );
+    }
+    let mut stand = Vec::new();
+    for r in [&waiting_review, &approved, &rejected, &running] {
+        stand.push(before(&current(&w, r).await));
+    }
+    assert_eq!(stand, stood, "nothing moved, nothing failed");
+    assert_eq!(w.notifier.sent.lock().unwrap().len(), told_before);
+    let again = sweep(&w).await;
+    assert_eq!(again.acted(), 0, "now they run: {again:?}");
+}
+
+/// A result recorded whose resume was lost: the reviewer's decision (the request still awaits
+/// its first review), the authority's rejection (the request closed, its execution still
+/// waiting). The sweeper resumes each wait once with it; a wait already over is left.
+#[tokio::test]
+async fn the_sweeper_resumes_a_wait_whose_result_is_recorded() {
+    let w = world();
+    let decided = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    verify(&w, &decided, 1).await;
+    await_review(&w, &decided, 1, "review-token").await;
+    decide(&w, &decided, Decision::Approve, &[]).await.unwrap();
+    let rejected = submit_change(&w, "w2", &["203.0.113.30"]).await;
+    verify(&w, &rejected, 1).await;
+    decide(&w, &rejected, Decision::Approve, &[]).await.unwrap();
+    forward(&w, &rejected, "authority-token").await;
+    authority(&w, &rejected, AuthorityDecision::Rejected)
+        .await
+        .unwrap();
     assert_eq!(
         current(&w, &rejected).await.status,
-        Status::PasswordRejected
+        Status::AuthorityRejected
     );
-    // Each customer told once, by SMS and email: failed for one, completed for the other.
-    assert_eq!(sent_to(&w, "a@example.cn").len(), told_before + 2);
+    // Both resumes were lost (Step Functions was down): the waits still wait.
+    w.workflow.resumed.lock().unwrap().clear();
+
+    let report = sweep(&w).await;
+    let mut ids = report.resumed.clone();
+    ids.sort();
+    let mut expected = vec![decided.request_id.clone(), rejected.request_id.clone()];
+    expected.sort();
+    assert_eq!(ids, expected, "{report:?}");
+    let mut got = resumed(&w);
+    got.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
-        current(&w, &waiting).await.status,
-        Status::PendingFirstReview
+        got,
+        vec![
+            (
+                "authority-token".into(),
+                serde_json::json!({"decision": "rejected"})
+            ),
+            (
+                "review-token".into(),
+                serde_json::json!({"decision": "approve"})
+            ),
+        ]
     );
+    // Delivered now: the tokens are no longer waited on.
+    for token in ["authority-token", "review-token"] {
+        w.workflow.timed_out.lock().unwrap().insert(token.into());
+    }
     let again = sweep(&w).await;
     assert_eq!(again.acted(), 0, "{again:?}");
-    assert_eq!(sent_to(&w, "a@example.cn").len(), told_before + 2);
+    assert_eq!(resumed(&w).len(), 2);
 }
 
 /// Modify and Submit's start item reached no `start-workflow` (the stream gave up on it) while

@@ -1,16 +1,15 @@
 //! Approved by the authority: apply the outcome (website cancelled and cleared, access
 //! cancelled with the entity license number kept, or the new service IPs in force) and
-//! complete the request. When applying keeps failing past its rounds of retries, the approval
-//! is parked: counted for the alarm, named in the log for the operator who re-drives it.
+//! complete the request. When applying keeps failing, the workflow waits a round and runs this
+//! again, for as long as it takes.
 
 use icp_adapters::clock::SystemClock;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
-use icp_domain::contract::ClearTask;
+use icp_domain::contract::Attempt;
 use icp_domain::ports::{Clock, Ports};
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_edge::step::StepError;
-use icp_edge::telemetry;
 use lambda_runtime::{Context, Error};
 
 struct ClearRecord {
@@ -19,7 +18,7 @@ struct ClearRecord {
 }
 
 impl StepFunction for ClearRecord {
-    type Input = ClearTask;
+    type Input = Attempt;
     type Output = ();
 
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
@@ -35,19 +34,9 @@ impl StepFunction for ClearRecord {
         })
     }
 
-    async fn handle(&self, task: ClearTask, _: &Context) -> Result<(), StepError> {
-        match task {
-            ClearTask::Apply(attempt) => {
-                tracing::info!(request_id = %attempt.request_id, attempt = attempt.attempt, "clearing the record");
-                Ok(self.ports.clear_record(&attempt, self.clock.now()).await?)
-            }
-            // Nothing here may need DynamoDB: an outage of it is the likely cause.
-            ClearTask::Parked { attempt, error } => {
-                telemetry::count("ApprovalParked");
-                tracing::error!(request_id = %attempt.request_id, attempt = attempt.attempt, %error, "approval parked: applying it keeps failing; re-drive it once the cause is fixed (icp-review redrive)");
-                Ok(())
-            }
-        }
+    async fn handle(&self, attempt: Attempt, _: &Context) -> Result<(), StepError> {
+        tracing::info!(request_id = %attempt.request_id, attempt = attempt.attempt, "clearing the record");
+        Ok(self.ports.clear_record(&attempt, self.clock.now()).await?)
     }
 }
 

@@ -24,7 +24,7 @@ pub enum AuthorityDecision {
 }
 
 /// The authority's answer as the request records it, if it has one.
-fn recorded_result(request: &Request) -> Option<AuthorityOutcome> {
+pub(crate) fn recorded_result(request: &Request) -> Option<AuthorityOutcome> {
     match request.status {
         Status::Approved | Status::Completed => Some(AuthorityOutcome::Approved),
         Status::AuthorityRejected => Some(AuthorityOutcome::Rejected),

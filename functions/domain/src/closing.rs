@@ -79,33 +79,6 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
         .await
     }
 
-    /// An operator's re-drive of an approval the workflow could not apply (parked): apply it
-    /// now. Applied already, it answers the request as it stands; a failure is the caller's to
-    /// see (the workflow's own rounds go on regardless).
-    pub async fn redrive(
-        &self,
-        caller: &Caller,
-        request_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Request, ServiceError> {
-        let Caller::Operator { .. } = caller else {
-            return Err(ServiceError::Forbidden);
-        };
-        let request = load(&self.store, request_id).await?;
-        match request.status {
-            Status::Approved => {
-                let attempt = Attempt {
-                    request_id: request_id.into(),
-                    attempt: request.attempt,
-                };
-                self.clear_record(&attempt, now).await?;
-                load(&self.store, request_id).await
-            }
-            Status::Completed => Ok(request),
-            other => Err(DomainError::NothingToRedrive(other).into()),
-        }
-    }
-
     /// A rejected request not yet resubmitted: remind the customer before it expires. An
     /// attempt already over (resubmitted, withdrawn) is `Superseded`: its execution ends here.
     pub async fn remind_resubmission(
@@ -145,8 +118,9 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
         .await
     }
 
-    /// The workflow could not go on (a step failed for good, or the authority's deadline
-    /// passed): record `failed` with the cause and tell the customer.
+    /// A fault no retry mends (a contract bug) stopped the workflow before any approval: record
+    /// `failed` with the cause and tell the customer. A request the reviewer approved is never
+    /// failed (the write is refused once the approval is recorded): it waits rounds instead.
     pub async fn fail(
         &self,
         attempt: &Attempt,
@@ -154,16 +128,83 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
         self.step(attempt, Event::Failed, now, |request| {
-            request.status.can_move_to(Status::Failed).then(|| {
-                request.transition(
-                    Status::Failed,
-                    "system:close-request",
-                    HistoryEvent::Failed { cause },
-                    now,
-                )
+            (request.status.can_move_to(Status::Failed) && !request.is_approved()).then(|| {
+                request
+                    .transition(
+                        Status::Failed,
+                        "system:close-request",
+                        HistoryEvent::Failed { cause },
+                        now,
+                    )
+                    .map(|mut t| {
+                        t.unless_approved = true;
+                        t
+                    })
             })
         })
         .await
+    }
+}
+
+impl<S: Store, N: Notifier, V, W: Workflow, A> Ports<S, N, V, W, A> {
+    /// An operator's re-drive, once the cause is mended. An approval not yet applied (the
+    /// workflow waits rounds to apply it) is applied now; applied already, the request is
+    /// answered as it stands. A request failed awaiting its first review reopens there (if its
+    /// website is free) and its attempt starts again; a repeat finds it open and refuses.
+    pub async fn redrive(
+        &self,
+        caller: &Caller,
+        request_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Request, ServiceError> {
+        let Caller::Operator { .. } = caller else {
+            return Err(ServiceError::Forbidden);
+        };
+        let request = load(&self.store, request_id).await?;
+        match request.status {
+            Status::Approved => {
+                let attempt = Attempt {
+                    request_id: request_id.into(),
+                    attempt: request.attempt,
+                };
+                self.clear_record(&attempt, now).await?;
+                load(&self.store, request_id).await
+            }
+            Status::Completed => Ok(request),
+            _ => self.reopen(caller, request, now).await,
+        }
+    }
+
+    async fn reopen(
+        &self,
+        caller: &Caller,
+        request: Request,
+        now: DateTime<Utc>,
+    ) -> Result<Request, ServiceError> {
+        let transition = request.reopening(caller.actor(), now)?;
+        let reopened = match self.store.apply(&transition).await {
+            Ok(reopened) => reopened,
+            Err(StoreError::Conflict(_)) => {
+                let current = load(&self.store, &request.request_id).await?;
+                if current.status != Status::Failed {
+                    // Another re-drive moved first: it started the attempt.
+                    return Err(DomainError::NothingToRedrive(current.status).into());
+                }
+                let website = self.store.get_website(&request.website_id).await?;
+                let open = website.and_then(|w| w.open_request_id).unwrap_or_default();
+                return Err(DomainError::RequestAlreadyOpen(open).into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // Named by the history, which the reopening lengthened: a start apart from any before.
+        self.workflow
+            .restart(
+                &reopened.request_id,
+                reopened.attempt,
+                reopened.history.len(),
+            )
+            .await?;
+        Ok(reopened)
     }
 }
 

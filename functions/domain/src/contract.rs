@@ -148,22 +148,6 @@ pub enum FirstReviewTask {
     Conclude(Attempt),
 }
 
-/// `clear-record`'s two moments.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "action")]
-pub enum ClearTask {
-    /// Approved by the authority: apply the outcome to the website and complete the request.
-    Apply(Attempt),
-    /// Applying failed for longer than its rounds of retries: the approval is parked (an
-    /// alarm) for an operator to re-drive, and the rounds go on.
-    Parked {
-        #[serde(flatten)]
-        attempt: Attempt,
-        /// The error name of the last failed round.
-        error: String,
-    },
-}
-
 /// `close-request`'s moments: a rejected request's reminder and expiry, the authority's
 /// deadline, and the recorded failure.
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,5 @@
 //! The workflow's clocks: first review within 1 working day, the authority's deadline, how
-//! long a rejected request waits for "Modify and Submit" before it expires, and how an
-//! approval that cannot be applied is tried again.
+//! long a rejected request waits for "Modify and Submit" before it expires.
 
 use crate::calendar::{china_time, WorkingCalendar, WorkingDue};
 use chrono::{DateTime, Duration, Utc};
@@ -18,13 +17,6 @@ pub struct Deadlines {
     pub authority_seconds: i64,
     pub reminder_seconds: i64,
     pub expiry_after_reminder_seconds: i64,
-    /// Between rounds of a step that failed past a round's retries: applying an approval,
-    /// forwarding an approved request to the authority.
-    pub apply_retry_seconds: i64,
-    /// Failed rounds after which the approval is parked (an alarm, an operator's re-drive).
-    pub apply_retry_rounds: i64,
-    /// Between rounds once parked: the rounds go on until it applies.
-    pub parked_retry_seconds: i64,
 }
 
 /// Configured durations; `review_override_seconds` replaces the working-day rule (for
@@ -35,9 +27,6 @@ pub struct DeadlineConfig {
     pub authority_seconds: i64,
     pub rejected_expiry_seconds: i64,
     pub reminder_before_expiry_seconds: i64,
-    pub apply_retry_seconds: i64,
-    pub apply_retry_rounds: i64,
-    pub parked_retry_seconds: i64,
 }
 
 impl Default for DeadlineConfig {
@@ -47,10 +36,6 @@ impl Default for DeadlineConfig {
             authority_seconds: 30 * 24 * 3600,
             rejected_expiry_seconds: REJECTED_EXPIRY_DAYS * 24 * 3600,
             reminder_before_expiry_seconds: 3 * 24 * 3600,
-            // With each round's own retries (about 90 s), about 4 hours before parking.
-            apply_retry_seconds: 30 * 60,
-            apply_retry_rounds: 8,
-            parked_retry_seconds: 6 * 3600,
         }
     }
 }
@@ -77,9 +62,6 @@ impl DeadlineConfig {
             authority_seconds: self.authority_seconds.max(1),
             reminder_seconds: reminder,
             expiry_after_reminder_seconds: (self.rejected_expiry_seconds - reminder).max(1),
-            apply_retry_seconds: self.apply_retry_seconds.max(1),
-            apply_retry_rounds: self.apply_retry_rounds.max(0),
-            parked_retry_seconds: self.parked_retry_seconds.max(1),
         };
         (due, deadlines)
     }

@@ -27,7 +27,7 @@ pub enum DomainError {
     WithdrawNotAllowed(Status),
     #[error("the request was approved and is being forwarded to the authority; it can no longer be withdrawn")]
     WithdrawAfterApproval,
-    #[error("only an approval not yet applied can be re-driven; the request is {0}")]
+    #[error("only an approval not yet applied, or a request failed awaiting its first review, can be re-driven; the request is {0}")]
     NothingToRedrive(Status),
     #[error("the submission {0} is not known")]
     SubmissionNotFound(String),
@@ -101,7 +101,7 @@ impl DomainError {
                 "申请已通过初审，正在提交至通信管理局，已不能撤回".into()
             }
             DomainError::NothingToRedrive(status) => format!(
-                "只有尚未执行的审核通过结果才能重新执行；申请当前为“{}”",
+                "只有尚未执行的审核通过结果，或在等待初审时处理失败的申请，才能重新执行；申请当前为“{}”",
                 status.chinese_name()
             ),
             DomainError::SubmissionNotFound(id) => format!("未知的提交编号 {id}"),

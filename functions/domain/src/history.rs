@@ -42,6 +42,8 @@ pub enum HistoryEvent {
     Resubmitted {
         attempt: u32,
     },
+    /// An operator mended the cause of a failure and re-drove the request: it goes on.
+    Redriven,
 }
 
 /// What a completed request did to its website.
@@ -59,7 +61,8 @@ pub enum Effect {
 pub enum FailureCause {
     /// A step of the workflow failed for good, with the error it failed with.
     StepFailed(String),
-    /// The workflow stopped before closing the request (the sweeper found it).
+    /// The workflow stopped before closing the request: what sweepers recorded before they
+    /// started such requests again instead (kept so that those histories still read).
     Stopped,
 }
 
@@ -148,6 +151,10 @@ impl HistoryEvent {
                     "processing stopped before the request was closed",
                 ),
             },
+            HistoryEvent::Redriven => Text::new(
+                "故障已排除，申请继续处理",
+                "the fault was mended; processing goes on",
+            ),
             HistoryEvent::Resubmitted { attempt } => Text::new(
                 format!("已修改并重新提交（第 {attempt} 次）"),
                 format!("modified and resubmitted (attempt {attempt})"),
@@ -197,6 +204,7 @@ mod tests {
                 cause: FailureCause::Stopped,
             },
             HistoryEvent::Resubmitted { attempt: 2 },
+            HistoryEvent::Redriven,
         ];
         for event in &all {
             match event {
@@ -212,7 +220,8 @@ mod tests {
                 | HistoryEvent::Withdrawn
                 | HistoryEvent::Expired
                 | HistoryEvent::Failed { .. }
-                | HistoryEvent::Resubmitted { .. } => {}
+                | HistoryEvent::Resubmitted { .. }
+                | HistoryEvent::Redriven => {}
             }
         }
         all

@@ -256,6 +256,12 @@ impl Transition {
         !self.to.is_open()
     }
 
+    /// A closed request reopened (an operator's re-drive) holds its website open again, if no
+    /// other request holds it.
+    pub fn claims_website(&self) -> bool {
+        !self.from.is_open() && self.to.is_open()
+    }
+
     /// A rejection, with its reasons on the request and in its history entry.
     pub fn rejecting(mut self, reasons: Vec<Reason>) -> Transition {
         self.entry.reasons = reasons.clone();
@@ -388,6 +394,36 @@ impl Request {
             from: self.status,
             to,
             entry: HistoryEntry::new(now, to, actor.into(), event),
+            rejection_reasons: None,
+            review_due_at: None,
+            submission_id: None,
+            next_attempt: None,
+            website_effect: None,
+            unless_approved: false,
+        })
+    }
+
+    /// An operator's re-drive of a failed request, its cause mended: back to the status it
+    /// failed in, to go on from there. Only a request failed awaiting its first review can be:
+    /// one failed before its password was checked no longer has the password (it is never kept
+    /// past a step), and its customer files it again.
+    pub fn reopening(
+        &self,
+        actor: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Transition, DomainError> {
+        let stood = self.history.iter().rev().nth(1).map(|entry| entry.status);
+        let to = match (self.status, stood) {
+            (Status::Failed, Some(Status::PendingFirstReview)) => Status::PendingFirstReview,
+            _ => return Err(DomainError::NothingToRedrive(self.status)),
+        };
+        Ok(Transition {
+            request_id: self.request_id.clone(),
+            website_id: self.website_id.clone(),
+            attempt: self.attempt,
+            from: self.status,
+            to,
+            entry: HistoryEntry::new(now, to, actor.into(), HistoryEvent::Redriven),
             rejection_reasons: None,
             review_due_at: None,
             submission_id: None,

@@ -271,13 +271,24 @@ pub trait Notifier: Send + Sync {
     ) -> impl Future<Output = Result<(), NotifyError>> + Send;
 }
 
-/// The request's workflow: one execution per attempt, started, resumed from a wait, stopped.
+/// The request's workflow: an execution per attempt (another if it must be started again),
+/// started, resumed from a wait, stopped.
 pub trait Workflow: Send + Sync {
     /// Starts the attempt's execution; starting the same attempt twice starts one.
     fn start(
         &self,
         request_id: &str,
         attempt: u32,
+    ) -> impl Future<Output = Result<(), WorkflowError>> + Send;
+
+    /// Starts the attempt again, from where its request stands, in another execution named
+    /// by `run` (the request's history length): the same `run` twice starts one. For an attempt
+    /// whose execution ended with the request open.
+    fn restart(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        run: usize,
     ) -> impl Future<Output = Result<(), WorkflowError>> + Send;
 
     /// Completes the task the token belongs to with `output`: true if it was waited on. A

@@ -78,7 +78,7 @@ pub fn parse_decision(raw: &str) -> Result<Decision, DomainError> {
     }
 }
 
-fn outcome_of(decision: Decision) -> ReviewOutcome {
+pub(crate) fn outcome_of(decision: Decision) -> ReviewOutcome {
     match decision {
         Decision::Approve => ReviewOutcome::Approve,
         Decision::Reject => ReviewOutcome::Reject,
@@ -105,12 +105,13 @@ impl<S: Store, N: Notifier, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
         let attempt = wait.attempt.attempt;
-        let decided = |request: &Request| {
-            if request.attempt != attempt || request.status != Status::PendingFirstReview {
-                Some(ReviewOutcome::Superseded)
-            } else {
-                request.review.as_ref().map(|r| outcome_of(r.decision))
-            }
+        // A recorded decision decides, whatever the request moved to since: an attempt started
+        // again from where it stands (the sweeper) passes this wait on to the next step.
+        let decided = |request: &Request| match &request.review {
+            _ if request.attempt != attempt => Some(ReviewOutcome::Superseded),
+            Some(review) if request.status.is_open() => Some(outcome_of(review.decision)),
+            None if request.status == Status::PendingFirstReview => None,
+            _ => Some(ReviewOutcome::Superseded),
         };
         let slot = TokenSlot::FirstReview;
         waits::keep_token(

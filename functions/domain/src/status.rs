@@ -43,9 +43,9 @@ impl Status {
             PasswordRejected => &[Submitted, Withdrawn, Expired],
             PendingFirstReview => &[FirstReviewRejected, ForwardedToAuthority, Withdrawn, Failed],
             FirstReviewRejected => &[Submitted, Withdrawn, Expired],
-            ForwardedToAuthority => &[AuthorityRejected, Approved, Failed],
-            // An approval is applied however long it takes: never `failed` (the workflow retries,
-            // then parks it for an operator's re-drive).
+            // From the reviewer's approval on, never `failed`: the workflow waits rounds for as
+            // long as it takes.
+            ForwardedToAuthority => &[AuthorityRejected, Approved],
             Approved => &[Completed],
             AuthorityRejected | Completed | Withdrawn | Expired | Failed => &[],
         }
@@ -129,7 +129,6 @@ mod tests {
         (FirstReviewRejected, Expired),
         (ForwardedToAuthority, AuthorityRejected),
         (ForwardedToAuthority, Approved),
-        (ForwardedToAuthority, Failed),
         (Approved, Completed),
     ];
 

@@ -59,7 +59,7 @@ pub(crate) async fn keep_token<S: Store, V: Vault, W: Workflow, T: Serialize>(
 }
 
 /// Resumes the wait in `slot` with `decision`, if its token is kept yet (if not, the wait finds
-/// the decision when it keeps it).
+/// the decision when it keeps it). Whether a wait was resumed.
 pub(crate) async fn resume<S: Store, V: Vault, W: Workflow, T: Serialize>(
     store: &S,
     vault: &V,
@@ -68,13 +68,14 @@ pub(crate) async fn resume<S: Store, V: Vault, W: Workflow, T: Serialize>(
     attempt: u32,
     slot: TokenSlot,
     decision: T,
-) -> Result<(), ServiceError> {
+) -> Result<bool, ServiceError> {
     let sealed = store.task_token(request_id, attempt, slot).await?;
     resume_kept(vault, workflow, request_id, attempt, slot, sealed, decision).await
 }
 
 /// Resumes the wait in `slot` with `decision` through `sealed`, its token as read after the
 /// decision was recorded (`None`: the wait finds the decision when it keeps its token).
+/// Whether a wait was resumed (false: none kept, or no longer waited on).
 pub(crate) async fn resume_kept<V: Vault, W: Workflow, T: Serialize>(
     vault: &V,
     workflow: &W,
@@ -83,17 +84,16 @@ pub(crate) async fn resume_kept<V: Vault, W: Workflow, T: Serialize>(
     slot: TokenSlot,
     sealed: Option<String>,
     decision: T,
-) -> Result<(), ServiceError> {
+) -> Result<bool, ServiceError> {
     let Some(sealed) = sealed else {
-        return Ok(());
+        return Ok(false);
     };
     let token = vault
         .open(&sealed, &token_context(request_id, attempt, slot))
         .ok_or_else(|| StoreError::Corrupt("task token does not open".into()))?;
-    workflow
+    Ok(workflow
         .resume(&token, &serde_json::json!(Resumed { decision }))
-        .await?;
-    Ok(())
+        .await?)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! this test, not a request.
 
 use icp_domain::contract::{
-    Attempt, AuthorityOutcome, ClearTask, CloseTask, ErrorName, FirstReviewTask, ReminderOutcome,
+    Attempt, AuthorityOutcome, CloseTask, ErrorName, FirstReviewTask, ReminderOutcome,
     ReviewOutcome, VerifyOutcome, Wait,
 };
 use serde::de::DeserializeOwned;
@@ -33,13 +33,16 @@ fn name_of<T: Serialize>(value: T) -> String {
         .to_string()
 }
 
-/// The one Choice rule that is not an outcome's: the count of failed rounds of applying an
-/// approval against the rounds allowed before it is parked.
-const PARKING_RULE: (&str, &str, &str) = (
-    "$.applyRounds.failed",
+/// The one Choice rule that is not an outcome's: a waiting round's wait against its cap.
+const CAP_RULE: (&str, &str, &str) = (
+    "$.rounds.waitSeconds",
     "NumericGreaterThanPath",
-    "$.deadlines.applyRetryRounds",
+    "$.rounds.maxWaitSeconds",
 );
+
+/// The variable `ResumeRound` routes on: the step a waiting round resumes, which the
+/// definition itself names (checked by `every_step_that_waits_a_round_is_resumed`).
+const RESUME: &str = "$.rounds.resume";
 
 /// The values the definition's Choice rules compare each variable with.
 fn choice_values(definition: &Value) -> BTreeMap<String, BTreeSet<String>> {
@@ -49,9 +52,12 @@ fn choice_values(definition: &Value) -> BTreeMap<String, BTreeSet<String>> {
             let variable = rule["Variable"].as_str().unwrap_or_else(|| {
                 panic!("{name}: every rule compares one variable (no And/Or/Not): {rule}")
             });
-            let (counter, comparison, bound) = PARKING_RULE;
+            let (counter, comparison, bound) = CAP_RULE;
             if variable == counter {
                 assert_eq!(rule[comparison], bound, "{name}: {rule}");
+                continue;
+            }
+            if variable == RESUME {
                 continue;
             }
             let value = rule["StringEquals"]
@@ -72,7 +78,7 @@ fn every_choice_value_is_an_outcome_and_every_outcome_is_routed() {
         all.iter().map(|v| name_of(*v)).collect()
     }
     let expected: BTreeMap<String, BTreeSet<String>> = [
-        ("$.outcome", names(&VerifyOutcome::ALL)),
+        ("$.verified.outcome", names(&VerifyOutcome::ALL)),
         ("$.review.decision", names(&ReviewOutcome::ALL)),
         ("$.authority.decision", names(&AuthorityOutcome::ALL)),
         ("$.reminder.outcome", names(&ReminderOutcome::ALL)),
@@ -83,7 +89,7 @@ fn every_choice_value_is_an_outcome_and_every_outcome_is_routed() {
     assert_eq!(choice_values(&definition()), expected);
 }
 
-/// Every `$.deadlines.*` the definition reads (waits, timeouts, the parking rule) is a field
+/// Every `$.verified.deadlines.*` the definition reads (waits, timeouts) is a field
 /// verify-password answers, and every field it answers is read.
 #[test]
 fn every_deadline_read_is_answered_and_every_one_answered_is_read() {
@@ -103,7 +109,7 @@ fn every_deadline_read_is_answered_and_every_one_answered_is_read() {
     .collect();
     let text = serde_json::to_string(&definition()).unwrap();
     let read: BTreeSet<String> = text
-        .split("$.deadlines.")
+        .split("$.verified.deadlines.")
         .skip(1)
         .map(|rest| {
             rest.chars()
@@ -222,43 +228,100 @@ fn every_task_has_a_catch_or_says_why_not() {
     }
 }
 
-/// An approval at first review is not given up when the authority stays down past a round of
-/// retries: every passing error the forward retries is caught into a wait that forwards again,
-/// and only the others (a fault no retry mends) record a failure.
+/// The states a state leads to: its Next, Default, Choices and Catches. A `<Step>Later` state
+/// leads (through the waiting round, which resumes the step it names) back to its step only.
+fn successors(definition: &Value, name: &str) -> Vec<String> {
+    let state = &definition["States"][name];
+    if let Some(step) = name.strip_suffix("Later") {
+        return vec![step.to_string()];
+    }
+    let mut next: Vec<String> = ["Next", "Default"]
+        .iter()
+        .filter_map(|k| state[*k].as_str().map(String::from))
+        .collect();
+    for list in ["Choices", "Catch"] {
+        for rule in state[list].as_array().into_iter().flatten() {
+            next.push(rule["Next"].as_str().unwrap().to_string());
+        }
+    }
+    next
+}
+
+/// A passing failure never ends a request: every task that retries passing errors catches them
+/// (all of them) into its `<Task>Later`, which names the task for the round to resume; and
+/// `ResumeRound` resumes exactly the steps that wait rounds, each by its own name.
 #[test]
-fn a_forward_that_outlasts_its_retries_waits_and_forwards_again() {
+fn every_step_that_waits_a_round_is_resumed() {
     let definition = definition();
-    let forward = &definition["States"]["ForwardToAuthority"];
-    let retried: BTreeSet<&str> = forward["Retry"][0]["ErrorEquals"]
+    let passing: BTreeSet<&str> = definition["States"]["VerifyPassword"]["Retry"][0]["ErrorEquals"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e.as_str().unwrap())
         .collect();
-    let catches = forward["Catch"].as_array().unwrap();
-    let later = catches
-        .iter()
-        .find(|c| c["Next"] == "AwaitForwardRetry")
-        .expect("a Catch to AwaitForwardRetry");
-    let caught: BTreeSet<&str> = later["ErrorEquals"]
+    let mut waiting = BTreeSet::new();
+    for (name, state) in states(&definition).filter(|(_, s)| s["Type"] == "Task") {
+        if name == "CountRound" {
+            continue;
+        }
+        let later = format!("{name}Later");
+        let catch = state["Catch"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["Next"] == later.as_str())
+            .unwrap_or_else(|| panic!("{name}: a Catch into {later}"));
+        let caught: BTreeSet<&str> = catch["ErrorEquals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap())
+            .collect();
+        assert!(
+            caught == passing || caught == BTreeSet::from(["States.ALL"]),
+            "{name}: every passing error waits a round: {caught:?}"
+        );
+        let round = &definition["States"][&later];
+        assert_eq!(round["Result"], name.as_str(), "{later} names its step");
+        assert_eq!(round["ResultPath"], RESUME);
+        assert_eq!(round["Next"], "CountRound");
+        waiting.insert(name.clone());
+    }
+    let resumed: BTreeSet<String> = definition["States"]["ResumeRound"]["Choices"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e.as_str().unwrap())
+        .map(|rule| {
+            assert_eq!(rule["Variable"], RESUME);
+            assert_eq!(
+                rule["StringEquals"], rule["Next"],
+                "resumed by its own name"
+            );
+            rule["Next"].as_str().unwrap().to_string()
+        })
         .collect();
-    assert_eq!(
-        caught, retried,
-        "every error retried is caught into the next round"
+    assert_eq!(resumed, waiting);
+}
+
+/// From the reviewer's approval on, nothing leads to `failed`: every path from the forward to
+/// the authority ends in Done, waiting rounds for as long as it takes.
+#[test]
+fn no_path_after_an_approval_records_a_failure() {
+    let definition = definition();
+    let mut seen = BTreeSet::new();
+    let mut next = vec!["ForwardToAuthority".to_string()];
+    while let Some(name) = next.pop() {
+        if seen.insert(name.clone()) {
+            next.extend(successors(&definition, &name));
+        }
+    }
+    assert!(
+        seen.contains("ClearRecord") && seen.contains("Done"),
+        "{seen:?}"
     );
-    let failure = catches.iter().position(|c| c["Next"] == "RecordFailure");
-    let round = catches
-        .iter()
-        .position(|c| c["Next"] == "AwaitForwardRetry");
-    assert!(round < failure, "the round is matched before States.ALL");
-    let wait = &definition["States"]["AwaitForwardRetry"];
-    assert_eq!(wait["Type"], "Wait");
-    assert_eq!(wait["SecondsPath"], "$.deadlines.applyRetrySeconds");
-    assert_eq!(wait["Next"], "ForwardToAuthority");
+    for failing in ["RecordFailure", "Failed", "Unexpected"] {
+        assert!(!seen.contains(failing), "{failing} is reachable: {seen:?}");
+    }
 }
 
 /// A task's `Parameters.Payload` with each JSONPath (`key.$`) filled in as Step Functions would.
@@ -296,13 +359,19 @@ fn reads<T: DeserializeOwned>(state: &str, payload: &Value) {
 fn every_task_payload_is_what_its_function_reads() {
     let definition = definition();
     let mut functions = BTreeSet::new();
-    for (name, state) in states(&definition).filter(|(_, s)| s["Type"] == "Task") {
+    let invokes = |s: &Value| {
+        s["Type"] == "Task"
+            && s["Resource"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("arn:aws:states:::lambda:"))
+    };
+    for (name, state) in states(&definition).filter(|(_, s)| invokes(s)) {
         let parameters = &state["Parameters"];
         let function = parameters["FunctionName"].as_str().unwrap();
         let payload = payload(parameters);
         match function {
             "${VerifyPasswordFunctionArn}" => reads::<Attempt>(name, &payload),
-            "${ClearRecordFunctionArn}" => reads::<ClearTask>(name, &payload),
+            "${ClearRecordFunctionArn}" => reads::<Attempt>(name, &payload),
             "${FirstReviewFunctionArn}" => reads::<FirstReviewTask>(name, &payload),
             "${ForwardToAuthorityFunctionArn}" => reads::<Wait>(name, &payload),
             "${CloseRequestFunctionArn}" => reads::<CloseTask>(name, &payload),

@@ -1,5 +1,5 @@
 //! `icp-review`: first review from a terminal, for reviewers without the console, and the
-//! operator's re-drive of an approval the workflow parked.
+//! operator's re-drive of a request that waits on a cause the operator mended.
 //!
 //! The API and the token come from `ICP_API_URL` and `ICP_REVIEWER_TOKEN` (`ICP_OPERATOR_TOKEN`
 //! for `redrive`), or else from the local stack's demo file (`apiUrl`, `reviewerToken`,
@@ -60,7 +60,7 @@ enum Command {
     },
     /// The common rejection reasons, with their codes.
     Reasons,
-    /// Apply an approval the workflow parked (operator).
+    /// Go on after a mended cause: apply an approval, or reopen a failed request (operator).
     Redrive { request_id: String },
 }
 

@@ -1,11 +1,12 @@
-//! Run on a schedule (EventBridge): starts the executions of requests written without one and
-//! closes the requests an ended execution left open (see `icp_domain::sweep`). Only requests
+//! Run on a schedule (EventBridge): starts the executions of requests written without one,
+//! starts again the attempts an ended execution left open, and resumes the waits whose result
+//! is recorded but was not delivered (see `icp_domain::sweep`). Only requests
 //! untouched for `SWEEP_QUIET_SECONDS` (default 15 minutes) are looked at.
 
 use icp_adapters::aws;
 use icp_adapters::clock::SystemClock;
 use icp_adapters::dynamo::DynamoStore;
-use icp_adapters::notifier::SnsSesNotifier;
+use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
 use icp_domain::ports::{Clock, Ports};
 use icp_domain::sweep::SweepReport;
@@ -15,7 +16,7 @@ use icp_edge::telemetry;
 use lambda_runtime::{Context, Error};
 
 struct Sweeper {
-    ports: Ports<DynamoStore, SnsSesNotifier, (), StepFunctionsWorkflow>,
+    ports: Ports<DynamoStore, (), AesVault, StepFunctionsWorkflow>,
     quiet_for: chrono::Duration,
     clock: SystemClock,
 }
@@ -26,11 +27,12 @@ impl StepFunction for Sweeper {
     type Output = SweepReport;
 
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
+        let vault_secret = aws::secret(config, "VAULT_SECRET_ID").await?;
         Ok(Sweeper {
             ports: Ports {
                 store: DynamoStore::from_env(config)?,
-                notifier: SnsSesNotifier::from_env(config)?,
-                vault: (),
+                notifier: (),
+                vault: AesVault::from_secret(&vault_secret),
                 workflow: StepFunctionsWorkflow::from_env(config)?,
                 authority: (),
             },
@@ -46,9 +48,8 @@ impl StepFunction for Sweeper {
         }
         tracing::info!(
             started = ?report.started,
-            applied = ?report.applied,
-            failed = ?report.failed,
-            left = ?report.left,
+            restarted = ?report.restarted,
+            resumed = ?report.resumed,
             errors = ?report.errors,
             unlisted = ?report.unlisted,
             "sweep done"

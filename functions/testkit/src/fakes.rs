@@ -7,7 +7,7 @@ use icp_domain::ports::{Authority, Execution, Notifier, Submission, Workflow};
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Mutex;
 
-/// Records the executions started, the waits resumed, the executions stopped and those looked
+/// Records the executions started (a restart as `{id}-{attempt}_{run}`), the waits resumed, the executions stopped and those looked
 /// at one by one (`described`). A token in
 /// `timed_out` is no longer waited on: resuming it answers false and records nothing. An
 /// execution started runs until it is stopped or named in `ended`.
@@ -29,6 +29,19 @@ impl Workflow for RecordingWorkflow {
             .lock()
             .unwrap()
             .insert(format!("{request_id}-{attempt}"));
+        Ok(())
+    }
+
+    async fn restart(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        run: usize,
+    ) -> Result<(), WorkflowError> {
+        self.executions
+            .lock()
+            .unwrap()
+            .insert(format!("{request_id}-{attempt}_{run}"));
         Ok(())
     }
 
@@ -80,6 +93,7 @@ impl Workflow for RecordingWorkflow {
             .filter(|name| !ended.contains(*name) && !stopped.contains(*name))
             .filter_map(|name| {
                 let (request_id, attempt) = name.rsplit_once('-')?;
+                let attempt = attempt.split('_').next()?;
                 Some((request_id.to_string(), attempt.parse().ok()?))
             })
             .collect())

@@ -164,6 +164,19 @@ impl Store for MemoryStore {
                 t.request_id, t.from, t.attempt
             )));
         }
+        if t.claims_website() {
+            match state.websites.get_mut(&t.website_id) {
+                Some(w) if w.open_request_id.is_none() && w.status == WebsiteStatus::Active => {
+                    w.open_request_id = Some(t.request_id.clone());
+                }
+                _ => {
+                    return Err(StoreError::Conflict(format!(
+                        "website {} is not free for {}",
+                        t.website_id, t.request_id
+                    )))
+                }
+            }
+        }
         if t.releases_website() {
             match state.websites.get_mut(&t.website_id) {
                 Some(w) if w.open_request_id.as_deref() == Some(t.request_id.as_str()) => {

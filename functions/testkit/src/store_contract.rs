@@ -246,6 +246,7 @@ pub async fn run(store: &impl Store, seeder: &impl Seed) {
     workflow_suite(store, seeder).await;
     withdrawal_suite(store, seeder).await;
     review_queue_suite(store, seeder).await;
+    reopening_suite(store, seeder).await;
 }
 
 /// The review queue pages soonest due first (not in order of creation); a page's position
@@ -377,6 +378,81 @@ async fn withdrawal_suite(store: &impl Store, seeder: &impl Seed) {
             assert_eq!(unchanged.status, Status::PendingFirstReview);
         }
     }
+}
+
+/// A failed request reopened (an operator's re-drive) holds its website open again, in the same
+/// write; with another request holding the website, it is refused and nothing changes.
+async fn reopening_suite(store: &impl Store, seeder: &impl Seed) {
+    let (entity, websites) = fixture();
+    seeder.seed(&entity, &websites).await;
+    let site = &websites[0];
+    let now = Utc::now();
+    let r = new_request(site, now);
+    store
+        .create_request(&r, "sealed", &idempotency(&entity, &unique("key"), &r))
+        .await
+        .unwrap();
+    let fail = |request: &Request| {
+        request
+            .transition(
+                Status::Failed,
+                "system",
+                HistoryEvent::Failed {
+                    cause: history::FailureCause::StepFailed("UnexpectedOutcome".into()),
+                },
+                now,
+            )
+            .unwrap()
+    };
+    let pending = r
+        .transition(
+            Status::PendingFirstReview,
+            "system",
+            HistoryEvent::PasswordVerified { review_due_at: now },
+            now,
+        )
+        .unwrap();
+    let pending = store.apply(&pending).await.unwrap();
+    let failed = store.apply(&fail(&pending)).await.unwrap();
+    let free = store.get_website(&site.website_id).await.unwrap().unwrap();
+    assert_eq!(
+        free.open_request_id, None,
+        "a failed request frees its website"
+    );
+
+    let reopened = store
+        .apply(&failed.reopening("operator:ops-1", now).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(reopened.status, Status::PendingFirstReview);
+    let held = store.get_website(&site.website_id).await.unwrap().unwrap();
+    assert_eq!(held.open_request_id.as_deref(), Some(r.request_id.as_str()));
+
+    // Failed again, and the website taken by another request meanwhile.
+    let failed = store.apply(&fail(&reopened)).await.unwrap();
+    let other = new_request(site, now);
+    store
+        .create_request(
+            &other,
+            "sealed",
+            &idempotency(&entity, &unique("key"), &other),
+        )
+        .await
+        .unwrap();
+    let refused = store
+        .apply(&failed.reopening("operator:ops-1", now).unwrap())
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    let still = store.get_request(&r.request_id).await.unwrap().unwrap();
+    assert_eq!(still.status, Status::Failed);
+    let taken = store.get_website(&site.website_id).await.unwrap().unwrap();
+    assert_eq!(
+        taken.open_request_id.as_deref(),
+        Some(other.request_id.as_str())
+    );
 }
 
 /// What the later steps need: reviews recorded once, task tokens per attempt, notifications
