@@ -7,6 +7,8 @@
 # Settings (environment variables):
 #   SENDER_EMAIL, REVIEWER_EMAILS   required: the SES sender; the reviewers' addresses (comma-separated)
 #   AUTHORITY_URL                   required: the authority's submission intake (https://...)
+#   PROVIDER_IP_RANGES              required: the provider's address blocks (CIDR, comma-separated);
+#                                   a change of access to an IP outside them is refused
 #   STAGE=prod  STACK_NAME=icp-filing-$STAGE  ARCH=arm64 (or x86_64)
 #   ALARM_EMAIL  FIRST_REVIEW_DEADLINE_SECONDS  AUTHORITY_DEADLINE_SECONDS  REJECTED_EXPIRY_SECONDS
 #   ROUND_FIRST_WAIT_SECONDS  ROUND_MAX_WAIT_SECONDS  WAITING_ROUNDS_ALARM_THRESHOLD  API_RATE_LIMIT  API_BURST_LIMIT
@@ -43,7 +45,7 @@ esac
 if [[ $PACKAGE_ONLY == 1 ]]; then
   [[ -n ${ARTIFACT_BUCKET:-} ]] || fail "DEPLOY_PACKAGE_ONLY=1 needs ARTIFACT_BUCKET"
 else
-  for setting in SENDER_EMAIL REVIEWER_EMAILS AUTHORITY_URL; do
+  for setting in SENDER_EMAIL REVIEWER_EMAILS AUTHORITY_URL PROVIDER_IP_RANGES; do
     [[ -n ${!setting:-} ]] || fail "$setting is required (see the top of infra/deploy.sh or README.md)"
   done
   [[ $AUTHORITY_URL == https://* ]] || fail "AUTHORITY_URL must be an https:// URL"
@@ -86,7 +88,7 @@ fi
 
 overrides=(
   "Stage=$STAGE" "Architecture=$ARCH" "SenderEmail=$SENDER_EMAIL" "ReviewerEmails=$REVIEWER_EMAILS"
-  "AuthorityUrl=$AUTHORITY_URL"
+  "AuthorityUrl=$AUTHORITY_URL" "ProviderIpRanges=$PROVIDER_IP_RANGES"
 )
 optional() { [[ -z ${!1:-} ]] || overrides+=("$2=${!1}"); }
 optional ALARM_EMAIL AlarmEmail
@@ -115,9 +117,11 @@ optional API_LATENCY_P99_MS ApiLatencyP99Ms
 confirm=(--confirm-changeset)
 [[ ${DEPLOY_YES:-0} == 1 ]] && confirm=(--no-confirm-changeset)
 echo "deploy: deploying stack $STACK_NAME" >&2
-sam deploy "${region_flag[@]}" --template-file "$TEMPLATE" --stack-name "$STACK_NAME" --resolve-s3 \
-  --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
-  "${confirm[@]}" --parameter-overrides "${overrides[@]}"
+# infra/samconfig.toml's `default` environment: capabilities, the artifact bucket, no failure
+# on an empty change set; the stack's name and parameters come from the settings above.
+sam deploy --config-file "$ROOT/infra/samconfig.toml" --config-env default "${region_flag[@]}" \
+  --template-file "$TEMPLATE" --stack-name "$STACK_NAME" "${confirm[@]}" \
+  --parameter-overrides "${overrides[@]}"
 
 # The working-day calendar's years (infra/calendar/cn-working-days.json) into the stack's table.
 calendar_table=$("$SAM_VENV/bin/python" - "$STACK_NAME" ${region:+"$region"} <<'PY'

@@ -9,6 +9,8 @@ import json
 import os
 import sys
 import time
+import tomllib
+from pathlib import Path
 
 import boto3
 import yaml
@@ -124,6 +126,13 @@ def definitions_as_json(s3, template_path):
             s3.put_object(Bucket=location["Bucket"], Key=location["Key"], Body=definition.encode())
 
 
+def local_parameters():
+    """The local stage's parameters: infra/samconfig.toml's `local` environment."""
+    config = tomllib.loads((Path(__file__).resolve().parent.parent / "samconfig.toml").read_text())
+    overrides = config["local"]["deploy"]["parameters"]["parameter_overrides"]
+    return dict(item.split("=", 1) for item in overrides)
+
+
 def main():
     args = argparse.ArgumentParser()
     for flag in ("--endpoint", "--region", "--stage", "--stack-name", "--template", "--bucket", "--stack-file",
@@ -147,34 +156,13 @@ def main():
         args.stack_name,
         f"{args.endpoint}/{args.bucket}/{key}",
         {
+            **local_parameters(),
             "Stage": args.stage,
-            "IncludeAuthoritySimulator": "true",
-            # The demo and the tests use the documentation ranges (RFC 5737, RFC 3849).
-            "AllowDocumentationIps": "true",
-            "AllowTestClock": "true",
-            # The local OpenID Connect provider (infra/local/oidc): its console client and the
-            # scripts' client (icp-cli), and the claims its ID tokens carry.
+            # The machine's: the local OpenID Connect provider (infra/local/oidc), and how
+            # functions reach this API (the authority simulator and its callbacks).
             "OidcIssuer": args.oidc_issuer,
-            "OidcClientId": "icp-console",
-            "OidcAudiences": "icp-cli",
             "OidcJwksUrl": f"{args.oidc_issuer}/jwks",
-            "OidcRoleClaim": "role",
-            "OidcEntityClaim": "entity_id",
-            "OidcScope": "openid profile icp",
-            # Short enough for the tests to see: a deadline passing while the authority is
-            # silent (the wait begins again), and a step's waiting rounds (2 s, then 4, up to
-            # 8) once an outage outlasts its retries.
-            "AuthorityDeadlineSeconds": "120",
-            "RoundFirstWaitSeconds": "2",
-            "RoundMaxWaitSeconds": "8",
-            # The sweeper every minute, on requests quiet for 20 s (the tests invoke it too).
-            "SweepSchedule": "rate(1 minute)",
-            "SweepQuietSeconds": "20",
-            "IncludeBenchBaseline": "true",
-            # How functions reach this API (the authority simulator and its callbacks).
             "ApiBaseUrl": f"{lambda_endpoint}/_aws/execute-api/{{apiId}}/{args.stage}",
-            "CreateSenderIdentity": "false",
-            "CreateDashboard": "false",
         },
     )
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}

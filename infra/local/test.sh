@@ -62,7 +62,8 @@ if out=$(env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS
   -u AWS_ENDPOINT_URL AWS_EC2_METADATA_DISABLED=true AWS_REGION=cn-north-1 \
   AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
   SENDER_EMAIL=filing@provider.example.cn REVIEWER_EMAILS=reviewer@provider.example.cn \
-  AUTHORITY_URL=https://authority.example.cn/submissions make --no-print-directory deploy 2>&1); then
+  AUTHORITY_URL=https://authority.example.cn/submissions PROVIDER_IP_RANGES=203.0.113.0/24 \
+  make --no-print-directory deploy 2>&1); then
   echo "test: make deploy went on without credentials:" >&2
   echo "$out" >&2
   exit 1

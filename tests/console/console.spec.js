@@ -167,6 +167,12 @@ for (const [index, lang] of [[0, "zh"], [1, "en"]]) {
     await page.getByRole("button", { name: w.next }).click();
     await expect(page.locator("#service-ips-error")).toContainText("999.1.1.1");
     await expectLanguage(page.locator("#service-ips-error"), lang);
+    // A public address outside the provider's ranges: refused by the API, shown by the field.
+    await ips.fill("8.8.8.8");
+    await page.getByRole("button", { name: w.next }).click();
+    await expect(page.locator("#service-ips-error")).toContainText("8.8.8.8");
+    await expect(page.locator("#service-ips-error")).toContainText(lang === "zh" ? "地址段" : "IP ranges");
+    await expectLanguage(page.locator("#service-ips-error"), lang);
     await ips.fill("198.51.100.77");
     await page.getByRole("button", { name: w.next }).click();
     const accessChange = await requestIdOnPage(page);

@@ -121,3 +121,44 @@ async fn a_requests_notes_reasons_and_refusals_read_in_the_readers_language() {
         assert_eq!(has_chinese(message), chinese_expected, "{message}");
     }
 }
+
+/// A change of access to an address outside the provider's ranges (the local stage's are the
+/// documentation blocks) is refused by the field's code, naming the address, in the reader's
+/// language; nothing is written, and an address inside them is taken.
+#[tokio::test]
+#[ignore = "needs the local stack: run by make test"]
+async fn an_ip_outside_the_providers_ranges_is_refused_in_the_readers_language() {
+    let stack = Stack::connect().await;
+    let customer = stack.new_customer(1).await;
+    let site = &customer.website_ids[0];
+    let outside = "8.8.8.8";
+    let body = json!({"type": "access_change", "websiteId": site, "licensePassword": PASSWORD,
+                      "serviceIps": ["198.51.100.40", outside]});
+    for (language, chinese_expected) in [(Some("zh-CN"), true), (None, false)] {
+        let key = uuid::Uuid::new_v4().to_string();
+        let mut headers = vec![("idempotency-key", key.as_str())];
+        headers.extend(language.map(|l| ("accept-language", l)));
+        let refused = stack
+            .call(
+                Method::POST,
+                "/requests",
+                Some(&customer.token),
+                &headers,
+                Some(&body),
+            )
+            .await;
+        e2e::assert_error(&refused, 400, "invalid_service_ips");
+        let message = refused.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(outside), "{message}");
+        assert_eq!(has_chinese(message), chinese_expected, "{message}");
+    }
+    let website = stack.get(&format!("/websites/{site}"), &customer.token).await;
+    assert!(
+        website.body["openRequest"].is_null(),
+        "nothing was written: {}",
+        website.body
+    );
+    let inside = json!({"type": "access_change", "websiteId": site, "licensePassword": PASSWORD,
+                        "serviceIps": ["198.51.100.40"]});
+    assert_eq!(stack.submit(&customer.token, &inside).await.status, 202);
+}

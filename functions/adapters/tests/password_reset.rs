@@ -303,7 +303,7 @@ async fn a_request_in_flight_keeps_the_password_it_was_submitted_with() {
                 website_id,
                 license_password: password,
                 service_ips: None,
-                ip_policy: IpPolicy::default(),
+                ip_policy: &IpPolicy::default(),
                 raw_body: raw.as_bytes(),
             };
             w.submit(&customer("e1"), &input, new_request_id(), Utc::now())

@@ -91,7 +91,7 @@ fn input<'a>(
         website_id,
         license_password: password,
         service_ips: None,
-        ip_policy: LOCAL,
+        ip_policy: &LOCAL,
         raw_body: raw.as_bytes(),
     }
 }
@@ -429,8 +429,9 @@ fn reviewer() -> Caller {
 const REVIEWERS: &[&str] = &["rev-a@provider.example", "rev-b@provider.example"];
 
 /// The local stage's IP policy: the tests' addresses are in the documentation ranges.
-const LOCAL: IpPolicy = IpPolicy {
+static LOCAL: IpPolicy = IpPolicy {
     allow_documentation: true,
+    provider_ranges: Vec::new(),
 };
 
 fn reviewers() -> Vec<String> {
@@ -447,7 +448,7 @@ async fn submit_change(w: &World, website_id: &str, ips: &[&str]) -> Request {
         website_id,
         license_password: PASSWORD,
         service_ips: Some(&ips),
-        ip_policy: LOCAL,
+        ip_policy: &LOCAL,
         raw_body: raw.as_bytes(),
     };
     let request = post_requests(w, &w.customer, &input).await.unwrap();
@@ -538,7 +539,7 @@ async fn resubmit(
         &r.request_id,
         password,
         Some(ips),
-        LOCAL,
+        &LOCAL,
         Utc::now(),
     )
     .await
@@ -1133,7 +1134,7 @@ async fn the_sweeper_starts_a_resubmitted_attempt_the_stream_gave_up_on() {
             &r.request_id,
             PASSWORD,
             None,
-            LOCAL,
+            &LOCAL,
             Utc::now(),
         )
         .await
@@ -1181,7 +1182,7 @@ async fn a_parked_execution_of_an_earlier_attempt_never_reminds_or_expires_a_lat
         &r.request_id,
         "wrong-again",
         None,
-        LOCAL,
+        &LOCAL,
         Utc::now(),
     )
     .await

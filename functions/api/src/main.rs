@@ -69,7 +69,7 @@ impl HttpFunction for Api {
         Ok(Api {
             ports: clients.with_vault(&vault_secret),
             auth: Authenticator::from_env()?,
-            ip_policy: http::ip_policy(),
+            ip_policy: http::ip_policy()?,
             clock: SystemClock::from_env()?,
         })
     }
@@ -125,7 +125,7 @@ impl HttpFunction for Api {
                         &id,
                         &body.license_password,
                         body.service_ips.as_deref(),
-                        self.ip_policy,
+                        &self.ip_policy,
                         now,
                     )
                     .await?;

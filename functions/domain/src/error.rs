@@ -199,8 +199,13 @@ mod tests {
             &["8.8.8.8", "8.8.8.8"],
             &["1.1.1.1"],
         ] {
-            all.push(validate_service_ips(&ips(bad), &ips(&["1.1.1.1"]), policy).unwrap_err());
+            all.push(validate_service_ips(&ips(bad), &ips(&["1.1.1.1"]), &policy).unwrap_err());
         }
+        let ranged = IpPolicy {
+            provider_ranges: crate::validation::IpRange::parse_list("203.0.113.0/24").unwrap(),
+            ..IpPolicy::default()
+        };
+        all.push(validate_service_ips(&ips(&["8.8.8.8"]), &[], &ranged).unwrap_err());
         for e in &all {
             match e {
                 DomainError::Validation { .. }
@@ -233,7 +238,7 @@ mod tests {
             assert!(!en.is_empty() && en != zh && !has_chinese(&en), "{e:?}");
         }
         let private =
-            validate_service_ips(&["10.0.0.1".to_string()], &[], IpPolicy::default()).unwrap_err();
+            validate_service_ips(&["10.0.0.1".to_string()], &[], &IpPolicy::default()).unwrap_err();
         assert_eq!(
             private.message(Language::ZhCn),
             "10.0.0.1 是私有地址，不能为公网网站提供服务"

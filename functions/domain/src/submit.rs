@@ -22,7 +22,7 @@ pub struct SubmitInput<'a> {
     pub license_password: &'a str,
     pub service_ips: Option<&'a [String]>,
     /// Which service IPs this stage accepts.
-    pub ip_policy: IpPolicy,
+    pub ip_policy: &'a IpPolicy,
     /// The body as received, for the Idempotency-Key comparison (as JSON: spacing and key order
     /// do not count).
     pub raw_body: &'a [u8],
@@ -196,7 +196,7 @@ impl<S: Store, N, V: Vault, W, A> Ports<S, N, V, W, A> {
         request_id: &str,
         license_password: &str,
         service_ips: Option<&[String]>,
-        ip_policy: IpPolicy,
+        ip_policy: &IpPolicy,
         now: DateTime<Utc>,
     ) -> Result<Request, ServiceError> {
         let store = &self.store;

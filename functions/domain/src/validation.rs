@@ -44,16 +44,87 @@ pub fn validate_password(raw: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// Which service IPs a website may move to. The documentation ranges (RFC 5737, RFC 3849) serve
-/// no website, but the local stage's demo and tests use them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Which service IPs a website may move to: public addresses, within the provider's own ranges
+/// when it has named them (it can be the access provider only of addresses it hosts). The
+/// documentation ranges (RFC 5737, RFC 3849) serve no website, but the local stage's demo and
+/// tests use them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IpPolicy {
     pub allow_documentation: bool,
+    /// The provider's address blocks; empty: not named, any public address.
+    pub provider_ranges: Vec<IpRange>,
+}
+
+/// A block of addresses in CIDR notation (`203.0.113.0/24`, `2001:db8::/32`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpRange {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl IpRange {
+    /// The block `cidr` names; its address must be the block's first (no host bits set).
+    pub fn parse(cidr: &str) -> Result<IpRange, String> {
+        let bad = || format!("{cidr:?} is not an address block (CIDR, e.g. 203.0.113.0/24)");
+        let (address, prefix) = cidr.trim().split_once('/').ok_or_else(bad)?;
+        let network: IpAddr = address.parse().map_err(|_| bad())?;
+        let prefix: u8 = prefix.parse().map_err(|_| bad())?;
+        let bits = if network.is_ipv4() { 32 } else { 128 };
+        if prefix > bits {
+            return Err(bad());
+        }
+        let range = IpRange { network, prefix };
+        if range.masked(network) != Some(bits_of(network)) {
+            return Err(format!("{cidr:?} has host bits set: the block starts elsewhere"));
+        }
+        Ok(range)
+    }
+
+    /// The comma-separated blocks of `list` (empty: none).
+    pub fn parse_list(list: &str) -> Result<Vec<IpRange>, String> {
+        list.split(',')
+            .filter(|cidr| !cidr.trim().is_empty())
+            .map(IpRange::parse)
+            .collect()
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.masked(ip) == Some(bits_of(self.network))
+    }
+
+    /// `ip`'s bits under this block's mask, if it is of the block's family.
+    fn masked(&self, ip: IpAddr) -> Option<u128> {
+        let (width, value) = match (self.network, ip) {
+            (IpAddr::V4(_), IpAddr::V4(v4)) => (32, u128::from(u32::from(v4))),
+            (IpAddr::V6(_), IpAddr::V6(v6)) => (128, u128::from(v6)),
+            _ => return None,
+        };
+        let host_bits = width - u32::from(self.prefix);
+        let mask = if host_bits >= 128 {
+            0
+        } else {
+            !((1u128 << host_bits) - 1)
+        };
+        Some(value & mask)
+    }
+}
+
+fn bits_of(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v4) => u128::from(u32::from(v4)),
+        IpAddr::V6(v6) => u128::from(v6),
+    }
+}
+
+impl std::fmt::Display for IpRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
 }
 
 /// Why `ip` cannot serve a public website, if it cannot (in English; `in_chinese` has the
 /// Chinese).
-fn unroutable(ip: IpAddr, policy: IpPolicy) -> Option<&'static str> {
+fn unroutable(ip: IpAddr, policy: &IpPolicy) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => {
             let [a, b, ..] = v4.octets();
@@ -121,11 +192,12 @@ fn in_chinese(why: &str) -> &'static str {
 }
 
 /// Service IPs for an access change: valid IPv4/IPv6 addresses that can serve a public website,
-/// 1 to 16, distinct, and not the set the website already has. Returned in canonical text form.
+/// within the provider's ranges, 1 to 16, distinct, and not the set the website already has.
+/// Returned in canonical text form.
 pub fn validate_service_ips(
     raw: &[String],
     current: &[String],
-    policy: IpPolicy,
+    policy: &IpPolicy,
 ) -> Result<Vec<String>, DomainError> {
     let invalid = |zh: String, en: String| DomainError::validation("invalid_service_ips", zh, en);
     if raw.is_empty() || raw.len() > MAX_SERVICE_IPS {
@@ -147,6 +219,15 @@ pub fn validate_service_ips(
             return Err(invalid(
                 format!("{ip} 是{}，不能为公网网站提供服务", in_chinese(why)),
                 format!("{ip} is {why}: it cannot serve a public website"),
+            ));
+        }
+        let ranges = &policy.provider_ranges;
+        if !ranges.is_empty() && !ranges.iter().any(|range| range.contains(parsed)) {
+            let named: Vec<String> = ranges.iter().map(IpRange::to_string).collect();
+            let named = named.join(", ");
+            return Err(invalid(
+                format!("{ip} 不在本服务商的 IP 地址段内（{named}）：服务商只能接入自己托管的地址"),
+                format!("{ip} is outside this provider's IP ranges ({named}): a provider can be the access provider only of addresses it hosts"),
             ));
         }
         if !seen.insert(parsed) {
@@ -182,7 +263,7 @@ pub fn validate_submission(
     request_type: RequestType,
     service_ips: Option<&[String]>,
     website: &Website,
-    policy: IpPolicy,
+    policy: &IpPolicy,
 ) -> Result<ValidSubmission, DomainError> {
     if website.status != WebsiteStatus::Active {
         return Err(DomainError::WebsiteNotFound(website.website_id.clone()));
@@ -244,14 +325,64 @@ mod tests {
     /// The local stage's policy: the documentation ranges the tests use are allowed.
     const LOCAL: IpPolicy = IpPolicy {
         allow_documentation: true,
+        provider_ranges: Vec::new(),
     };
+
+    #[test]
+    fn a_provider_s_ranges_hold_its_addresses_and_only_them() {
+        let policy = IpPolicy {
+            allow_documentation: false,
+            provider_ranges: IpRange::parse_list("8.8.8.0/24, 2400:3200::/32").unwrap(),
+        };
+        let current = ips(&["8.8.8.1"]);
+        for inside in ["8.8.8.8", "8.8.8.255", "2400:3200::1", "2400:3200:ffff::9"] {
+            assert!(
+                validate_service_ips(&ips(&[inside]), &current, &policy).is_ok(),
+                "{inside}"
+            );
+        }
+        for outside in ["8.8.9.1", "1.1.1.1", "2400:3201::1", "240e:1::1"] {
+            let err = validate_service_ips(&ips(&[outside]), &current, &policy).unwrap_err();
+            let DomainError::Validation { code, message } = &err else {
+                panic!("{err:?}")
+            };
+            assert_eq!(*code, "invalid_service_ips");
+            for text in [&message.zh_cn, &message.en] {
+                assert!(text.contains(outside), "{text}");
+            }
+            assert!(message.zh_cn.contains("地址段"), "{}", message.zh_cn);
+            assert!(message.en.contains("outside this provider's IP ranges"));
+        }
+        // A private address is refused as such, whatever the ranges.
+        let err = validate_service_ips(&ips(&["10.0.0.1"]), &current, &policy).unwrap_err();
+        assert!(err.to_string().contains("private"), "{err}");
+    }
+
+    #[test]
+    fn ranges_parse_as_blocks() {
+        let all = IpRange::parse("0.0.0.0/0").unwrap();
+        assert!(all.contains("203.0.113.9".parse().unwrap()));
+        assert!(!all.contains("2001:db8::1".parse().unwrap()));
+        let one = IpRange::parse("203.0.113.9/32").unwrap();
+        assert!(one.contains("203.0.113.9".parse().unwrap()));
+        assert!(!one.contains("203.0.113.8".parse().unwrap()));
+        assert!(IpRange::parse("::/0").unwrap().contains("2001:db8::1".parse().unwrap()));
+        for bad in ["203.0.113.0", "203.0.113.1/24", "203.0.113.0/33", "2001:db8::/129", "x/8", ""] {
+            assert!(IpRange::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(IpRange::parse_list("").unwrap(), vec![]);
+        assert_eq!(
+            IpRange::parse("2001:db8::/32").unwrap().to_string(),
+            "2001:db8::/32"
+        );
+    }
 
     #[test]
     fn service_ips_must_be_able_to_serve_a_public_website() {
         let current = ips(&["8.8.4.4"]);
         for public in ["8.8.8.8", "1.1.1.1", "2400:3200::1", "240e:1::1"] {
             assert!(
-                validate_service_ips(&ips(&[public]), &current, IpPolicy::default()).is_ok(),
+                validate_service_ips(&ips(&[public]), &current, &IpPolicy::default()).is_ok(),
                 "{public}"
             );
         }
@@ -276,7 +407,7 @@ mod tests {
             "ff02::1",
         ] {
             for policy in [IpPolicy::default(), LOCAL] {
-                let err = validate_service_ips(&ips(&[bad]), &current, policy).unwrap_err();
+                let err = validate_service_ips(&ips(&[bad]), &current, &policy).unwrap_err();
                 assert!(
                     err.to_string().contains("cannot serve a public website"),
                     "{bad}: {err}"
@@ -285,9 +416,9 @@ mod tests {
         }
         for documentation in ["192.0.2.1", "198.51.100.7", "203.0.113.9", "2001:db8::1"] {
             let list = ips(&[documentation]);
-            assert!(validate_service_ips(&list, &current, IpPolicy::default()).is_err());
+            assert!(validate_service_ips(&list, &current, &IpPolicy::default()).is_err());
             assert!(
-                validate_service_ips(&list, &current, LOCAL).is_ok(),
+                validate_service_ips(&list, &current, &LOCAL).is_ok(),
                 "{documentation}"
             );
         }
@@ -314,7 +445,7 @@ mod tests {
         let out = validate_service_ips(
             &ips(&["198.51.100.7", "2001:DB8::1"]),
             &ips(&["203.0.113.1"]),
-            LOCAL,
+            &LOCAL,
         )
         .unwrap();
         assert_eq!(out, ips(&["198.51.100.7", "2001:db8::1"]));
@@ -332,7 +463,7 @@ mod tests {
             ips(&["203.0.113.1"]),
             (0..17).map(|i| format!("198.51.100.{i}")).collect(),
         ] {
-            let err = validate_service_ips(&bad, &current, LOCAL).unwrap_err();
+            let err = validate_service_ips(&bad, &current, &LOCAL).unwrap_err();
             assert!(
                 matches!(
                     err,
@@ -346,7 +477,7 @@ mod tests {
         }
         let sixteen: Vec<String> = (0..16).map(|i| format!("198.51.100.{i}")).collect();
         assert_eq!(
-            validate_service_ips(&sixteen, &current, LOCAL)
+            validate_service_ips(&sixteen, &current, &LOCAL)
                 .unwrap()
                 .len(),
             16
@@ -357,12 +488,12 @@ mod tests {
     fn service_ips_belong_to_access_change_only() {
         let w = website(&["203.0.113.1"]);
         let new = ips(&["198.51.100.7"]);
-        assert!(validate_submission(RequestType::AccessChange, Some(&new), &w, LOCAL).is_ok());
-        assert!(validate_submission(RequestType::AccessChange, None, &w, LOCAL).is_err());
+        assert!(validate_submission(RequestType::AccessChange, Some(&new), &w, &LOCAL).is_ok());
+        assert!(validate_submission(RequestType::AccessChange, None, &w, &LOCAL).is_err());
         assert!(
-            validate_submission(RequestType::WebsiteCancellation, Some(&new), &w, LOCAL).is_err()
+            validate_submission(RequestType::WebsiteCancellation, Some(&new), &w, &LOCAL).is_err()
         );
-        assert!(validate_submission(RequestType::AccessCancellation, None, &w, LOCAL).is_ok());
+        assert!(validate_submission(RequestType::AccessCancellation, None, &w, &LOCAL).is_ok());
     }
 
     #[test]
@@ -370,7 +501,7 @@ mod tests {
         let mut w = website(&["203.0.113.1"]);
         w.status = WebsiteStatus::Cleared;
         assert_eq!(
-            validate_submission(RequestType::AccessCancellation, None, &w, LOCAL),
+            validate_submission(RequestType::AccessCancellation, None, &w, &LOCAL),
             Err(DomainError::WebsiteNotFound("w1".into()))
         );
     }

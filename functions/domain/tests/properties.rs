@@ -84,8 +84,11 @@ proptest! {
         )
     ) {
         let current = vec!["203.0.113.10".to_string()];
-        let local = IpPolicy { allow_documentation: true };
-        match validate_service_ips(&raw, &current, local) {
+        let local = IpPolicy {
+            allow_documentation: true,
+            ..IpPolicy::default()
+        };
+        match validate_service_ips(&raw, &current, &local) {
             Ok(ips) => {
                 prop_assert!((1..=16).contains(&ips.len()));
                 prop_assert_eq!(ips.len(), raw.len());

@@ -269,12 +269,18 @@ pub fn respond_in(
     }
 }
 
-/// The service IPs this stage accepts: the documentation ranges only where the template allows
-/// them (`ALLOW_DOCUMENTATION_IPS`, the local stage's demo and tests).
-pub fn ip_policy() -> icp_domain::validation::IpPolicy {
-    icp_domain::validation::IpPolicy {
+/// The service IPs this stage accepts: within the provider's ranges (`PROVIDER_IP_RANGES`,
+/// comma-separated CIDR blocks; unset or empty: any public address), and the documentation
+/// ranges only where the template allows them (`ALLOW_DOCUMENTATION_IPS`, the local stage's demo
+/// and tests). A range that does not parse stops the cold start: no request is judged by a
+/// policy other than the one configured.
+pub fn ip_policy() -> Result<icp_domain::validation::IpPolicy, String> {
+    let ranges = std::env::var("PROVIDER_IP_RANGES").unwrap_or_default();
+    Ok(icp_domain::validation::IpPolicy {
         allow_documentation: std::env::var("ALLOW_DOCUMENTATION_IPS").is_ok_and(|v| v == "true"),
-    }
+        provider_ranges: icp_domain::validation::IpRange::parse_list(&ranges)
+            .map_err(|e| format!("PROVIDER_IP_RANGES: {e}"))?,
+    })
 }
 
 #[cfg(test)]

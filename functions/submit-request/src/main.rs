@@ -47,7 +47,7 @@ impl HttpFunction for SubmitRequest {
                 authority: (),
             },
             auth: Authenticator::from_env()?,
-            ip_policy: http::ip_policy(),
+            ip_policy: http::ip_policy()?,
             clock: SystemClock::from_env()?,
         })
     }
@@ -72,7 +72,7 @@ impl HttpFunction for SubmitRequest {
             website_id: &body.website_id,
             license_password: &body.license_password,
             service_ips: body.service_ips.as_deref(),
-            ip_policy: self.ip_policy,
+            ip_policy: &self.ip_policy,
             raw_body,
         };
         let request = self
