@@ -822,6 +822,19 @@ impl Stack {
         self.inject_fault(name, operation, "")
     }
 
+    /// The stack's filings as the import reads and writes them (`icp_domain::ports::Filings`).
+    pub fn filings(&self) -> &icp_adapters::dynamo::DynamoStore {
+        &self.seeder.store
+    }
+
+    /// Makes this stack's function `name` fail its calls of `operation` that carry `scope` (a
+    /// request's or an entity's id) with 503 until the guard is dropped: an outage of that
+    /// service for that request or entity only.
+    pub fn fail_aws_call_for(&self, name: &str, operation: &str, scope: &str) -> InjectedFault {
+        let file = format!("{operation}#{}", uuid::Uuid::new_v4().simple());
+        self.inject_fault(name, &file, scope)
+    }
+
     /// The fault file `file` of this stack's function `name`, holding `contents`, which the
     /// local executor reads (`.local/faults/<function>/<file>`).
     fn inject_fault(&self, name: &str, file: &str, contents: &str) -> InjectedFault {
@@ -1229,7 +1242,7 @@ fn project_root() -> std::path::PathBuf {
 }
 
 /// The running local stack's state: its outputs, demo data and the functions' logs.
-fn local_state() -> std::path::PathBuf {
+pub fn local_state() -> std::path::PathBuf {
     project_root().join(".local")
 }
 

@@ -1,12 +1,14 @@
 //! The one place the stack's data is seeded: the demo customers and reviewer `make up` writes
 //! (`.local/demo.json`), the bench's load, and each end-to-end test's own customers. Entities and
-//! websites go straight into the tables (the API has no route that creates them), license
-//! passwords hashed as the functions hash them (`icp_domain::password`).
+//! websites go in through the provider's import (`icp_domain::import`, as `icp-admin import`
+//! does: the API has no route that creates them), license passwords hashed on the way.
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use icp_domain::{password, Entity, Website, WebsiteStatus};
+use icp_adapters::dynamo::{DynamoStore, Tables};
+use icp_domain::import::{import, ImportOptions, RawRow};
+use icp_domain::ports::Filings;
+use icp_domain::validation::IpPolicy;
+use icp_domain::{Entity, StoreError, Website, WebsiteStatus};
 use serde_json::{json, Value};
-use std::collections::HashMap;
 
 /// The stack's outputs `make up` wrote to `.local/stack.json`, and its AWS configuration.
 pub struct Deployed {
@@ -54,25 +56,30 @@ impl Deployed {
     }
 }
 
-/// Writes entities and websites into the deployed tables.
+/// Writes entities and websites into the deployed tables, through the provider's import
+/// (`icp_domain::import`, what `icp-admin import` runs).
 pub struct Seeder {
-    dynamodb: aws_sdk_dynamodb::Client,
-    entities: String,
-    websites: String,
+    pub store: DynamoStore,
 }
 
 impl Seeder {
     pub fn new(deployed: &Deployed) -> Seeder {
-        Seeder {
-            dynamodb: aws_sdk_dynamodb::Client::new(&deployed.config),
+        let tables = Tables {
             entities: deployed.output("EntitiesTableName").into(),
             websites: deployed.output("WebsitesTableName").into(),
+            requests: deployed.output("RequestsTableName").into(),
+            idempotency: deployed.output("IdempotencyTableName").into(),
+            notifications: deployed.output("NotificationsTableName").into(),
+        };
+        let client = aws_sdk_dynamodb::Client::new(&deployed.config);
+        Seeder {
+            store: DynamoStore::new(client, tables),
         }
     }
 
-    /// Writes the entity (its `password_hash` the hash of `license_password`) and its
-    /// websites. With `keep_existing`, an item already there is left as it is (a running
-    /// stack's demo data keeps its state).
+    /// Imports the entity (with `license_password`) and its websites. With `keep_existing`,
+    /// an entity or website already there is left as it is (a running stack's demo data keeps
+    /// its state).
     pub async fn customer(
         &self,
         entity: &Entity,
@@ -80,55 +87,57 @@ impl Seeder {
         websites: &[Website],
         keep_existing: bool,
     ) {
-        let entity = Entity {
-            password_hash: password::hash(license_password),
-            ..entity.clone()
+        let mut rows = Vec::new();
+        let stored = |found: Result<Option<_>, StoreError>| {
+            keep_existing && found.expect("reading the seeded tables").is_some()
         };
-        self.put(
-            &self.entities,
-            "entityId",
-            serde_dynamo::to_item(&entity).unwrap(),
-            keep_existing,
-        )
-        .await;
+        if !stored(
+            Filings::entity(&self.store, &entity.entity_id)
+                .await
+                .map(|e| e.map(|_| ())),
+        ) {
+            rows.push(json!({
+                "kind": "entity", "entityId": entity.entity_id, "name": entity.name,
+                "entityLicenseNumber": entity.entity_license_number, "phone": entity.phone,
+                "email": entity.email, "language": entity.language,
+                "licensePassword": license_password,
+            }));
+        }
         for website in websites {
-            self.put(
-                &self.websites,
-                "websiteId",
-                serde_dynamo::to_item(website).unwrap(),
-                keep_existing,
-            )
-            .await;
+            let found = Filings::website(&self.store, &website.website_id).await;
+            if !stored(found.map(|w| w.map(|_| ()))) {
+                rows.push(json!({
+                    "kind": "website", "websiteId": website.website_id,
+                    "entityId": website.entity_id, "domain": website.domain,
+                    "websiteLicenseNumber": website.website_license_number,
+                    "serviceIps": website.service_ips,
+                }));
+            }
         }
-    }
-
-    async fn put(
-        &self,
-        table: &str,
-        key: &str,
-        item: HashMap<String, AttributeValue>,
-        keep_existing: bool,
-    ) {
-        let put = self
-            .dynamodb
-            .put_item()
-            .table_name(table)
-            .set_item(Some(item));
-        let put = if keep_existing {
-            put.condition_expression(format!("attribute_not_exists({key})"))
-        } else {
-            put
+        let rows = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, row)| RawRow {
+                line: i + 1,
+                fields: row.as_object().cloned().expect("a row is an object"),
+            })
+            .collect();
+        // The stack's own fixtures use the documentation ranges.
+        let options = ImportOptions {
+            ip_policy: IpPolicy {
+                allow_documentation: true,
+                ..IpPolicy::default()
+            },
+            dry_run: false,
         };
-        match put.send().await {
-            Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
-            Err(e) => panic!(
-                "seeding {table}: {}",
-                aws_sdk_dynamodb::error::DisplayErrorContext(e)
-            ),
-        }
+        let report = import(&self.store, rows, &options, |_, _| {})
+            .await
+            .expect("seeding: the tables");
+        assert!(
+            report.refused.is_empty(),
+            "seeding refused: {:?}",
+            report.refused
+        );
     }
 }
 

@@ -152,7 +152,9 @@ async fn an_ip_outside_the_providers_ranges_is_refused_in_the_readers_language()
         assert!(message.contains(outside), "{message}");
         assert_eq!(has_chinese(message), chinese_expected, "{message}");
     }
-    let website = stack.get(&format!("/websites/{site}"), &customer.token).await;
+    let website = stack
+        .get(&format!("/websites/{site}"), &customer.token)
+        .await;
     assert!(
         website.body["openRequest"].is_null(),
         "nothing was written: {}",

@@ -1,5 +1,7 @@
 //! The DynamoDB store. Conditional writes and transactions make every step safe to repeat.
 
+mod filings;
+
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};

@@ -29,6 +29,7 @@ mod waits;
 pub mod authority;
 pub mod closing;
 pub mod impact;
+pub mod import;
 pub mod password_reset;
 pub mod queries;
 pub mod review;

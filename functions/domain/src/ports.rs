@@ -271,6 +271,29 @@ pub trait Notifier: Send + Sync {
     ) -> impl Future<Output = Result<(), NotifyError>> + Send;
 }
 
+/// A provider's filings as the import writes them: its entities and websites, read and written
+/// whole. Writing an entity keeps what the system keeps of it (failed password checks, a lock, a
+/// password retrieval); writing a website keeps its status and is refused (`Conflict`) while it
+/// has an open request.
+pub trait Filings: Send + Sync {
+    fn entity(
+        &self,
+        entity_id: &str,
+    ) -> impl Future<Output = Result<Option<Entity>, StoreError>> + Send;
+
+    fn website(
+        &self,
+        website_id: &str,
+    ) -> impl Future<Output = Result<Option<Website>, StoreError>> + Send;
+
+    fn write_entity(&self, entity: &Entity) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn write_website(
+        &self,
+        website: &Website,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
 /// The request's workflow: an execution per attempt (another if it must be started again),
 /// started, resumed from a wait, stopped.
 pub trait Workflow: Send + Sync {

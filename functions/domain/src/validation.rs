@@ -75,7 +75,9 @@ impl IpRange {
         }
         let range = IpRange { network, prefix };
         if range.masked(network) != Some(bits_of(network)) {
-            return Err(format!("{cidr:?} has host bits set: the block starts elsewhere"));
+            return Err(format!(
+                "{cidr:?} has host bits set: the block starts elsewhere"
+            ));
         }
         Ok(range)
     }
@@ -366,8 +368,17 @@ mod tests {
         let one = IpRange::parse("203.0.113.9/32").unwrap();
         assert!(one.contains("203.0.113.9".parse().unwrap()));
         assert!(!one.contains("203.0.113.8".parse().unwrap()));
-        assert!(IpRange::parse("::/0").unwrap().contains("2001:db8::1".parse().unwrap()));
-        for bad in ["203.0.113.0", "203.0.113.1/24", "203.0.113.0/33", "2001:db8::/129", "x/8", ""] {
+        assert!(IpRange::parse("::/0")
+            .unwrap()
+            .contains("2001:db8::1".parse().unwrap()));
+        for bad in [
+            "203.0.113.0",
+            "203.0.113.1/24",
+            "203.0.113.0/33",
+            "2001:db8::/129",
+            "x/8",
+            "",
+        ] {
             assert!(IpRange::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(IpRange::parse_list("").unwrap(), vec![]);

@@ -464,3 +464,56 @@ fn open_reset<'a>(
         .filter(|r| r.reset_id == reset_id && r.completed_at.is_none())
         .ok_or_else(|| StoreError::Conflict(format!("reset {reset_id} moved")))
 }
+
+impl icp_domain::ports::Filings for MemoryStore {
+    async fn entity(&self, entity_id: &str) -> Result<Option<Entity>, StoreError> {
+        Ok(self.lock().entities.get(entity_id).cloned())
+    }
+
+    async fn website(&self, website_id: &str) -> Result<Option<Website>, StoreError> {
+        Ok(self.lock().websites.get(website_id).cloned())
+    }
+
+    async fn write_entity(&self, entity: &Entity) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let kept = state.entities.get(&entity.entity_id).cloned();
+        let written = match kept {
+            Some(kept) => Entity {
+                name: entity.name.clone(),
+                entity_license_number: entity.entity_license_number.clone(),
+                password_hash: entity.password_hash.clone(),
+                phone: entity.phone.clone(),
+                email: entity.email.clone(),
+                language: entity.language,
+                ..kept
+            },
+            None => entity.clone(),
+        };
+        state.entities.insert(entity.entity_id.clone(), written);
+        Ok(())
+    }
+
+    async fn write_website(&self, website: &Website) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let written = match state.websites.get(&website.website_id) {
+            Some(kept)
+                if kept.open_request_id.is_some() || kept.status != WebsiteStatus::Active =>
+            {
+                return Err(StoreError::Conflict(format!(
+                    "website {} has an open request or was cleared",
+                    website.website_id
+                )))
+            }
+            Some(kept) => Website {
+                entity_id: website.entity_id.clone(),
+                domain: website.domain.clone(),
+                website_license_number: website.website_license_number.clone(),
+                service_ips: website.service_ips.clone(),
+                ..kept.clone()
+            },
+            None => website.clone(),
+        };
+        state.websites.insert(website.website_id.clone(), written);
+        Ok(())
+    }
+}

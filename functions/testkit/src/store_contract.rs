@@ -3,7 +3,7 @@
 
 use chrono::{Duration, Utc};
 use icp_domain::password_reset::PasswordReset;
-use icp_domain::ports::{Claim, CreateError, Store, TokenSlot};
+use icp_domain::ports::{Claim, CreateError, Filings, Store, TokenSlot};
 use icp_domain::*;
 use std::future::Future;
 
@@ -96,7 +96,7 @@ pub fn resubmission(rejected: &Request, at: chrono::DateTime<Utc>) -> Transition
     again
 }
 
-pub async fn run(store: &impl Store, seeder: &impl Seed) {
+pub async fn run(store: &(impl Store + Filings), seeder: &impl Seed) {
     let (entity, websites) = fixture();
     seeder.seed(&entity, &websites).await;
     let site = &websites[0];
@@ -247,6 +247,7 @@ pub async fn run(store: &impl Store, seeder: &impl Seed) {
     withdrawal_suite(store, seeder).await;
     review_queue_suite(store, seeder).await;
     reopening_suite(store, seeder).await;
+    filings_suite(store, seeder).await;
 }
 
 /// The review queue pages soonest due first (not in order of creation); a page's position
@@ -378,6 +379,98 @@ async fn withdrawal_suite(store: &impl Store, seeder: &impl Seed) {
             assert_eq!(unchanged.status, Status::PendingFirstReview);
         }
     }
+}
+
+/// The import's writes: an entity's filing replaced while what the system keeps of it stays; a
+/// website's filing written, refused while it has an open request.
+async fn filings_suite(store: &(impl Store + Filings), seeder: &impl Seed) {
+    let (mut entity, websites) = fixture();
+    entity.failed_password_attempts = 3;
+    seeder.seed(&entity, &websites).await;
+    let imported = Entity {
+        name: "Imported Co".into(),
+        phone: "+8613900000000".into(),
+        language: Some(Language::En),
+        failed_password_attempts: 0,
+        ..entity.clone()
+    };
+    store.write_entity(&imported).await.unwrap();
+    let read = Filings::entity(store, &entity.entity_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        read,
+        Entity {
+            failed_password_attempts: 3,
+            ..imported.clone()
+        },
+        "the filing replaced, the count kept"
+    );
+    let no_language = Entity {
+        language: None,
+        ..imported.clone()
+    };
+    store.write_entity(&no_language).await.unwrap();
+    let read = Filings::entity(store, &entity.entity_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.language, None);
+
+    let fresh = Entity {
+        entity_id: unique("ent"),
+        ..imported.clone()
+    };
+    store.write_entity(&fresh).await.unwrap();
+    let read = Filings::entity(store, &fresh.entity_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.failed_password_attempts, 0);
+    assert_eq!(read.name, "Imported Co");
+
+    let new_site = Website {
+        website_id: unique("web"),
+        domain: "new.example.cn".into(),
+        ..websites[0].clone()
+    };
+    store.write_website(&new_site).await.unwrap();
+    assert_eq!(
+        Filings::website(store, &new_site.website_id).await.unwrap(),
+        Some(new_site.clone())
+    );
+    let moved = Website {
+        service_ips: vec!["203.0.113.77".into()],
+        ..websites[1].clone()
+    };
+    store.write_website(&moved).await.unwrap();
+    assert_eq!(
+        Filings::website(store, &moved.website_id).await.unwrap(),
+        Some(moved.clone())
+    );
+    // A request opens on it: the filing is not changed.
+    let r = new_request(&moved, Utc::now());
+    store
+        .create_request(&r, "sealed", &idempotency(&entity, &unique("key"), &r))
+        .await
+        .unwrap();
+    let refused = store
+        .write_website(&Website {
+            service_ips: vec!["203.0.113.78".into()],
+            ..moved.clone()
+        })
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    let kept = Filings::website(store, &moved.website_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.service_ips, vec!["203.0.113.77".to_string()]);
+    assert_eq!(kept.open_request_id.as_deref(), Some(r.request_id.as_str()));
 }
 
 /// A failed request reopened (an operator's re-drive) holds its website open again, in the same

@@ -104,17 +104,37 @@ def identify_caller(_chain, context, _response) -> None:
 
 
 def refuse_injected_calls(_chain, context, _response) -> None:
-    """A request handler after ``identify_caller``: while the tests' file
-    ``$ICP_FAULT_DIR/<function>/<service>.<Operation>`` exists, that function's calls of that
-    operation fail with 503 (the SDK's retries included), as in an outage of the service."""
+    """A request handler after ``identify_caller``: while a tests' file
+    ``$ICP_FAULT_DIR/<function>/<service>.<Operation>`` (or ``...<Operation>#<tag>``) exists,
+    that function's calls of that operation fail with 503 (the SDK's retries included), as in an
+    outage of the service. A file that names ids, one a line, fails only the calls that carry
+    one of them (an outage for those requests or entities only)."""
     fault_dir = os.environ.get("ICP_FAULT_DIR")
     caller = getattr(context, "icp_function_caller", None)
     if not fault_dir or caller is None or not context.service or not context.operation:
         return
     name = f"{context.service.service_name}.{context.operation.name}"
-    if os.path.isfile(os.path.join(fault_dir, caller[0], name)):
-        raise CommonServiceException("ServiceUnavailable", "injected fault (local tests)",
-                                     status_code=503)
+    directory = os.path.join(fault_dir, caller[0])
+    try:
+        files = [f for f in os.listdir(directory) if f == name or f.startswith(f"{name}#")]
+    except FileNotFoundError:
+        return
+    for file in files:
+        try:
+            with open(os.path.join(directory, file)) as f:
+                scopes = [line.strip() for line in f if line.strip()]
+        except FileNotFoundError:
+            continue  # removed meanwhile: the outage is over
+        if not scopes or any(scope in _request_text(context) for scope in scopes):
+            raise CommonServiceException("ServiceUnavailable", "injected fault (local tests)",
+                                         status_code=503)
+
+
+def _request_text(context) -> str:
+    """The call's parameters as text, to find an id in."""
+    if context.service_request is not None:
+        return json.dumps(context.service_request, default=str)
+    return context.request.get_data(as_text=True)
 
 
 class AwsCallRecorder:

@@ -1,0 +1,84 @@
+//! The import's writes of a provider's filings (`icp_domain::ports::Filings`): an entity's and
+//! a website's imported fields, each in one conditional update that keeps what the system keeps
+//! of them.
+
+use super::{condition_failed, encode_value, s, unavailable, DynamoStore};
+use icp_domain::error::StoreError;
+use icp_domain::ports::{Filings, Store};
+use icp_domain::{Entity, Website, WebsiteStatus};
+
+impl Filings for DynamoStore {
+    async fn entity(&self, entity_id: &str) -> Result<Option<Entity>, StoreError> {
+        self.get_entity(entity_id).await
+    }
+
+    async fn website(&self, website_id: &str) -> Result<Option<Website>, StoreError> {
+        self.get_website(website_id).await
+    }
+
+    /// The filing's fields; a new entity starts with no failed password checks, an entity
+    /// already there keeps its count, lock and retrieval.
+    async fn write_entity(&self, entity: &Entity) -> Result<(), StoreError> {
+        const FILING: &str = "SET #name = :name, entityLicenseNumber = :license, \
+            passwordHash = :hash, phone = :phone, email = :email, \
+            failedPasswordAttempts = if_not_exists(failedPasswordAttempts, :zero)";
+        let update = match entity.language {
+            Some(_) => format!("{FILING}, #language = :language"),
+            None => format!("{FILING} REMOVE #language"),
+        };
+        let mut call = self
+            .client
+            .update_item()
+            .table_name(&self.tables.entities)
+            .key("entityId", s(&entity.entity_id))
+            .update_expression(update)
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_names("#language", "language")
+            .expression_attribute_values(":name", s(&entity.name))
+            .expression_attribute_values(":license", s(&entity.entity_license_number))
+            .expression_attribute_values(":hash", s(&entity.password_hash))
+            .expression_attribute_values(":phone", s(&entity.phone))
+            .expression_attribute_values(":email", s(&entity.email))
+            .expression_attribute_values(":zero", encode_value(&0u32)?);
+        if let Some(language) = entity.language {
+            call = call.expression_attribute_values(":language", encode_value(&language)?);
+        }
+        call.send().await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// The filing's fields, refused (`Conflict`) while the website has an open request or once
+    /// it is cleared; a new website is active.
+    async fn write_website(&self, website: &Website) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.websites)
+            .key("websiteId", s(&website.website_id))
+            .update_expression(
+                "SET entityId = :entity, #domain = :domain, websiteLicenseNumber = :license, \
+                 serviceIps = :ips, #status = if_not_exists(#status, :active)",
+            )
+            .condition_expression(
+                "attribute_not_exists(openRequestId) AND \
+                 (attribute_not_exists(websiteId) OR #status = :active)",
+            )
+            .expression_attribute_names("#domain", "domain")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":entity", s(&website.entity_id))
+            .expression_attribute_values(":domain", s(&website.domain))
+            .expression_attribute_values(":license", s(&website.website_license_number))
+            .expression_attribute_values(":ips", encode_value(&website.service_ips)?)
+            .expression_attribute_values(":active", encode_value(&WebsiteStatus::Active)?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Err(StoreError::Conflict(format!(
+                "website {} has an open request or was cleared",
+                website.website_id
+            ))),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
