@@ -87,7 +87,7 @@ enum Row {
 }
 
 /// Rows applied at once: each is a read and a write or two.
-const IMPORT_CONCURRENCY: usize = 16;
+const IMPORT_CONCURRENCY: usize = 32;
 
 /// Imports `rows` into `store`: entities first, then websites (which may name entities of the
 /// same file). `progress` is told how many rows are done, now and then.
@@ -108,6 +108,26 @@ pub async fn import<F: Filings>(
             Err(refusal) => report.refused.push(refusal),
         }
     }
+    // What is stored of the rows' entities and websites, read in batches up front; the writes
+    // stay conditional where it matters (a website's open request).
+    let mut entity_ids: Vec<String> = entities.iter().map(|(_, e)| e.entity_id.clone()).collect();
+    entity_ids.extend(websites.iter().map(|(_, w)| w.entity_id.clone()));
+    let website_ids: Vec<String> = websites.iter().map(|(_, w)| w.website_id.clone()).collect();
+    let stored = Stored {
+        entities: store
+            .entities(&entity_ids)
+            .await?
+            .into_iter()
+            .map(|e| (e.entity_id.clone(), e))
+            .collect(),
+        websites: store
+            .websites(&website_ids)
+            .await?
+            .into_iter()
+            .map(|w| (w.website_id.clone(), w))
+            .collect(),
+    };
+    let stored = &stored;
     let done = std::cell::Cell::new(report.refused.len());
     let tick = || {
         done.set(done.get() + 1);
@@ -122,7 +142,7 @@ pub async fn import<F: Filings>(
                 line,
                 id,
                 license,
-                apply_entity(store, line, row, options.dry_run).await,
+                apply_entity(store, line, row, stored, options.dry_run).await,
             )
         }))
         .buffer_unordered(IMPORT_CONCURRENCY)
@@ -136,10 +156,14 @@ pub async fn import<F: Filings>(
         .map(|(_, id, license, _)| (id.clone(), license.clone()))
         .collect();
     let applied_websites: Vec<Result<Outcome, Refusal>> =
-        futures::stream::iter(websites.into_iter().map(|(line, row)| {
-            let file_entities = &file_entities;
-            async move { apply_website(store, line, row, file_entities, options.dry_run).await }
-        }))
+        futures::stream::iter(
+            websites.into_iter().map(|(line, row)| {
+                let file_entities = &file_entities;
+                async move {
+                    apply_website(store, line, row, file_entities, stored, options.dry_run).await
+                }
+            }),
+        )
         .buffer_unordered(IMPORT_CONCURRENCY)
         .inspect(|_| tick())
         .collect()
@@ -163,6 +187,12 @@ pub async fn import<F: Filings>(
 enum Outcome {
     Applied,
     Unchanged,
+}
+
+/// The rows' entities and websites as stored before the import, by id.
+struct Stored {
+    entities: HashMap<String, Entity>,
+    websites: HashMap<String, Website>,
 }
 
 /// The ids, domains and license numbers met so far: of two rows with the same, the later is
@@ -445,10 +475,11 @@ async fn apply_entity<F: Filings>(
     store: &F,
     line: usize,
     row: EntityRow,
+    stored: &Stored,
     dry_run: bool,
 ) -> Result<Outcome, Refusal> {
     let unavailable = |e: StoreError| refusal(line, "entityId", "store_unavailable", e.to_string());
-    let stored = store.entity(&row.entity_id).await.map_err(unavailable)?;
+    let stored = stored.entities.get(&row.entity_id);
     // The password as it will be stored: a plain one that the stored hash verifies keeps it.
     let password_hash = match (&row.password, &stored) {
         (PasswordGiven::Hash(hash), _) => hash.clone(),
@@ -470,7 +501,7 @@ async fn apply_entity<F: Filings>(
         locked_until: None,
         retrieval: Default::default(),
     };
-    if stored.as_ref().is_some_and(|s| same_filing(s, &entity)) {
+    if stored.is_some_and(|s| same_filing(s, &entity)) {
         return Ok(Outcome::Unchanged);
     }
     if !dry_run {
@@ -502,17 +533,17 @@ async fn apply_website<F: Filings>(
     line: usize,
     row: WebsiteRow,
     file_entities: &HashMap<String, String>,
+    stored: &Stored,
     dry_run: bool,
 ) -> Result<Outcome, Refusal> {
     let unavailable =
         |e: StoreError| refusal(line, "websiteId", "store_unavailable", e.to_string());
     let entity_license = match file_entities.get(&row.entity_id) {
         Some(license) => Some(license.clone()),
-        None => store
-            .entity(&row.entity_id)
-            .await
-            .map_err(unavailable)?
-            .map(|e| e.entity_license_number),
+        None => stored
+            .entities
+            .get(&row.entity_id)
+            .map(|e| e.entity_license_number.clone()),
     };
     let Some(entity_license) = entity_license else {
         return Err(refusal(
@@ -537,7 +568,7 @@ async fn apply_website<F: Filings>(
             ),
         ));
     }
-    let stored = store.website(&row.website_id).await.map_err(unavailable)?;
+    let stored = stored.websites.get(&row.website_id);
     let website = Website {
         website_id: row.website_id,
         entity_id: row.entity_id,

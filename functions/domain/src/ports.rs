@@ -286,6 +286,18 @@ pub trait Filings: Send + Sync {
         website_id: &str,
     ) -> impl Future<Output = Result<Option<Website>, StoreError>> + Send;
 
+    /// The entities of `ids` that are stored, read in batches.
+    fn entities(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<Entity>, StoreError>> + Send;
+
+    /// The websites of `ids` that are stored, read in batches.
+    fn websites(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<Website>, StoreError>> + Send;
+
     fn write_entity(&self, entity: &Entity) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn write_website(

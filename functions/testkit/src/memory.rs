@@ -474,6 +474,24 @@ impl icp_domain::ports::Filings for MemoryStore {
         Ok(self.lock().websites.get(website_id).cloned())
     }
 
+    async fn entities(&self, ids: &[String]) -> Result<Vec<Entity>, StoreError> {
+        let state = self.lock();
+        let ids: std::collections::BTreeSet<&String> = ids.iter().collect();
+        Ok(ids
+            .into_iter()
+            .filter_map(|id| state.entities.get(id).cloned())
+            .collect())
+    }
+
+    async fn websites(&self, ids: &[String]) -> Result<Vec<Website>, StoreError> {
+        let state = self.lock();
+        let ids: std::collections::BTreeSet<&String> = ids.iter().collect();
+        Ok(ids
+            .into_iter()
+            .filter_map(|id| state.websites.get(id).cloned())
+            .collect())
+    }
+
     async fn write_entity(&self, entity: &Entity) -> Result<(), StoreError> {
         let mut state = self.lock();
         let kept = state.entities.get(&entity.entity_id).cloned();

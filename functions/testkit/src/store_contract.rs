@@ -429,6 +429,24 @@ async fn filings_suite(store: &(impl Store + Filings), seeder: &impl Seed) {
         .unwrap();
     assert_eq!(read.failed_password_attempts, 0);
     assert_eq!(read.name, "Imported Co");
+    // Read in batches: those that exist, once each, in any order.
+    let mut ids: Vec<String> = (0..150).map(|_| unique("ent-none")).collect();
+    ids.extend([
+        entity.entity_id.clone(),
+        fresh.entity_id.clone(),
+        fresh.entity_id.clone(),
+    ]);
+    let mut found: Vec<String> = store
+        .entities(&ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.entity_id)
+        .collect();
+    found.sort();
+    let mut expected = vec![entity.entity_id.clone(), fresh.entity_id.clone()];
+    expected.sort();
+    assert_eq!(found, expected);
 
     let new_site = Website {
         website_id: unique("web"),
@@ -449,6 +467,8 @@ async fn filings_suite(store: &(impl Store + Filings), seeder: &impl Seed) {
         Filings::website(store, &moved.website_id).await.unwrap(),
         Some(moved.clone())
     );
+    let ids = [new_site.website_id.clone(), unique("web-none")];
+    assert_eq!(store.websites(&ids).await.unwrap(), vec![new_site.clone()]);
     // A request opens on it: the filing is not changed.
     let r = new_request(&moved, Utc::now());
     store

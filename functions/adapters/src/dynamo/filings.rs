@@ -3,6 +3,7 @@
 //! of them.
 
 use super::{condition_failed, encode_value, s, unavailable, DynamoStore};
+use aws_sdk_dynamodb::types::KeysAndAttributes;
 use icp_domain::error::StoreError;
 use icp_domain::ports::{Filings, Store};
 use icp_domain::{Entity, Website, WebsiteStatus};
@@ -14,6 +15,15 @@ impl Filings for DynamoStore {
 
     async fn website(&self, website_id: &str) -> Result<Option<Website>, StoreError> {
         self.get_website(website_id).await
+    }
+
+    async fn entities(&self, ids: &[String]) -> Result<Vec<Entity>, StoreError> {
+        self.batch_get(&self.tables.entities, "entityId", ids).await
+    }
+
+    async fn websites(&self, ids: &[String]) -> Result<Vec<Website>, StoreError> {
+        self.batch_get(&self.tables.websites, "websiteId", ids)
+            .await
     }
 
     /// The filing's fields; a new entity starts with no failed password checks, an entity
@@ -80,5 +90,59 @@ impl Filings for DynamoStore {
             ))),
             Err(e) => Err(unavailable(e)),
         }
+    }
+}
+
+/// Keys one BatchGetItem call may ask for.
+const BATCH: usize = 100;
+
+impl DynamoStore {
+    /// The items of `ids` in `table` (keyed by `key`) that exist, a hundred a call, asking again
+    /// for the keys DynamoDB leaves unprocessed.
+    async fn batch_get<T: serde::de::DeserializeOwned>(
+        &self,
+        table: &str,
+        key: &str,
+        ids: &[String],
+    ) -> Result<Vec<T>, StoreError> {
+        let mut found = Vec::new();
+        let mut unique: Vec<&String> = ids.iter().collect();
+        unique.sort();
+        unique.dedup();
+        for chunk in unique.chunks(BATCH) {
+            let keys = chunk
+                .iter()
+                .map(|id| std::collections::HashMap::from([(key.to_string(), s(id.as_str()))]))
+                .collect();
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(super::build_error)?,
+            );
+            while let Some(asked) = request.take() {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(table, asked)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for item in out
+                    .responses
+                    .unwrap_or_default()
+                    .remove(table)
+                    .unwrap_or_default()
+                {
+                    found.push(super::decode(item)?);
+                }
+                request = out
+                    .unprocessed_keys
+                    .and_then(|mut left| left.remove(table))
+                    .filter(|left| !left.keys().is_empty());
+            }
+        }
+        Ok(found)
     }
 }
