@@ -753,6 +753,14 @@ async fn a_waiting_round_grows_to_its_cap_and_resumes_its_step_as_deployed() {
         "ClearRecord",
         "ForwardToAuthority",
     ]
-    .map(|step| (json!({"rounds": {"resume": step}}), step));
+    .map(|step| (json!({"resume": step}), step));
     stack.assert_choice_routes("ResumeRound", &resume).await;
+    let started = [
+        (json!({"resume": "ClearRecord"}), "StartRounds"),
+        (
+            json!({"resume": "ClearRecord", "rounds": {"waited": 1}}),
+            "CountRound",
+        ),
+    ];
+    stack.assert_choice_routes("RoundsStarted", &started).await;
 }
