@@ -1,6 +1,6 @@
 """`make bench`, on a running local stack (bench/run.sh brings it up): measures every function
 against the hello-world baseline deployed beside it, in the same run, and writes
-bench/results.json (the shape in the design notes), bench/results.md, and the table in README.md.
+bench/results.json (the shape in the design notes) and bench/results.md, which the README links to.
 
 Every loop is capped in count and time; all traffic goes to 127.0.0.1.
 """
@@ -659,17 +659,6 @@ def table(results):
     return "\n".join(rows)
 
 
-def update_readme(markdown):
-    readme = ROOT / "README.md"
-    text = readme.read_text()
-    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
-    if begin not in text or end not in text:
-        log("README.md has no bench markers; table not copied there")
-        return
-    head, rest = text.split(begin, 1)
-    readme.write_text(f"{head}{begin}\n{markdown}\n{end}{rest.split(end, 1)[1]}")
-
-
 def main():
     stack = Stack()
     names = ["hello"] + sorted(
@@ -730,7 +719,6 @@ def main():
     (ROOT / "bench/results.json").write_text(json.dumps(results, indent=2) + "\n")
     markdown = f"Run {results['date']} on {results['machine']} (`make bench`, release build).\n\n{table(results)}"
     (ROOT / "bench/results.md").write_text(markdown + "\n")
-    update_readme(markdown)
     print(markdown)
 
 
