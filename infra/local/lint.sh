@@ -110,6 +110,7 @@ EOF
 
 check "rustfmt" cargo fmt --all -- --check
 check "clippy" cargo clippy --workspace --all-targets -- -D warnings
+check "the domain's module order (no circle)" cargo test --quiet -p icp-domain --test module_order
 check "unused dependencies (cargo-machete)" "$CARGO_MACHETE"
 # Advisories are left out: their database cannot be fetched here (see deny.toml).
 check "licenses, bans, sources (cargo-deny, deny.toml)" "$CARGO_DENY" --log-level error check bans licenses sources

@@ -3,11 +3,13 @@
 //! the use cases, one module for each part of the flow. Nothing here knows about AWS.
 //!
 //! Modules only use those listed before them: model and rules first, then the ports, then the
-//! shared mechanics (records, notify, waits), then the use cases.
+//! shared mechanics (records, notify, waits), then the use cases (`tests/module_order.rs` holds
+//! this, and `make lint` runs it).
 
 pub mod language;
 
 pub mod calendar;
+pub mod consequences;
 pub mod deadlines;
 pub mod error;
 pub mod history;

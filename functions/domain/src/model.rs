@@ -27,13 +27,30 @@ pub struct Entity {
     pub retrieval: Retrieval,
 }
 
+/// A reset under way, as the entity keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordReset {
+    pub reset_id: String,
+    /// The vault's keyed digest of the code (a plain hash of 6 digits would be read back by
+    /// trying the million of them).
+    pub code_digest: String,
+    pub expires_at: DateTime<Utc>,
+    /// The codes tried: each is counted before it is judged (stored under its first name).
+    #[serde(default, rename = "wrongCodes")]
+    pub tries: u32,
+    /// When the new password was set: the same code and password again answer the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
 /// An entity's license password retrieval (`password_reset`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Retrieval {
     /// The latest reset; a new one replaces it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password_reset: Option<crate::password_reset::PasswordReset>,
+    pub password_reset: Option<PasswordReset>,
     /// When reset codes were sent, the last day's (the limits count them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reset_codes_sent: Vec<DateTime<Utc>>,

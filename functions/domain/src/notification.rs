@@ -365,7 +365,7 @@ fn completed(request: &Request, website: &Website) -> Said {
             Some(text("新服务IP已生效。", "The new service IPs are in force.")),
         ),
     };
-    let to_do = crate::impact::still_to_do(request.request_type, website);
+    let to_do = crate::consequences::still_to_do(request.request_type, website);
     let next = if to_do.is_empty() {
         text("您无需再做其他操作。", "Nothing more is needed from you.")
     } else {
@@ -1006,7 +1006,7 @@ mod tests {
             ..request
         };
         let done = customer_message(Event::Completed, &request, &website, &entity, &letterhead());
-        for todo in crate::impact::still_to_do(RequestType::AccessCancellation, &website) {
+        for todo in crate::consequences::still_to_do(RequestType::AccessCancellation, &website) {
             assert!(done.body.contains(&todo.zh_cn) && done.body.contains(&todo.en));
         }
         assert!(

@@ -13,7 +13,9 @@ use crate::validation::MAX_PASSWORD_CHARS;
 use crate::{password, Caller, Entity};
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+pub use crate::model::PasswordReset;
 
 pub const CODE_VALID_SECONDS: i64 = 10 * 60;
 pub const WRONG_CODES_ENDING_A_RESET: u32 = 5;
@@ -22,23 +24,6 @@ pub const CODES_A_DAY: usize = 5;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// How often a use case reads again after losing a race on the entity.
 const RACES: usize = 3;
-
-/// A reset under way, as the entity keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PasswordReset {
-    pub reset_id: String,
-    /// The vault's keyed digest of the code (a plain hash of 6 digits would be read back by
-    /// trying the million of them).
-    pub code_digest: String,
-    pub expires_at: DateTime<Utc>,
-    /// The codes tried: each is counted before it is judged (stored under its first name).
-    #[serde(default, rename = "wrongCodes")]
-    pub tries: u32,
-    /// When the new password was set: the same code and password again answer the same.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub completed_at: Option<DateTime<Utc>>,
-}
 
 /// The answer to starting a reset: where the code went, masked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -178,7 +178,7 @@ pub trait Store: Send + Sync {
     fn start_password_reset(
         &self,
         entity_id: &str,
-        reset: &crate::password_reset::PasswordReset,
+        reset: &crate::PasswordReset,
         codes_sent: &[chrono::DateTime<chrono::Utc>],
         codes_sent_before: &[chrono::DateTime<chrono::Utc>],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
