@@ -326,7 +326,10 @@ async fn an_authority_that_is_down_then_back_delays_the_request_but_loses_nothin
 async fn failing_emails_are_recorded_and_the_request_still_completes() {
     let stack = Stack::connect().await;
     // SES refuses this address ("Missing domain"): every email to the customer fails.
-    let customer = stack.new_customer_with_email(1, "no-domain-mailbox").await;
+    let customer = stack.new_customer(1).await;
+    stack
+        .set_email(&customer.entity_id, "no-domain-mailbox")
+        .await;
     let body = json!({"type": "access_cancellation", "websiteId": customer.website_ids[0], "licensePassword": PASSWORD});
     let id = stack.submit_to_first_review(&customer.token, &body).await;
     stack.decide(&id, "approve", &[]).await;
