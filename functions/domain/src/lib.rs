@@ -4,19 +4,21 @@
 //!
 //! Modules only use those listed before them: model and rules first, then the ports, then the
 //! shared mechanics (records, notify, waits), then the use cases (`tests/module_order.rs` holds
-//! this, and `make lint` runs it).
+//! this, and `make lint` runs it; blank lines keep rustfmt from sorting the groups).
 
 pub mod language;
 
 pub mod calendar;
-pub mod consequences;
 pub mod deadlines;
 pub mod error;
 pub mod history;
 pub mod model;
+
+pub mod reason;
+
+pub mod consequences;
 pub mod notification;
 pub mod password;
-pub mod reason;
 pub mod signature;
 pub mod status;
 pub mod validation;
@@ -24,8 +26,9 @@ pub mod validation;
 pub mod contract;
 pub mod ports;
 
-mod notify;
 mod records;
+
+mod notify;
 mod waits;
 
 pub mod authority;
