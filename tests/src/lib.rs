@@ -629,14 +629,20 @@ impl Stack {
 
     /// The events of the request's execution for `attempt`, oldest first, as JSON.
     pub async fn execution_events(&self, request_id: &str, attempt: u32) -> Vec<Value> {
+        self.execution_events_named(&format!("{request_id}-{attempt}"))
+            .await
+    }
+
+    /// The events of the execution named `name` (a restart's, `{id}-{attempt}_{n}`, too),
+    /// oldest first, as JSON.
+    pub async fn execution_events_named(&self, name: &str) -> Vec<Value> {
         let arn = self.outputs["StateMachineArn"].as_str().unwrap().replacen(
             ":stateMachine:",
             ":execution:",
             1,
         );
         let mut events = Vec::new();
-        let mut body =
-            serde_json::json!({ "executionArn": format!("{arn}:{request_id}-{attempt}") });
+        let mut body = serde_json::json!({ "executionArn": format!("{arn}:{name}") });
         loop {
             let page = self.step_functions_json("GetExecutionHistory", &body).await;
             events.extend(page["events"].as_array().cloned().unwrap_or_default());

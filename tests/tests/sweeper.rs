@@ -25,11 +25,22 @@ async fn sweep_until<F: std::future::Future<Output = Value>>(
 async fn the_sweeper_starts_what_the_stream_could_not_and_mends_what_a_fault_left() {
     let stack = Stack::connect().await;
 
-    // A: a request awaiting first review whose execution was stopped (lost): the sweeper
-    // starts its attempt again from where it stands, and it goes on to the end.
+    // A: a request whose password was refused, its execution (waiting for Modify and Submit)
+    // stopped, as a lost one would be: the sweeper starts its attempt again from where it
+    // stands, telling nothing twice, and the request goes on to the end once resubmitted.
+    // (LocalStack cannot stop an execution parked in a task-token wait: a Wait state it can.)
     let alice = stack.new_customer(1).await;
-    let body = json!({"type": "access_cancellation", "websiteId": alice.website_ids[0], "licensePassword": PASSWORD});
-    let lost = stack.submit_to_first_review(&alice.token, &body).await;
+    let body = json!({"type": "access_cancellation", "websiteId": alice.website_ids[0], "licensePassword": "not-the-password"});
+    let accepted = stack.submit(&alice.token, &body).await;
+    assert_eq!(accepted.status, 202, "{}", accepted.body);
+    let lost = accepted.body["requestId"].as_str().unwrap().to_string();
+    stack
+        .wait_for(&alice.token, &lost, e2e::status_is("password_rejected"))
+        .await;
+    let waiting = |s: &[String]| s.iter().any(|n| n == "AwaitResubmission");
+    stack
+        .states_entered_once(&lost, 1, Duration::from_secs(60), waiting)
+        .await;
     stack.stop_execution(&format!("{lost}-1")).await;
 
     // C: the reviewer's decision is recorded but its resume fails (Step Functions refuses the
@@ -97,7 +108,7 @@ async fn the_sweeper_starts_what_the_stream_could_not_and_mends_what_a_fault_lef
         )
         .await;
 
-    // A, on: started again, still awaiting its review; decided, it goes on to the end.
+    // A, on: started again, still waiting for Modify and Submit; resubmitted, it goes on.
     let restarted = sweep_until(
         &stack,
         || async { json!(stack.executions_of(&lost).await) },
@@ -116,7 +127,38 @@ async fn the_sweeper_starts_what_the_stream_could_not_and_mends_what_a_fault_lef
         "{names:?}"
     );
     let standing = stack.get(&format!("/requests/{lost}"), &alice.token).await;
-    assert_eq!(standing.body["status"], "pending_first_review");
+    assert_eq!(standing.body["status"], "password_rejected");
+    let restart = names
+        .iter()
+        .find(|n| n.contains("-1_"))
+        .unwrap()
+        .to_string();
+    let restart_waits = e2e::poll(
+        Duration::from_secs(60),
+        Duration::from_millis(500),
+        || stack.execution_events_named(&restart),
+        |events: &Vec<Value>| {
+            events
+                .iter()
+                .any(|e| e["stateEnteredEventDetails"]["name"] == "AwaitResubmission")
+        },
+    )
+    .await;
+    assert!(
+        !restart_waits.is_empty(),
+        "the restart waits for Modify and Submit again"
+    );
+    let resubmitted = stack
+        .post(
+            &format!("/requests/{lost}/resubmit"),
+            &alice.token,
+            &json!({"licensePassword": PASSWORD}),
+        )
+        .await;
+    assert_eq!(resubmitted.status, 202, "{}", resubmitted.body);
+    stack
+        .wait_for(&alice.token, &lost, e2e::status_is("pending_first_review"))
+        .await;
     assert_eq!(stack.decide(&lost, "approve", &[]).await.status, 200);
     let done = stack
         .authority_approves_once_forwarded(&alice.token, &lost)
@@ -140,8 +182,8 @@ async fn the_sweeper_starts_what_the_stream_could_not_and_mends_what_a_fault_lef
         let read = stack.get(&format!("/requests/{id}"), &customer.token).await;
         assert!(!e2e::history(&read.body).contains(&"failed".to_string()));
     }
-    // Each told once of each step, a restart and a late resume notwithstanding.
-    let told = stack.customer_events_told(&lost, 8).await;
+    // Each told once of each step of each attempt, the restart notwithstanding.
+    let told = stack.customer_events_told(&lost, 12).await;
     assert_eq!(
         told,
         [
@@ -151,7 +193,11 @@ async fn the_sweeper_starts_what_the_stream_could_not_and_mends_what_a_fault_lef
             "completed#sms",
             "forwarded_to_authority#email",
             "forwarded_to_authority#sms",
+            "password_rejected#email",
+            "password_rejected#sms",
             "submitted#email",
+            "submitted#email",
+            "submitted#sms",
             "submitted#sms",
         ]
     );
