@@ -547,8 +547,10 @@ def load(stack, websites, in_flight):
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         while waiting and time.monotonic() < deadline:
             states = list(pool.map(lambda item: (item, stack.request(*item)), list(waiting)))
-            failed |= {item for item, r in states if r and r["status"] == "failed"}
-            waiting -= {item for item, r in states if r and r["status"] in ("pending_first_review", "failed")}
+            # Ended short of review (failed, or refused): no use waiting for those.
+            failed |= {item for item, r in states if r and r["status"] in ("failed", "password_rejected", "withdrawn")}
+            waiting -= {item for item, r in states if r and r["status"] == "pending_first_review"}
+            waiting -= failed
             if waiting:
                 time.sleep(1)
                 if len(waiting) % 20 == 0:

@@ -139,6 +139,19 @@ impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
                     expired_lock,
                 )
                 .await?;
+        if !lock_in_force && !reserved {
+            // Refused with no lock on: the checks in flight hold every try left. This one waits
+            // its turn (the step retries) rather than being judged locked: parallel requests
+            // with the right password all get checked, and guesses still stop at the limit.
+            let entity = existing_entity(store, &request.entity_id).await?;
+            if entity.lock_in_force(now).is_none() {
+                return Err(StoreError::Conflict(format!(
+                    "{}: the password checks in flight hold every try left; tried again",
+                    entity.entity_id
+                ))
+                .into());
+            }
+        }
         let locked = !reserved;
         // The attempt is checked against the password in force when it was submitted (its
         // last transition): a reset since then does not fail it.
