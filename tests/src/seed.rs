@@ -92,7 +92,7 @@ impl Seeder {
             keep_existing && found.expect("reading the seeded tables").is_some()
         };
         if !stored(
-            Filings::entity(&self.store, &entity.entity_id)
+            Filings::get_entity(&self.store, &entity.entity_id)
                 .await
                 .map(|e| e.map(|_| ())),
         ) {
@@ -104,7 +104,7 @@ impl Seeder {
             }));
         }
         for website in websites {
-            let found = Filings::website(&self.store, &website.website_id).await;
+            let found = Filings::get_website(&self.store, &website.website_id).await;
             if !stored(found.map(|w| w.map(|_| ()))) {
                 rows.push(json!({
                     "kind": "website", "websiteId": website.website_id,

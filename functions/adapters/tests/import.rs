@@ -89,7 +89,10 @@ async fn a_file_imports_its_good_rows_refuses_each_bad_one_and_imports_again_unc
     let dry = run(&store, &file, true).await;
     assert_eq!(dry.applied, 4);
     assert!(
-        Filings::entity(&store, "ent-1").await.unwrap().is_none(),
+        Filings::get_entity(&store, "ent-1")
+            .await
+            .unwrap()
+            .is_none(),
         "a dry run writes nothing"
     );
     let first = run(&store, &file, false).await;
@@ -108,20 +111,23 @@ async fn a_file_imports_its_good_rows_refuses_each_bad_one_and_imports_again_unc
         ]
     );
     assert!(first.refused[2].message.contains("203.0.113.9"));
-    let ent1 = Filings::entity(&store, "ent-1").await.unwrap().unwrap();
+    let ent1 = Filings::get_entity(&store, "ent-1").await.unwrap().unwrap();
     assert!(password::verify(&ent1.password_hash, "Filing-Pass-2026"));
     assert_eq!(ent1.phone, "+8613800138000");
-    let ent2 = Filings::entity(&store, "ent-2").await.unwrap().unwrap();
+    let ent2 = Filings::get_entity(&store, "ent-2").await.unwrap().unwrap();
     assert_eq!(ent2.password_hash, hash);
     assert_eq!(ent2.language, Some(Language::En));
-    let web1 = Filings::website(&store, "web-1").await.unwrap().unwrap();
+    let web1 = Filings::get_website(&store, "web-1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(web1.service_ips, vec!["198.51.100.10".to_string()]);
 
     let again = run(&store, &file, false).await;
     assert_eq!((again.applied, again.unchanged), (0, 4), "{again:?}");
     assert_eq!(refused(&again), refused(&first));
     assert_eq!(
-        Filings::entity(&store, "ent-1").await.unwrap().unwrap(),
+        Filings::get_entity(&store, "ent-1").await.unwrap().unwrap(),
         ent1
     );
 }
@@ -136,7 +142,10 @@ async fn a_website_with_an_open_request_is_never_changed() {
     assert!(run(&store, &file, false).await.refused.is_empty());
     let open = icp_domain::Website {
         open_request_id: Some("req-1".into()),
-        ..Filings::website(&store, "web-1").await.unwrap().unwrap()
+        ..Filings::get_website(&store, "web-1")
+            .await
+            .unwrap()
+            .unwrap()
     };
     store.put_website(open.clone());
     let mut moved = file.clone();
@@ -147,5 +156,8 @@ async fn a_website_with_an_open_request_is_never_changed() {
         vec![(2, "websiteId", "request_already_open")]
     );
     assert_eq!(report.unchanged, 1);
-    assert_eq!(Filings::website(&store, "web-1").await.unwrap(), Some(open));
+    assert_eq!(
+        Filings::get_website(&store, "web-1").await.unwrap(),
+        Some(open)
+    );
 }

@@ -6,7 +6,7 @@ use icp_adapters::vault::AesVault;
 use icp_domain::contract::VerifyOutcome;
 use icp_domain::error::ServiceError;
 use icp_domain::password_reset::StartedReset;
-use icp_domain::ports::{Ports, Store};
+use icp_domain::ports::{Filings, PasswordChecks, Ports};
 use icp_domain::submit::SubmitInput;
 use icp_domain::validation::IpPolicy;
 use icp_domain::verify::LockPolicy;

@@ -8,7 +8,7 @@ use icp_domain::authority::{submission_id, AuthorityDecision};
 use icp_domain::contract::{Attempt, ReminderOutcome, VerifyOutcome, Wait};
 use icp_domain::error::ServiceError;
 use icp_domain::history::FailureCause;
-use icp_domain::ports::{Ports, Store};
+use icp_domain::ports::{Filings, NotificationLedger, PasswordChecks, Ports, Requests};
 use icp_domain::submit::SubmitInput;
 use icp_domain::validation::IpPolicy;
 use icp_domain::verify::LockPolicy;

@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 use icp_adapters::dynamo::{attempt_start_key, attempt_started_by, DynamoStore, Tables};
-use icp_domain::ports::Store;
+use icp_domain::ports::Requests;
 use icp_domain::*;
 use icp_testkit::memory::MemoryStore;
 use icp_testkit::store_contract::{

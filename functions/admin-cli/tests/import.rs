@@ -160,9 +160,9 @@ async fn ten_thousand_rows_with_twenty_bad_ones_import_once() {
     let missing: Vec<String> = futures::stream::iter(good.iter())
         .map(|(is_entity, id)| async move {
             let found = if *is_entity {
-                Filings::entity(store, id).await.unwrap().is_some()
+                Filings::get_entity(store, id).await.unwrap().is_some()
             } else {
-                Filings::website(store, id).await.unwrap().is_some()
+                Filings::get_website(store, id).await.unwrap().is_some()
             };
             (!found).then(|| id.clone())
         })
@@ -171,13 +171,13 @@ async fn ten_thousand_rows_with_twenty_bad_ones_import_once() {
         .collect()
         .await;
     assert!(missing.is_empty(), "not imported: {missing:?}");
-    let website = Filings::website(store, &format!("web-import-{run}-7-2"))
+    let website = Filings::get_website(store, &format!("web-import-{run}-7-2"))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(website.service_ips, vec!["198.51.100.10".to_string()]);
     assert_eq!(
-        Filings::website(store, &format!("web-bad-{run}-12"))
+        Filings::get_website(store, &format!("web-bad-{run}-12"))
             .await
             .unwrap(),
         None,

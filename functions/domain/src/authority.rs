@@ -6,7 +6,10 @@ use crate::contract::{Attempt, AuthorityOutcome, Wait};
 use crate::error::{DomainError, ServiceError};
 use crate::notification::Event;
 use crate::notify::notify_customer;
-use crate::ports::{Authority, Notifier, Ports, Store, Submission, TokenSlot, Vault, Workflow};
+use crate::ports::{
+    Authority, Filings, NotificationLedger, Notifier, Ports, Requests, Submission, TaskTokens,
+    TokenSlot, Vault, Workflow,
+};
 use crate::records::{advance, existing_entity, existing_website, load, load_attempt};
 use crate::waits;
 use crate::{Decision, HistoryEvent, Reason, ReasonCode, Request, Status};
@@ -40,7 +43,14 @@ fn approved_at_review(request: &Request) -> bool {
             .is_some_and(|r| r.decision == Decision::Approve)
 }
 
-impl<S: Store, N: Notifier, V: Vault, W: Workflow, A: Authority> Ports<S, N, V, W, A> {
+impl<
+        S: Requests + Filings + TaskTokens + NotificationLedger,
+        N: Notifier,
+        V: Vault,
+        W: Workflow,
+        A: Authority,
+    > Ports<S, N, V, W, A>
+{
     /// Whether the forward of the attempt's approval is past its due time: 1 working day after
     /// the reviewer approved (China's working days). Asked when the forward fails, to alert the
     /// operators while the workflow keeps trying.
@@ -144,7 +154,14 @@ impl<S: Store, N: Notifier, V: Vault, W: Workflow, A: Authority> Ports<S, N, V, 
     }
 }
 
-impl<S: Store, N: Notifier, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
+impl<
+        S: Requests + Filings + TaskTokens + NotificationLedger,
+        N: Notifier,
+        V: Vault,
+        W: Workflow,
+        A,
+    > Ports<S, N, V, W, A>
+{
     /// Records the authority's result and resumes the workflow. A repeated callback changes
     /// nothing and answers the same; a contradicting one is refused.
     pub async fn authority_result(
@@ -207,7 +224,7 @@ impl<S: Store, N: Notifier, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
     }
 }
 
-impl<S: Store, N, V, W, A> Ports<S, N, V, W, A> {
+impl<S: Requests, N, V, W, A> Ports<S, N, V, W, A> {
     /// The authority's deadline passed with no result delivered to its wait. A result the
     /// callback recorded all the same still decides the request (the record is cleared late,
     /// not lost); otherwise the request is overdue (and fails).

@@ -7,7 +7,7 @@ use crate::error::{DomainError, ServiceError, StoreError};
 use crate::history::{Effect, FailureCause};
 use crate::notification::Event;
 use crate::notify::notify_customer;
-use crate::ports::{Notifier, Ports, Store, Workflow};
+use crate::ports::{Filings, NotificationLedger, Notifier, Ports, Requests, Workflow};
 use crate::records::{advance, load, load_attempt, load_own};
 use crate::{Caller, HistoryEvent, Request, RequestType, Status, WebsiteEffect};
 use chrono::{DateTime, Utc};
@@ -19,7 +19,7 @@ fn awaits_resubmission(request: &Request) -> bool {
     )
 }
 
-impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
+impl<S: Requests + Filings + NotificationLedger, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
     /// Moves the attempt's request on as `next` proposes, then tells the customer `event` if
     /// the request now stands in the event's status. A step of an earlier attempt does nothing.
     pub(crate) async fn step(
@@ -146,7 +146,9 @@ impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
     }
 }
 
-impl<S: Store, N: Notifier, V, W: Workflow, A> Ports<S, N, V, W, A> {
+impl<S: Requests + Filings + NotificationLedger, N: Notifier, V, W: Workflow, A>
+    Ports<S, N, V, W, A>
+{
     /// An operator's re-drive, once the cause is mended. An approval not yet applied (the
     /// workflow waits rounds to apply it) is applied now; applied already, the request is
     /// answered as it stands. A request failed awaiting its first review reopens there (if its
@@ -208,7 +210,7 @@ impl<S: Store, N: Notifier, V, W: Workflow, A> Ports<S, N, V, W, A> {
     }
 }
 
-impl<S: Store, N, V, W: Workflow, A> Ports<S, N, V, W, A> {
+impl<S: Requests, N, V, W: Workflow, A> Ports<S, N, V, W, A> {
     /// Withdraw: allowed until the reviewer approves (the forward to the authority may then be
     /// under way, and the authority would hold a submission the customer withdrew). Stops the
     /// workflow.

@@ -3,12 +3,12 @@
 
 use crate::consequences::{consequences, Impact};
 use crate::error::ServiceError;
-use crate::ports::{Ports, Store};
+use crate::ports::{Filings, Ports};
 use crate::records::load_own_website;
 use crate::validation::parse_request_type;
 use crate::{Caller, WebsiteStatus};
 
-impl<S: Store, N, V, W, A> Ports<S, N, V, W, A> {
+impl<S: Filings, N, V, W, A> Ports<S, N, V, W, A> {
     /// What a request of `request_type` would do to the caller's website. Reads only.
     pub async fn impact(
         &self,

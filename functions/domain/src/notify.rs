@@ -7,7 +7,7 @@
 
 use crate::error::{NotifyError, ServiceError, StoreError};
 use crate::notification::{customer_message, reviewer_message, Event, Message};
-use crate::ports::{Claim, Notifier, Store};
+use crate::ports::{Claim, Filings, NotificationLedger, Notifier};
 use crate::records::{existing_entity, existing_website};
 use crate::{Entity, Request};
 use chrono::{DateTime, Duration, Utc};
@@ -18,7 +18,7 @@ use std::future::Future;
 /// retried after its sender died sends the notification itself.
 pub const SENDING_LEASE_SECONDS: i64 = 40;
 
-async fn deliver<S: Store, F: Future<Output = Result<(), NotifyError>>>(
+async fn deliver<S: NotificationLedger, F: Future<Output = Result<(), NotifyError>>>(
     store: &S,
     id: String,
     now: DateTime<Utc>,
@@ -41,7 +41,7 @@ async fn deliver<S: Store, F: Future<Output = Result<(), NotifyError>>>(
 }
 
 /// Tells the entity's contacts about `event` by SMS and email.
-pub(crate) async fn notify_customer<S: Store, N: Notifier>(
+pub(crate) async fn notify_customer<S: Filings + NotificationLedger, N: Notifier>(
     store: &S,
     notifier: &N,
     event: Event,
@@ -61,7 +61,7 @@ pub(crate) async fn notify_customer<S: Store, N: Notifier>(
 }
 
 /// Sends `message` to the entity's phone and email, each once under `key`.
-pub(crate) async fn notify_entity<S: Store, N: Notifier>(
+pub(crate) async fn notify_entity<S: NotificationLedger, N: Notifier>(
     store: &S,
     notifier: &N,
     entity: &Entity,
@@ -87,7 +87,7 @@ pub(crate) async fn notify_entity<S: Store, N: Notifier>(
 
 /// Emails every reviewer that `request` waits for first review (or is overdue). `occasion`
 /// tells repeated escalations apart.
-pub(crate) async fn notify_reviewers<S: Store, N: Notifier>(
+pub(crate) async fn notify_reviewers<S: Filings + NotificationLedger, N: Notifier>(
     store: &S,
     notifier: &N,
     reviewers: &[String],

@@ -7,7 +7,7 @@
 use crate::error::{DomainError, ServiceError, StoreError};
 use crate::notification::{password_changed_message, reset_code_message};
 use crate::notify::notify_entity;
-use crate::ports::{Notifier, Ports, Store, Vault};
+use crate::ports::{Filings, NotificationLedger, Notifier, PasswordResets, Ports, Vault};
 use crate::records::existing_entity;
 use crate::validation::MAX_PASSWORD_CHARS;
 use crate::{password, Caller, Entity};
@@ -132,7 +132,9 @@ fn refuse_if_too_many(recent: &[DateTime<Utc>], now: DateTime<Utc>) -> Result<()
     }
 }
 
-impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
+impl<S: Filings + PasswordResets + NotificationLedger, N: Notifier, V: Vault, W, A>
+    Ports<S, N, V, W, A>
+{
     /// Sends a new code to the caller's entity by SMS and email, replacing any reset under way.
     pub async fn start_password_reset(
         &self,

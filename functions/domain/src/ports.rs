@@ -1,6 +1,7 @@
-//! The ports the adapters implement (storage, notifications, the workflow engine, the vault,
-//! the authority) and `Ports`, the one value a use case runs on. Handlers are generic over them,
-//! so unit tests run the same code on in-memory fakes.
+//! The ports the adapters implement and `Ports`, the one value a use case runs on: the store in
+//! its roles (filings, requests, the review queue, task tokens, password checks and resets, the
+//! notification ledger), notifications, the workflow engine, the vault, the authority. Handlers
+//! are generic over them, so unit tests run the same code on in-memory fakes.
 
 use crate::error::{AuthorityError, NotifyError, StoreError, WorkflowError};
 use crate::{Entity, IdempotencyRecord, Request, ReviewDecision, Transition, Website};
@@ -44,7 +45,14 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> chrono::DateTime<chrono::Utc>;
 }
 
-pub trait Store: Send + Sync {
+// The store, in the roles the use cases ask for: one DynamoDB adapter file and one section of
+// the store suite each.
+
+/// A provider's filings: its entities and websites, read by the use cases and written whole by
+/// the import. Writing an entity keeps what the system keeps of it (failed password checks, a lock, a
+/// password retrieval); writing a website keeps its status and is refused (`Conflict`) while it
+/// has an open request.
+pub trait Filings: Send + Sync {
     fn get_entity(
         &self,
         entity_id: &str,
@@ -61,6 +69,29 @@ pub trait Store: Send + Sync {
         entity_id: &str,
     ) -> impl Future<Output = Result<Vec<Website>, StoreError>> + Send;
 
+    /// The entities of `ids` that are stored, read in batches.
+    fn entities(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<Entity>, StoreError>> + Send;
+
+    /// The websites of `ids` that are stored, read in batches.
+    fn websites(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<Website>, StoreError>> + Send;
+
+    fn write_entity(&self, entity: &Entity) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn write_website(
+        &self,
+        website: &Website,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The requests: read, created with their idempotency key and sealed password, moved on by
+/// conditional transitions.
+pub trait Requests: Send + Sync {
     fn get_request(
         &self,
         request_id: &str,
@@ -70,6 +101,12 @@ pub trait Store: Send + Sync {
     fn list_requests(
         &self,
         website_id: &str,
+    ) -> impl Future<Output = Result<Vec<Request>, StoreError>> + Send;
+
+    /// The requests in `status`, oldest first (the reviewers' queue, the sweeper's rounds).
+    fn requests_in_status(
+        &self,
+        status: crate::Status,
     ) -> impl Future<Output = Result<Vec<Request>, StoreError>> + Send;
 
     fn get_idempotency(
@@ -87,26 +124,17 @@ pub trait Store: Send + Sync {
         idempotency: &IdempotencyRecord,
     ) -> impl Future<Output = Result<(), CreateError>> + Send;
 
-    /// The sealed password of the request's current attempt, if it is still there.
-    fn sealed_password(
-        &self,
-        request_id: &str,
-        attempt: u32,
-    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
-
     /// Applies the transition if the request is still in `from` at `attempt` (else
     /// `StoreError::Conflict`), erases the sealed password, and frees the website when the
     /// request closes. A transition to the next attempt also records, in the same write, that
     /// the attempt is to be started (`start_written`, from the table's stream). Returns the
     /// request as written.
     fn apply(&self, t: &Transition) -> impl Future<Output = Result<Request, StoreError>> + Send;
+}
 
-    /// The requests in `status`, oldest first (the reviewers' queue, the sweeper's rounds).
-    fn requests_in_status(
-        &self,
-        status: crate::Status,
-    ) -> impl Future<Output = Result<Vec<Request>, StoreError>> + Send;
-
+/// The reviewers' queue: the requests awaiting first review by due time, and the decisions
+/// recorded on them.
+pub trait ReviewQueue: Send + Sync {
     /// Up to `limit` requests awaiting first review, soonest due first, from just after `after`;
     /// with them the position of the last one when more may follow.
     fn review_queue(
@@ -125,7 +153,10 @@ pub trait Store: Send + Sync {
         attempt: u32,
         review: &ReviewDecision,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+}
 
+/// The task tokens the workflow waits on, kept sealed per attempt and wait.
+pub trait TaskTokens: Send + Sync {
     /// Keeps the (sealed) task token the workflow waits on, for the request's `attempt`,
     /// unless the token of a later wait (`issued_at`: when its wait began, RFC 3339) is kept
     /// already: `Ok(false)` then. A stale token (a wait that timed out or was retried) must
@@ -144,6 +175,17 @@ pub trait Store: Send + Sync {
         request_id: &str,
         attempt: u32,
         slot: TokenSlot,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+}
+
+/// The license password checks: the password a request was submitted with, and each entity's
+/// count of failed checks and lock.
+pub trait PasswordChecks: Send + Sync {
+    /// The sealed password of the request's current attempt, if it is still there.
+    fn sealed_password(
+        &self,
+        request_id: &str,
+        attempt: u32,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 
     /// Reserves the license password check `check` (a request's attempt) before it is judged,
@@ -171,7 +213,10 @@ pub trait Store: Send + Sync {
         lock_after: u32,
         lock_until: chrono::DateTime<chrono::Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
 
+/// License password retrieval: a reset on the entity, the tries of its code, the new password.
+pub trait PasswordResets: Send + Sync {
     /// Puts `reset` on the entity (replacing any earlier one) and `codes_sent` as the times
     /// codes were sent, if those are still `codes_sent_before` (as the caller read them); else
     /// `StoreError::Conflict`.
@@ -203,7 +248,10 @@ pub trait Store: Send + Sync {
         password_hash: &str,
         at: chrono::DateTime<chrono::Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
 
+/// The ledger of notifications: each sent once, under a lease its sender holds.
+pub trait NotificationLedger: Send + Sync {
     /// Claims the right to send the notification `id` until `lease_until`: `Claimed` the first
     /// time, and again once an earlier claim's lease ran out unfinished (its sender died);
     /// `Settled` once it was sent or failed; `InFlight` while another sender's lease runs.
@@ -269,41 +317,6 @@ pub trait Notifier: Send + Sync {
         subject: &str,
         body: &str,
     ) -> impl Future<Output = Result<(), NotifyError>> + Send;
-}
-
-/// A provider's filings as the import writes them: its entities and websites, read and written
-/// whole. Writing an entity keeps what the system keeps of it (failed password checks, a lock, a
-/// password retrieval); writing a website keeps its status and is refused (`Conflict`) while it
-/// has an open request.
-pub trait Filings: Send + Sync {
-    fn entity(
-        &self,
-        entity_id: &str,
-    ) -> impl Future<Output = Result<Option<Entity>, StoreError>> + Send;
-
-    fn website(
-        &self,
-        website_id: &str,
-    ) -> impl Future<Output = Result<Option<Website>, StoreError>> + Send;
-
-    /// The entities of `ids` that are stored, read in batches.
-    fn entities(
-        &self,
-        ids: &[String],
-    ) -> impl Future<Output = Result<Vec<Entity>, StoreError>> + Send;
-
-    /// The websites of `ids` that are stored, read in batches.
-    fn websites(
-        &self,
-        ids: &[String],
-    ) -> impl Future<Output = Result<Vec<Website>, StoreError>> + Send;
-
-    fn write_entity(&self, entity: &Entity) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    fn write_website(
-        &self,
-        website: &Website,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The request's workflow: an execution per attempt (another if it must be started again),
@@ -395,8 +408,9 @@ pub trait Vault: Send + Sync {
     fn fingerprint(&self, body: &[u8]) -> String;
 }
 
-/// The adapters the use cases run on. A Lambda fills in the ports it uses and leaves the others
-/// `()`; each use case names, by the bounds of its `impl` block, the ports it needs.
+/// The adapters the use cases run on. Each use case names, by the bounds of its `impl` block,
+/// the ports it needs and, of the store, only the roles it uses. A Lambda fills in the ports it
+/// uses and leaves the others `()`.
 pub struct Ports<S, N = (), V = (), W = (), A = ()> {
     pub store: S,
     pub notifier: N,

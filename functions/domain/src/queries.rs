@@ -2,7 +2,7 @@
 //! queue. Each record only to its owner (or a reviewer).
 
 use crate::error::{DomainError, ServiceError};
-use crate::ports::{Ports, QueuePosition, Store};
+use crate::ports::{Filings, Ports, QueuePosition, Requests, ReviewQueue};
 use crate::records::{load, load_own_website};
 use crate::{Caller, Request, RequestType, Status, Website, WebsiteStatus};
 use base64::Engine as _;
@@ -25,7 +25,7 @@ pub struct OpenRequestSummary {
     pub status: Status,
 }
 
-impl<S: Store, N, V, W, A> Ports<S, N, V, W, A> {
+impl<S: Filings + Requests + ReviewQueue, N, V, W, A> Ports<S, N, V, W, A> {
     async fn view(&self, website: Website) -> Result<WebsiteView, ServiceError> {
         let open_request = match &website.open_request_id {
             Some(id) => self

@@ -2,10 +2,13 @@
 //! load-check-transition sequence every step shares.
 
 use crate::error::{DomainError, ServiceError, StoreError};
-use crate::ports::Store;
+use crate::ports::{Filings, Requests};
 use crate::{Caller, Entity, Request, Transition, Website};
 
-pub(crate) async fn load<S: Store>(store: &S, request_id: &str) -> Result<Request, ServiceError> {
+pub(crate) async fn load<S: Requests>(
+    store: &S,
+    request_id: &str,
+) -> Result<Request, ServiceError> {
     Ok(store
         .get_request(request_id)
         .await?
@@ -14,7 +17,7 @@ pub(crate) async fn load<S: Store>(store: &S, request_id: &str) -> Result<Reques
 
 /// The request if it is still at `attempt`; `None` once another attempt runs (a step of an
 /// earlier attempt then has nothing to do).
-pub(crate) async fn load_attempt<S: Store>(
+pub(crate) async fn load_attempt<S: Requests>(
     store: &S,
     request_id: &str,
     attempt: u32,
@@ -24,7 +27,7 @@ pub(crate) async fn load_attempt<S: Store>(
 }
 
 /// A customer's own request.
-pub(crate) async fn load_own<S: Store>(
+pub(crate) async fn load_own<S: Requests>(
     store: &S,
     caller: &Caller,
     request_id: &str,
@@ -38,7 +41,7 @@ pub(crate) async fn load_own<S: Store>(
 }
 
 /// A customer's own website, still in the license system (a cleared one is gone: 404).
-pub(crate) async fn load_own_website<S: Store>(
+pub(crate) async fn load_own_website<S: Filings>(
     store: &S,
     caller: &Caller,
     website_id: &str,
@@ -58,7 +61,7 @@ pub(crate) async fn load_own_website<S: Store>(
 /// Applies the transition `next` proposes for `request` (none: nothing to do) and returns the
 /// request as it then stands. If someone moved it first (a retry of the same step, a withdraw),
 /// the request is read back as they left it: each step is safe to run again.
-pub(crate) async fn advance<S: Store>(
+pub(crate) async fn advance<S: Requests>(
     store: &S,
     request: Request,
     next: impl FnOnce(&Request) -> Option<Result<Transition, DomainError>>,
@@ -74,7 +77,7 @@ pub(crate) async fn advance<S: Store>(
 }
 
 /// The entity a stored record points at; its absence means the data is inconsistent.
-pub(crate) async fn existing_entity<S: Store>(
+pub(crate) async fn existing_entity<S: Filings>(
     store: &S,
     entity_id: &str,
 ) -> Result<Entity, StoreError> {
@@ -85,7 +88,7 @@ pub(crate) async fn existing_entity<S: Store>(
 }
 
 /// The website a stored request points at; its absence means the data is inconsistent.
-pub(crate) async fn existing_website<S: Store>(
+pub(crate) async fn existing_website<S: Filings>(
     store: &S,
     website_id: &str,
 ) -> Result<Website, StoreError> {

@@ -5,7 +5,10 @@ use crate::contract::{Attempt, ReviewOutcome, Wait};
 use crate::error::{DomainError, ServiceError, StoreError};
 use crate::notification::Event;
 use crate::notify::notify_reviewers;
-use crate::ports::{Notifier, Ports, Store, TokenSlot, Vault, Workflow};
+use crate::ports::{
+    Filings, NotificationLedger, Notifier, Ports, Requests, ReviewQueue, TaskTokens, TokenSlot,
+    Vault, Workflow,
+};
 use crate::records::load;
 use crate::waits;
 use crate::{Caller, Decision, HistoryEvent, Reason, ReasonCode, Request, ReviewDecision, Status};
@@ -95,7 +98,14 @@ fn awaits_review(request: &Request, attempt: u32) -> bool {
         && request.review.is_none()
 }
 
-impl<S: Store, N: Notifier, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
+impl<
+        S: Requests + TaskTokens + Filings + NotificationLedger,
+        N: Notifier,
+        V: Vault,
+        W: Workflow,
+        A,
+    > Ports<S, N, V, W, A>
+{
     /// The wait for the reviewer's decision begins: keep its token, tell the reviewers (once),
     /// and end the wait at once if the review is decided already (or the attempt is over).
     pub async fn await_review(
@@ -130,7 +140,7 @@ impl<S: Store, N: Notifier, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
     }
 }
 
-impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
+impl<S: Requests + ReviewQueue + TaskTokens, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
     /// The reviewer's decision: recorded once, then the waiting workflow is resumed through its
     /// kept task token. The same reviewer repeating the same decision (a retry after a failed
     /// answer) resumes again and answers the same; any other second decision is
@@ -219,7 +229,7 @@ fn refuse_decision(request: &Request) -> ServiceError {
     }
 }
 
-impl<S: Store, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
+impl<S: Requests + Filings + NotificationLedger, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
     /// Emails the reviewers that `request` awaits the first review of `attempt` (`overdue`: is
     /// past its due time), once per `occasion`, if nobody decided yet. Whether it does.
     async fn tell_reviewers(

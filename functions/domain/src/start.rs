@@ -4,10 +4,10 @@
 //! over twice, or an attempt the sweeper started first, starts nothing twice.
 
 use crate::error::ServiceError;
-use crate::ports::{Ports, Store, Workflow};
+use crate::ports::{Ports, Requests, Workflow};
 use crate::Status;
 
-impl<S: Store, N, V, W: Workflow, A> Ports<S, N, V, W, A> {
+impl<S: Requests, N, V, W: Workflow, A> Ports<S, N, V, W, A> {
     /// Starts attempt `attempt` of `request_id` if the request still waits for it: `false`
     /// when the request has moved on (withdrawn, or resubmitted again) or is not there.
     pub async fn start_written(

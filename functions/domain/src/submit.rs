@@ -1,7 +1,7 @@
 //! Submitting a change request, and "Modify and Submit" (the next attempt after a rejection).
 
 use crate::error::{DomainError, ServiceError, StoreError};
-use crate::ports::{CreateError, Ports, Store, Vault};
+use crate::ports::{CreateError, Filings, PasswordChecks, Ports, Requests, Vault};
 use crate::records::{existing_entity, load, load_own};
 use crate::validation::{
     canonical_json, parse_request_type, service_ips_not_allowed, validate_password,
@@ -59,7 +59,7 @@ fn refuse_if_locked(entity: &Entity, now: DateTime<Utc>) -> Result<(), DomainErr
 /// Submit writes the request and answers: its workflow is started from the requests table's
 /// stream (`start`), and the "submitted" SMS and email are the workflow's first step's
 /// (`verify`). Nobody waits for either, and neither can be lost once the write is made.
-impl<S: Store, N, V: Vault, W, A> Ports<S, N, V, W, A> {
+impl<S: Filings + Requests, N, V: Vault, W, A> Ports<S, N, V, W, A> {
     /// Submits a change request: validates it and writes it with its idempotency record. A
     /// repeat with the same key and body answers with the first request.
     pub async fn submit(
@@ -187,7 +187,7 @@ fn not_resubmittable(from: Status) -> DomainError {
 /// attempt's execution, parked until the rejection's reminder (or, past it, the expiry), is
 /// left to wake and find its attempt over (it ends, changing nothing), so the click waits for
 /// no Step Functions call.
-impl<S: Store, N, V: Vault, W, A> Ports<S, N, V, W, A> {
+impl<S: Filings + Requests + PasswordChecks, N, V: Vault, W, A> Ports<S, N, V, W, A> {
     /// "Modify and Submit" after a password or first-review rejection: the next attempt, with
     /// a new license password and, for an access change, possibly new service IPs.
     pub async fn resubmit(

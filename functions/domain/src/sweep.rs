@@ -9,7 +9,7 @@
 
 use crate::authority::recorded_result;
 use crate::error::ServiceError;
-use crate::ports::{Execution, Ports, Store, TokenSlot, Vault, Workflow};
+use crate::ports::{Execution, Ports, Requests, TaskTokens, TokenSlot, Vault, Workflow};
 use crate::review::outcome_of;
 use crate::{waits, Request, Status};
 use chrono::{DateTime, Duration, Utc};
@@ -42,7 +42,7 @@ impl SweepReport {
     }
 }
 
-impl<S: Store, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
+impl<S: Requests + TaskTokens, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
     /// Sweeps every open request untouched for `quiet_for` (younger ones may be between two
     /// writes of a step still running).
     pub async fn sweep(

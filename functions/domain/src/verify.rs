@@ -4,7 +4,7 @@ use crate::contract::VerifyOutcome;
 use crate::error::{ServiceError, StoreError};
 use crate::notification::Event;
 use crate::notify::notify_customer;
-use crate::ports::{Notifier, Ports, Store, Vault};
+use crate::ports::{Filings, NotificationLedger, Notifier, PasswordChecks, Ports, Requests, Vault};
 use crate::records::{existing_entity, load, load_attempt};
 use crate::submit::sealing_context;
 use crate::{password, HistoryEvent, ReasonCode, Request, Status};
@@ -26,7 +26,9 @@ impl Default for LockPolicy {
     }
 }
 
-impl<S: Store, N: Notifier, V: Vault, W, A> Ports<S, N, V, W, A> {
+impl<S: Filings + Requests + PasswordChecks + NotificationLedger, N: Notifier, V: Vault, W, A>
+    Ports<S, N, V, W, A>
+{
     /// Tells the customer the attempt was submitted, checks its license password and moves the
     /// request to `pending_first_review` (due at `review_due_at`) or `password_rejected`,
     /// telling the customer of a rejection. Running it again for the same attempt answers the

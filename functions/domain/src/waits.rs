@@ -6,7 +6,7 @@
 
 use crate::contract::{Resumed, Wait};
 use crate::error::{ServiceError, StoreError};
-use crate::ports::{Store, TokenSlot, Vault, Workflow};
+use crate::ports::{Requests, TaskTokens, TokenSlot, Vault, Workflow};
 use crate::records::load;
 use crate::Request;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -30,7 +30,7 @@ fn ordered_time(entered_at: &str) -> Result<String, StoreError> {
 /// Keeps the token of `wait` in `slot`, then, if `decided` finds the answer already in the
 /// request (read after the keep, so a decision recorded meanwhile is not missed), ends the wait
 /// with it. A stale wait (a later one's token is kept already) is left alone.
-pub(crate) async fn keep_token<S: Store, V: Vault, W: Workflow, T: Serialize>(
+pub(crate) async fn keep_token<S: Requests + TaskTokens, V: Vault, W: Workflow, T: Serialize>(
     store: &S,
     vault: &V,
     workflow: &W,
@@ -60,7 +60,7 @@ pub(crate) async fn keep_token<S: Store, V: Vault, W: Workflow, T: Serialize>(
 
 /// Resumes the wait in `slot` with `decision`, if its token is kept yet (if not, the wait finds
 /// the decision when it keeps it). Whether a wait was resumed.
-pub(crate) async fn resume<S: Store, V: Vault, W: Workflow, T: Serialize>(
+pub(crate) async fn resume<S: TaskTokens, V: Vault, W: Workflow, T: Serialize>(
     store: &S,
     vault: &V,
     workflow: &W,

@@ -2,7 +2,10 @@
 //! of the handlers and use cases. The shared store suite runs against both.
 
 use icp_domain::password_reset::PasswordReset;
-use icp_domain::ports::{Claim, CreateError, QueuePosition, Store, TokenSlot};
+use icp_domain::ports::{
+    Claim, CreateError, Filings, NotificationLedger, PasswordChecks, PasswordResets, QueuePosition,
+    Requests, ReviewQueue, TaskTokens, TokenSlot,
+};
 use icp_domain::{
     Entity, IdempotencyRecord, Request, ReviewDecision, Status, StoreError, Transition, Website,
     WebsiteEffect, WebsiteStatus,
@@ -56,27 +59,7 @@ impl MemoryStore {
     }
 }
 
-impl Store for MemoryStore {
-    async fn get_entity(&self, entity_id: &str) -> Result<Option<Entity>, StoreError> {
-        Ok(self.lock().entities.get(entity_id).cloned())
-    }
-
-    async fn get_website(&self, website_id: &str) -> Result<Option<Website>, StoreError> {
-        Ok(self.lock().websites.get(website_id).cloned())
-    }
-
-    async fn list_websites(&self, entity_id: &str) -> Result<Vec<Website>, StoreError> {
-        let mut list: Vec<_> = self
-            .lock()
-            .websites
-            .values()
-            .filter(|w| w.entity_id == entity_id)
-            .cloned()
-            .collect();
-        list.sort_by(|a, b| a.domain.cmp(&b.domain));
-        Ok(list)
-    }
-
+impl Requests for MemoryStore {
     async fn get_request(&self, request_id: &str) -> Result<Option<Request>, StoreError> {
         Ok(self.lock().requests.get(request_id).map(|(r, _)| r.clone()))
     }
@@ -91,6 +74,19 @@ impl Store for MemoryStore {
             .cloned()
             .collect();
         list.sort_by(|a, b| (b.created_at, &b.request_id).cmp(&(a.created_at, &a.request_id)));
+        Ok(list)
+    }
+
+    async fn requests_in_status(&self, status: Status) -> Result<Vec<Request>, StoreError> {
+        let mut list: Vec<_> = self
+            .lock()
+            .requests
+            .values()
+            .map(|(r, _)| r)
+            .filter(|r| r.status == status)
+            .cloned()
+            .collect();
+        list.sort_by(|a, b| (a.created_at, &a.request_id).cmp(&(b.created_at, &b.request_id)));
         Ok(list)
     }
 
@@ -132,19 +128,6 @@ impl Store for MemoryStore {
             .idempotency
             .insert(idempotency.scope_key.clone(), idempotency.clone());
         Ok(())
-    }
-
-    async fn sealed_password(
-        &self,
-        request_id: &str,
-        attempt: u32,
-    ) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .lock()
-            .requests
-            .get(request_id)
-            .filter(|(r, _)| r.attempt == attempt)
-            .and_then(|(_, sealed)| sealed.clone()))
     }
 
     async fn apply(&self, t: &Transition) -> Result<Request, StoreError> {
@@ -206,20 +189,9 @@ impl Store for MemoryStore {
             .map(|next| next.sealed_password.clone());
         Ok(request.clone())
     }
+}
 
-    async fn requests_in_status(&self, status: Status) -> Result<Vec<Request>, StoreError> {
-        let mut list: Vec<_> = self
-            .lock()
-            .requests
-            .values()
-            .map(|(r, _)| r)
-            .filter(|r| r.status == status)
-            .cloned()
-            .collect();
-        list.sort_by(|a, b| (a.created_at, &a.request_id).cmp(&(b.created_at, &b.request_id)));
-        Ok(list)
-    }
-
+impl ReviewQueue for MemoryStore {
     async fn review_queue(
         &self,
         limit: usize,
@@ -264,7 +236,9 @@ impl Store for MemoryStore {
             ))),
         }
     }
+}
 
+impl TaskTokens for MemoryStore {
     async fn put_task_token(
         &self,
         request_id: &str,
@@ -308,6 +282,21 @@ impl Store for MemoryStore {
             .tokens
             .get(&(request_id.to_string(), attempt, slot))
             .map(|(sealed, _)| sealed.clone()))
+    }
+}
+
+impl PasswordChecks for MemoryStore {
+    async fn sealed_password(
+        &self,
+        request_id: &str,
+        attempt: u32,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .lock()
+            .requests
+            .get(request_id)
+            .filter(|(r, _)| r.attempt == attempt)
+            .and_then(|(_, sealed)| sealed.clone()))
     }
 
     async fn reserve_password_check(
@@ -367,7 +356,9 @@ impl Store for MemoryStore {
         }
         Ok(())
     }
+}
 
+impl PasswordResets for MemoryStore {
     async fn start_password_reset(
         &self,
         entity_id: &str,
@@ -418,7 +409,9 @@ impl Store for MemoryStore {
         entity.locked_until = None;
         Ok(())
     }
+}
 
+impl NotificationLedger for MemoryStore {
     async fn claim_notification(
         &self,
         id: &str,
@@ -465,13 +458,25 @@ fn open_reset<'a>(
         .ok_or_else(|| StoreError::Conflict(format!("reset {reset_id} moved")))
 }
 
-impl icp_domain::ports::Filings for MemoryStore {
-    async fn entity(&self, entity_id: &str) -> Result<Option<Entity>, StoreError> {
+impl Filings for MemoryStore {
+    async fn get_entity(&self, entity_id: &str) -> Result<Option<Entity>, StoreError> {
         Ok(self.lock().entities.get(entity_id).cloned())
     }
 
-    async fn website(&self, website_id: &str) -> Result<Option<Website>, StoreError> {
+    async fn get_website(&self, website_id: &str) -> Result<Option<Website>, StoreError> {
         Ok(self.lock().websites.get(website_id).cloned())
+    }
+
+    async fn list_websites(&self, entity_id: &str) -> Result<Vec<Website>, StoreError> {
+        let mut list: Vec<_> = self
+            .lock()
+            .websites
+            .values()
+            .filter(|w| w.entity_id == entity_id)
+            .cloned()
+            .collect();
+        list.sort_by(|a, b| a.domain.cmp(&b.domain));
+        Ok(list)
     }
 
     async fn entities(&self, ids: &[String]) -> Result<Vec<Entity>, StoreError> {

@@ -3,7 +3,10 @@
 
 use chrono::{Duration, Utc};
 use icp_domain::password_reset::PasswordReset;
-use icp_domain::ports::{Claim, CreateError, Filings, Store, TokenSlot};
+use icp_domain::ports::{
+    Claim, CreateError, Filings, NotificationLedger, PasswordChecks, PasswordResets, Requests,
+    ReviewQueue, TaskTokens, TokenSlot,
+};
 use icp_domain::*;
 use std::future::Future;
 
@@ -77,8 +80,6 @@ pub fn new_request(website: &Website, at: chrono::DateTime<Utc>) -> Request {
     )
 }
 
-/// The whole suite: reading what was seeded, submitting, transitions, then what the later
-/// steps need.
 /// "Modify and Submit" of a rejected request: attempt 2, with a fresh sealed password.
 pub fn resubmission(rejected: &Request, at: chrono::DateTime<Utc>) -> Transition {
     let mut again = rejected
@@ -96,7 +97,39 @@ pub fn resubmission(rejected: &Request, at: chrono::DateTime<Utc>) -> Transition
     again
 }
 
-pub async fn run(store: &(impl Store + Filings), seeder: &impl Seed) {
+/// Every role's section, on one store.
+pub async fn run<S>(store: &S, seeder: &impl Seed)
+where
+    S: Filings
+        + Requests
+        + ReviewQueue
+        + TaskTokens
+        + PasswordChecks
+        + PasswordResets
+        + NotificationLedger,
+{
+    // Filings
+    filings_suite(store, seeder).await;
+    // Requests
+    requests_suite(store, seeder).await;
+    withdrawal_suite(store, seeder).await;
+    reopening_suite(store, seeder).await;
+    next_attempt_suite(store, seeder).await;
+    // ReviewQueue
+    review_queue_suite(store, seeder).await;
+    review_decision_suite(store, seeder).await;
+    // TaskTokens
+    task_tokens_suite(store, seeder).await;
+    // PasswordChecks
+    password_checks_suite(store, seeder).await;
+    // PasswordResets
+    password_resets_suite(store, seeder).await;
+    // NotificationLedger
+    notification_ledger_suite(store).await;
+}
+
+/// Reading what was seeded, creating a request with its claim and key, transitions.
+async fn requests_suite(store: &(impl Filings + Requests + PasswordChecks), seeder: &impl Seed) {
     let (entity, websites) = fixture();
     seeder.seed(&entity, &websites).await;
     let site = &websites[0];
@@ -242,18 +275,12 @@ pub async fn run(store: &(impl Store + Filings), seeder: &impl Seed) {
         .await
         .unwrap()
         .is_empty());
-
-    workflow_suite(store, seeder).await;
-    withdrawal_suite(store, seeder).await;
-    review_queue_suite(store, seeder).await;
-    reopening_suite(store, seeder).await;
-    filings_suite(store, seeder).await;
 }
 
 /// The review queue pages soonest due first (not in order of creation); a page's position
 /// leads on to the rest, each request once; a request leaves the queue with its first move
 /// out of review. Other suites may share the store, so only this suite's requests are counted.
-async fn review_queue_suite(store: &impl Store, seeder: &impl Seed) {
+async fn review_queue_suite(store: &(impl Requests + ReviewQueue), seeder: &impl Seed) {
     let mut ours = Vec::new();
     // Ahead of the clock: on the local stack the sweeper (every minute) takes a request left
     // untouched for 20 s without an execution for one a fault stranded, and records it failed.
@@ -325,7 +352,10 @@ async fn review_queue_suite(store: &impl Store, seeder: &impl Seed) {
 
 /// A withdrawal guarded by `unless_approved` loses to a recorded approval (the forward to the
 /// authority may be under way), not to a recorded rejection.
-async fn withdrawal_suite(store: &impl Store, seeder: &impl Seed) {
+async fn withdrawal_suite(
+    store: &(impl Requests + Filings + ReviewQueue + TaskTokens),
+    seeder: &impl Seed,
+) {
     let (entity, websites) = fixture();
     seeder.seed(&entity, &websites).await;
     let now = Utc::now();
@@ -383,7 +413,7 @@ async fn withdrawal_suite(store: &impl Store, seeder: &impl Seed) {
 
 /// The import's writes: an entity's filing replaced while what the system keeps of it stays; a
 /// website's filing written, refused while it has an open request.
-async fn filings_suite(store: &(impl Store + Filings), seeder: &impl Seed) {
+async fn filings_suite(store: &(impl Filings + Requests), seeder: &impl Seed) {
     let (mut entity, websites) = fixture();
     entity.failed_password_attempts = 3;
     seeder.seed(&entity, &websites).await;
@@ -395,10 +425,7 @@ async fn filings_suite(store: &(impl Store + Filings), seeder: &impl Seed) {
         ..entity.clone()
     };
     store.write_entity(&imported).await.unwrap();
-    let read = Filings::entity(store, &entity.entity_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let read = store.get_entity(&entity.entity_id).await.unwrap().unwrap();
     assert_eq!(
         read,
         Entity {
@@ -412,10 +439,7 @@ async fn filings_suite(store: &(impl Store + Filings), seeder: &impl Seed) {
         ..imported.clone()
     };
     store.write_entity(&no_language).await.unwrap();
-    let read = Filings::entity(store, &entity.entity_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let read = store.get_entity(&entity.entity_id).await.unwrap().unwrap();
     assert_eq!(read.language, None);
 
     let fresh = Entity {
@@ -423,10 +447,7 @@ async fn filings_suite(store: &(impl Store + Filings), seeder: &impl Seed) {
         ..imported.clone()
     };
     store.write_entity(&fresh).await.unwrap();
-    let read = Filings::entity(store, &fresh.entity_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let read = store.get_entity(&fresh.entity_id).await.unwrap().unwrap();
     assert_eq!(read.failed_password_attempts, 0);
     assert_eq!(read.name, "Imported Co");
     // Read in batches: those that exist, once each, in any order.
@@ -455,7 +476,7 @@ async fn filings_suite(store: &(impl Store + Filings), seeder: &impl Seed) {
     };
     store.write_website(&new_site).await.unwrap();
     assert_eq!(
-        Filings::website(store, &new_site.website_id).await.unwrap(),
+        store.get_website(&new_site.website_id).await.unwrap(),
         Some(new_site.clone())
     );
     let moved = Website {
@@ -464,7 +485,7 @@ async fn filings_suite(store: &(impl Store + Filings), seeder: &impl Seed) {
     };
     store.write_website(&moved).await.unwrap();
     assert_eq!(
-        Filings::website(store, &moved.website_id).await.unwrap(),
+        store.get_website(&moved.website_id).await.unwrap(),
         Some(moved.clone())
     );
     let ids = [new_site.website_id.clone(), unique("web-none")];
@@ -485,17 +506,14 @@ async fn filings_suite(store: &(impl Store + Filings), seeder: &impl Seed) {
         matches!(refused, Err(StoreError::Conflict(_))),
         "{refused:?}"
     );
-    let kept = Filings::website(store, &moved.website_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let kept = store.get_website(&moved.website_id).await.unwrap().unwrap();
     assert_eq!(kept.service_ips, vec!["203.0.113.77".to_string()]);
     assert_eq!(kept.open_request_id.as_deref(), Some(r.request_id.as_str()));
 }
 
 /// A failed request reopened (an operator's re-drive) holds its website open again, in the same
 /// write; with another request holding the website, it is refused and nothing changes.
-async fn reopening_suite(store: &impl Store, seeder: &impl Seed) {
+async fn reopening_suite(store: &(impl Requests + Filings), seeder: &impl Seed) {
     let (entity, websites) = fixture();
     seeder.seed(&entity, &websites).await;
     let site = &websites[0];
@@ -568,9 +586,8 @@ async fn reopening_suite(store: &impl Store, seeder: &impl Seed) {
     );
 }
 
-/// What the later steps need: reviews recorded once, task tokens per attempt, notifications
-/// claimed once, the next attempt, and the website effects of completion.
-async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
+/// The reviewer's decision is recorded once, on a request awaiting first review.
+async fn review_decision_suite(store: &(impl Requests + ReviewQueue), seeder: &impl Seed) {
     let (entity, websites) = fixture();
     seeder.seed(&entity, &websites).await;
     let now = Utc::now();
@@ -635,6 +652,19 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
             .review,
         Some(review.clone())
     );
+}
+
+/// Task tokens are kept per attempt and wait; a stale one never replaces a live one.
+async fn task_tokens_suite(store: &(impl Requests + TaskTokens), seeder: &impl Seed) {
+    let (entity, websites) = fixture();
+    seeder.seed(&entity, &websites).await;
+    let now = Utc::now();
+    let site = &websites[0];
+    let r = new_request(site, now);
+    store
+        .create_request(&r, "sealed-1", &idempotency(&entity, &unique("key"), &r))
+        .await
+        .unwrap();
 
     let issued = "2026-11-23T10:00:00.000Z";
     assert!(store
@@ -674,12 +704,19 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
             .await,
         Err(StoreError::Conflict(_))
     ));
+}
+
+/// License password checks are counted before they are judged.
+async fn password_checks_suite(store: &(impl Filings + PasswordChecks), seeder: &impl Seed) {
+    let (entity, websites) = fixture();
+    seeder.seed(&entity, &websites).await;
+    let now = Utc::now();
+    let until = now + Duration::minutes(30);
+    let eid = entity.entity_id.as_str();
 
     // License password checks are counted before they are judged: reserved up to the limit
     // (a second reservation of the same check is the same one), five mismatches settled lock
     // the entity, a lock run out starts the count again, a match clears it.
-    let until = now + Duration::minutes(30);
-    let eid = entity.entity_id.as_str();
     let read = || async { store.get_entity(eid).await.unwrap().unwrap() };
     for n in 0..5 {
         let check = format!("req-{n}#1");
@@ -764,6 +801,19 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
         (cleared.failed_password_attempts, cleared.locked_until),
         (0, None)
     );
+}
+
+/// License password retrieval on a locked entity.
+async fn password_resets_suite(
+    store: &(impl Filings + PasswordChecks + PasswordResets),
+    seeder: &impl Seed,
+) {
+    let (entity, websites) = fixture();
+    seeder.seed(&entity, &websites).await;
+    let now = Utc::now();
+    let until = now + Duration::minutes(30);
+    let eid = entity.entity_id.as_str();
+    let read = || async { store.get_entity(eid).await.unwrap().unwrap() };
     // Locked again for the password reset below.
     for n in 10..15 {
         let check = format!("req-{n}#1");
@@ -860,10 +910,14 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
     let restarted = store.get_entity(eid).await.unwrap().unwrap();
     assert_eq!(restarted.retrieval.password_reset, Some(reset("rst-2")));
     assert_eq!(restarted.retrieval.reset_codes_sent, again.to_vec());
+}
 
+/// Notifications are claimed under a lease and settled once.
+async fn notification_ledger_suite(store: &impl NotificationLedger) {
     // A notification is claimed under a lease: in flight while it runs, claimed again once
     // it ran out unfinished (its sender died), settled once finished.
-    let id = format!("{}#1#submitted#sms", r.request_id);
+    let id = format!("{}#1#submitted#sms", unique("req"));
+    let now = Utc::now();
     let later = |seconds| now + Duration::seconds(seconds);
     let claim = |at, until| store.claim_notification(&id, at, until);
     assert_eq!(claim(now, later(40)).await.unwrap(), Claim::Claimed);
@@ -887,6 +941,53 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
         Claim::Settled,
         "a finished notification is never claimed again"
     );
+}
+
+/// "Modify and Submit" starts the next attempt afresh, and completion applies its effect to the
+/// website with the release.
+async fn next_attempt_suite(
+    store: &(impl Requests + Filings + ReviewQueue + TaskTokens + PasswordChecks),
+    seeder: &impl Seed,
+) {
+    let (entity, websites) = fixture();
+    seeder.seed(&entity, &websites).await;
+    let now = Utc::now();
+    let site = &websites[0];
+    let r = new_request(site, now);
+    store
+        .create_request(&r, "sealed-1", &idempotency(&entity, &unique("key"), &r))
+        .await
+        .unwrap();
+    let mut pending = r
+        .transition(
+            Status::PendingFirstReview,
+            "system",
+            HistoryEvent::PasswordVerified { review_due_at: now },
+            now,
+        )
+        .unwrap();
+    pending.review_due_at = Some(now + Duration::days(1));
+    let pending = store.apply(&pending).await.unwrap();
+    let review = ReviewDecision {
+        decision: Decision::Reject,
+        reasons: vec!["blurred licence photo".into()],
+        reviewer: "rev-1".into(),
+        at: now,
+    };
+    store
+        .record_review(&r.request_id, 1, &review)
+        .await
+        .unwrap();
+    assert!(store
+        .put_task_token(
+            &r.request_id,
+            1,
+            TokenSlot::FirstReview,
+            "sealed-token",
+            "2026-11-23T10:00:00.000Z"
+        )
+        .await
+        .unwrap());
 
     // Rejected, then "Modify and Submit": attempt 2 with a fresh sealed password; the old
     // decision and tokens are gone.
@@ -956,7 +1057,7 @@ async fn workflow_suite(store: &impl Store, seeder: &impl Seed) {
 }
 
 /// Moves a submitted request through to completion with `effect`.
-async fn complete(store: &impl Store, mut at: Request, effect: WebsiteEffect) {
+async fn complete(store: &impl Requests, mut at: Request, effect: WebsiteEffect) {
     let now = Utc::now();
     for to in [
         Status::PendingFirstReview,

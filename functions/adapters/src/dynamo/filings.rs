@@ -1,20 +1,32 @@
-//! The import's writes of a provider's filings (`icp_domain::ports::Filings`): an entity's and
-//! a website's imported fields, each in one conditional update that keeps what the system keeps
-//! of them.
+//! A provider's filings (`icp_domain::ports::Filings`): entities and websites read one by one or
+//! in batches, and the import's writes of their fields, each in one conditional update that keeps
+//! what the system keeps of them.
 
-use super::{condition_failed, encode_value, s, unavailable, DynamoStore};
+use super::{condition_failed, encode_value, s, unavailable, DynamoStore, WEBSITES_BY_ENTITY};
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use icp_domain::error::StoreError;
-use icp_domain::ports::{Filings, Store};
+use icp_domain::ports::Filings;
 use icp_domain::{Entity, Website, WebsiteStatus};
 
 impl Filings for DynamoStore {
-    async fn entity(&self, entity_id: &str) -> Result<Option<Entity>, StoreError> {
-        self.get_entity(entity_id).await
+    async fn get_entity(&self, entity_id: &str) -> Result<Option<Entity>, StoreError> {
+        self.get(&self.tables.entities, "entityId", entity_id).await
     }
 
-    async fn website(&self, website_id: &str) -> Result<Option<Website>, StoreError> {
-        self.get_website(website_id).await
+    async fn get_website(&self, website_id: &str) -> Result<Option<Website>, StoreError> {
+        self.get(&self.tables.websites, "websiteId", website_id)
+            .await
+    }
+
+    async fn list_websites(&self, entity_id: &str) -> Result<Vec<Website>, StoreError> {
+        self.query(
+            &self.tables.websites,
+            WEBSITES_BY_ENTITY,
+            "entityId",
+            entity_id,
+            false,
+        )
+        .await
     }
 
     async fn entities(&self, ids: &[String]) -> Result<Vec<Entity>, StoreError> {
