@@ -9,6 +9,7 @@ use icp_domain::contract::{Attempt, ReminderOutcome, VerifyOutcome, Wait};
 use icp_domain::error::ServiceError;
 use icp_domain::history::FailureCause;
 use icp_domain::ports::{Filings, NotificationLedger, PasswordChecks, Ports, Requests};
+use icp_domain::queries::WebsiteAsItStands;
 use icp_domain::submit::SubmitInput;
 use icp_domain::validation::IpPolicy;
 use icp_domain::verify::LockPolicy;
@@ -1760,4 +1761,63 @@ async fn a_notification_whose_sender_died_is_sent_by_the_step_run_again() {
         VerifyOutcome::Accepted
     );
     assert_eq!(sent_to(&w, "+8613800000000").len(), 1, "and never again");
+}
+
+/// The website beside a request as it stands: the one submitted on while the request holds it;
+/// read again once the request closed, or once an operator reopened it (it was free meanwhile).
+#[tokio::test]
+async fn a_request_is_read_with_its_website_as_it_stands() {
+    let w = world();
+    let ips = |website: &Option<WebsiteAsItStands>| website.as_ref().unwrap().service_ips.clone();
+
+    let change = submit_change(&w, "w1", &["198.51.100.7"]).await;
+    let (_, website) = w
+        .get_request_with_website(&w.customer, &change.request_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        website,
+        Some(WebsiteAsItStands {
+            domain: "w1.example.cn".into(),
+            website_license_number: "京ICP备12345678号-1".into(),
+            service_ips: vec!["203.0.113.10".into()],
+        })
+    );
+    w.withdraw(&w.customer, &change.request_id, Utc::now())
+        .await
+        .unwrap();
+    moved(&w, "w1", "203.0.113.20").await;
+    let (_, website) = w
+        .get_request_with_website(&w.customer, &change.request_id)
+        .await
+        .unwrap();
+    assert_eq!(ips(&website), ["203.0.113.20"], "closed: read as it stands");
+
+    let failed = submit(&w, &w.customer, "k1", "w2", PASSWORD).await.unwrap();
+    verify(&w, &failed, 1).await;
+    let bug = FailureCause::StepFailed("UnexpectedOutcome".into());
+    w.fail(&attempt_of(&failed, 1), bug, Utc::now())
+        .await
+        .unwrap();
+    moved(&w, "w2", "203.0.113.30").await;
+    w.redrive(&operator(), &failed.request_id, Utc::now())
+        .await
+        .unwrap();
+    let (reopened, website) = w
+        .get_request_with_website(&w.customer, &failed.request_id)
+        .await
+        .unwrap();
+    assert_eq!(reopened.status, Status::PendingFirstReview);
+    assert_eq!(
+        ips(&website),
+        ["203.0.113.30"],
+        "reopened: read as it stands"
+    );
+}
+
+/// The website's service IPs changed by something else than a request (an import, say).
+async fn moved(w: &World, website_id: &str, ip: &str) {
+    let mut website = w.store.get_website(website_id).await.unwrap().unwrap();
+    website.service_ips = vec![ip.into()];
+    w.store.put_website(website);
 }

@@ -104,10 +104,8 @@ impl HttpFunction for Api {
                 let id = http::path_param(req, "requestId")?;
                 let (request, website) = ports.get_request_with_website(&caller, &id).await?;
                 let mut answer = request_json(&request, language);
-                if let Some(w) = website {
-                    answer["website"] = json!({
-                        "domain": w.domain, "websiteLicenseNumber": w.website_license_number, "serviceIps": w.service_ips,
-                    });
+                if let Some(website) = website {
+                    answer["website"] = json!(website);
                 }
                 Ok((200, answer))
             }

@@ -213,6 +213,10 @@ pub struct Subject {
     pub website_license_number: String,
     pub entity_name: String,
     pub entity_license_number: String,
+    /// The website's service IPs when submitted: while the request is open nothing else
+    /// changes them, so a read of the request need not read the website too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website_service_ips: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -355,6 +359,7 @@ impl Request {
             subject: Subject {
                 domain: website.domain.clone(),
                 website_license_number: website.website_license_number.clone(),
+                website_service_ips: Some(website.service_ips.clone()),
                 ..Subject::default()
             },
         }

@@ -16,6 +16,46 @@ pub struct WebsiteView {
     pub open_request: Option<OpenRequestSummary>,
 }
 
+/// The website a request is about, as it stands.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebsiteAsItStands {
+    pub domain: String,
+    pub website_license_number: String,
+    pub service_ips: Vec<String>,
+}
+
+impl WebsiteAsItStands {
+    /// The website as the request was submitted on, if it must still stand so: a request holds
+    /// its website while open (an import never changes it, and the request's own effect comes
+    /// with its close). A request reopened by an operator may have left it free meanwhile.
+    fn while_open(request: &Request) -> Option<WebsiteAsItStands> {
+        let reopened = request
+            .history
+            .iter()
+            .any(|entry| matches!(entry.event, Some(crate::HistoryEvent::Redriven)));
+        if !request.status.is_open() || reopened {
+            return None;
+        }
+        let subject = &request.subject;
+        Some(WebsiteAsItStands {
+            domain: subject.domain.clone(),
+            website_license_number: subject.website_license_number.clone(),
+            service_ips: subject.website_service_ips.clone()?,
+        })
+    }
+}
+
+impl From<Website> for WebsiteAsItStands {
+    fn from(website: Website) -> Self {
+        WebsiteAsItStands {
+            domain: website.domain,
+            website_license_number: website.website_license_number,
+            service_ips: website.service_ips,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OpenRequestSummary {
@@ -88,10 +128,13 @@ impl<S: Filings + Requests + ReviewQueue, N, V, W, A> Ports<S, N, V, W, A> {
         &self,
         caller: &Caller,
         request_id: &str,
-    ) -> Result<(Request, Option<Website>), ServiceError> {
+    ) -> Result<(Request, Option<WebsiteAsItStands>), ServiceError> {
         let request = self.get_request(caller, request_id).await?;
+        if let Some(website) = WebsiteAsItStands::while_open(&request) {
+            return Ok((request, Some(website)));
+        }
         let website = self.store.get_website(&request.website_id).await?;
-        Ok((request, website))
+        Ok((request, website.map(WebsiteAsItStands::from)))
     }
 
     /// The caller's requests, newest first: on one website, or on all of them.
