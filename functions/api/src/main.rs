@@ -61,14 +61,20 @@ struct Api {
 
 impl HttpFunction for Api {
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
-        let (vault_secret, clients) =
-            aws::alongside(aws::secret(config, "VAULT_SECRET_ID"), || {
-                Clients::from_env(config)
-            })
-            .await?;
+        let auth = Authenticator::from_env()?;
+        // The issuer's keys come beside the vault's key: every first call needs them.
+        let (vault_secret, clients) = aws::alongside(
+            async {
+                let (secret, ()) =
+                    tokio::join!(aws::secret(config, "VAULT_SECRET_ID"), auth.fetch_keys());
+                secret
+            },
+            || Clients::from_env(config),
+        )
+        .await?;
         Ok(Api {
             ports: clients.with_vault(&vault_secret),
-            auth: Authenticator::from_env()?,
+            auth,
             ip_policy: http::ip_policy()?,
             clock: SystemClock::from_env()?,
         })

@@ -47,12 +47,16 @@ fn unavailable(e: impl std::fmt::Display) -> ApiError {
 
 impl HttpFunction for AuthoritySim {
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
-        let secret = aws::secret(config, "AUTHORITY_SECRET_ID").await?;
+        let auth = Authenticator::from_env()?;
+        let (secret, ()) = tokio::join!(
+            aws::secret(config, "AUTHORITY_SECRET_ID"),
+            auth.fetch_keys()
+        );
         Ok(AuthoritySim {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             table: aws::env("AUTHORITY_SIM_TABLE")?,
-            secret,
-            auth: Authenticator::from_env()?,
+            secret: secret?,
+            auth,
             http: icp_adapters::tls::http_client(std::time::Duration::from_secs(20))?,
         })
     }

@@ -162,7 +162,7 @@ pub struct Authenticator<S = HttpKeySource> {
 
 impl Authenticator<HttpKeySource> {
     /// The deployment's policy and its issuer's keys, from the environment. Nothing is fetched
-    /// until the first token arrives.
+    /// until `fetch_keys` or the first token.
     pub fn from_env() -> Result<Self, String> {
         let policy = TokenPolicy::from_env()?;
         let source = HttpKeySource::from_env(&policy.issuer)?;
@@ -273,6 +273,17 @@ impl<S: KeySource> Authenticator<S> {
             Some("reviewer") => Ok(Caller::Reviewer { reviewer_id: sub }),
             Some("operator") => Ok(Caller::Operator { operator_id: sub }),
             _ => Err(unauthorized("the bearer token carries no known role")),
+        }
+    }
+
+    /// Fetches the issuer's keys before the first token arrives: at cold start, beside the
+    /// function's other round trips, so its first caller does not wait for them after those.
+    /// A failure is only logged; the first token fetches them again.
+    pub async fn fetch_keys(&self) {
+        let mut cache = self.cache.lock().await;
+        match self.source.fetch().await {
+            Ok(set) => cache.replace(&set),
+            Err(error) => tracing::warn!(%error, "the issuer's keys could not be fetched ahead"),
         }
     }
 
@@ -408,6 +419,28 @@ mod tests {
             keys.fetches.load(Ordering::SeqCst),
             1,
             "the keys are cached"
+        );
+    }
+
+    #[tokio::test]
+    async fn keys_fetched_ahead_serve_the_first_token_and_a_failed_fetch_is_tried_again() {
+        let (auth, keys) = authenticator();
+        auth.fetch_keys().await;
+        assert_eq!(keys.fetches.load(Ordering::SeqCst), 1);
+        assert!(auth
+            .caller(Some(&rsa(&claims("customer"))), None)
+            .await
+            .is_ok());
+        assert_eq!(keys.fetches.load(Ordering::SeqCst), 1, "no second fetch");
+
+        let unreachable = Authenticator::new(policy(), Unreachable);
+        unreachable.fetch_keys().await;
+        let first = unreachable
+            .caller(Some(&rsa(&claims("customer"))), None)
+            .await;
+        assert!(
+            matches!(first, Err(e) if e.status == 503),
+            "fetched again, and failed again"
         );
     }
 

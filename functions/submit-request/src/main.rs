@@ -34,9 +34,16 @@ struct SubmitRequest {
 
 impl HttpFunction for SubmitRequest {
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
-        let (vault_secret, store) = aws::alongside(aws::secret(config, "VAULT_SECRET_ID"), || {
-            DynamoStore::from_env(config)
-        })
+        let auth = Authenticator::from_env()?;
+        // The issuer's keys come beside the vault's key: every first call needs them.
+        let (vault_secret, store) = aws::alongside(
+            async {
+                let (secret, ()) =
+                    tokio::join!(aws::secret(config, "VAULT_SECRET_ID"), auth.fetch_keys());
+                secret
+            },
+            || DynamoStore::from_env(config),
+        )
         .await?;
         Ok(SubmitRequest {
             ports: Ports {
@@ -46,7 +53,7 @@ impl HttpFunction for SubmitRequest {
                 workflow: (),
                 authority: (),
             },
-            auth: Authenticator::from_env()?,
+            auth,
             ip_policy: http::ip_policy()?,
             clock: SystemClock::from_env()?,
         })
