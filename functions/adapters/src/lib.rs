@@ -17,9 +17,9 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// The clients of a function's ports: the store, SMS and email, the workflow.
 pub struct Clients {
-    store: dynamo::DynamoStore,
-    notifier: notifier::SnsSesNotifier,
-    workflow: workflow::StepFunctionsWorkflow,
+    pub store: dynamo::DynamoStore,
+    pub notifier: notifier::SnsSesNotifier,
+    pub workflow: workflow::StepFunctionsWorkflow,
 }
 
 impl Clients {
@@ -29,25 +29,5 @@ impl Clients {
             notifier: notifier::SnsSesNotifier::from_env(config)?,
             workflow: workflow::StepFunctionsWorkflow::from_env(config)?,
         })
-    }
-
-    /// The ports of a function that keeps or opens sealed values: these clients and the vault,
-    /// its key from `vault_secret`.
-    pub fn with_vault(
-        self,
-        vault_secret: &str,
-    ) -> icp_domain::ports::Ports<
-        dynamo::DynamoStore,
-        notifier::SnsSesNotifier,
-        vault::AesVault,
-        workflow::StepFunctionsWorkflow,
-    > {
-        icp_domain::ports::Ports {
-            store: self.store,
-            notifier: self.notifier,
-            vault: vault::AesVault::from_secret(vault_secret),
-            workflow: self.workflow,
-            authority: (),
-        }
     }
 }

@@ -6,19 +6,18 @@ use icp_adapters::vault::AesVault;
 use icp_domain::contract::VerifyOutcome;
 use icp_domain::error::ServiceError;
 use icp_domain::password_reset::StartedReset;
-use icp_domain::ports::{Filings, PasswordChecks, Ports};
+use icp_domain::ports::{Filings, PasswordChecks};
 use icp_domain::submit::SubmitInput;
 use icp_domain::validation::IpPolicy;
 use icp_domain::verify::LockPolicy;
 use icp_domain::*;
-use icp_testkit::fakes::{RecordingNotifier, RecordingWorkflow};
 use icp_testkit::memory::MemoryStore;
 
 const OLD: &str = "Licence-Pass-1";
 const NEW: &str = "NewPassw0rd";
 const PHONE: &str = "+8613812345678";
 
-type TestPorts = Ports<MemoryStore, RecordingNotifier, AesVault, RecordingWorkflow>;
+type TestPorts = icp_testkit::world::TestPorts<AesVault>;
 
 fn world() -> TestPorts {
     let store = MemoryStore::default();
@@ -47,13 +46,7 @@ fn world() -> TestPorts {
             open_request_id: None,
         });
     }
-    Ports {
-        store,
-        notifier: RecordingNotifier::default(),
-        vault: AesVault::from_secret("test-secret"),
-        workflow: RecordingWorkflow::default(),
-        authority: (),
-    }
+    TestPorts::new(store, AesVault::from_secret("test-secret"))
 }
 
 fn customer(entity_id: &str) -> Caller {
@@ -89,7 +82,10 @@ fn error_code(e: ServiceError) -> String {
 }
 
 async fn start(w: &TestPorts, now: DateTime<Utc>) -> StartedReset {
-    w.start_password_reset(&customer("e1"), now).await.unwrap()
+    w.retrieval()
+        .start_password_reset(&customer("e1"), now)
+        .await
+        .unwrap()
 }
 
 async fn confirm(
@@ -99,7 +95,8 @@ async fn confirm(
     new: &str,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    w.confirm_password_reset(&customer("e1"), &reset.reset_id, code, new, now)
+    w.retrieval()
+        .confirm_password_reset(&customer("e1"), &reset.reset_id, code, new, now)
         .await
 }
 
@@ -241,6 +238,7 @@ async fn an_expired_code_a_weak_password_and_another_entity_change_nothing() {
         ServiceError::Domain(DomainError::ResetExpired)
     ));
     let other = w
+        .retrieval()
         .confirm_password_reset(&customer("e2"), &reset.reset_id, &code, NEW, now)
         .await
         .unwrap_err();
@@ -252,7 +250,7 @@ async fn an_expired_code_a_weak_password_and_another_entity_change_nothing() {
         reviewer_id: "rev".into(),
     };
     assert!(matches!(
-        w.start_password_reset(&reviewer, now).await,
+        w.retrieval().start_password_reset(&reviewer, now).await,
         Err(ServiceError::Forbidden)
     ));
     assert_eq!(entity(&w).await, before);
@@ -270,6 +268,7 @@ async fn one_code_a_minute_and_five_a_day() {
         other => panic!("{other:?}"),
     };
     let soon = w
+        .retrieval()
         .start_password_reset(&customer("e1"), t0 + Duration::seconds(20))
         .await
         .unwrap_err();
@@ -278,6 +277,7 @@ async fn one_code_a_minute_and_five_a_day() {
         start(&w, t0 + Duration::minutes(2 * n)).await;
     }
     let sixth = w
+        .retrieval()
         .start_password_reset(&customer("e1"), t0 + Duration::minutes(20))
         .await
         .unwrap_err();
@@ -306,7 +306,8 @@ async fn a_request_in_flight_keeps_the_password_it_was_submitted_with() {
                 ip_policy: &IpPolicy::default(),
                 raw_body: raw.as_bytes(),
             };
-            w.submit(&customer("e1"), &input, new_request_id(), Utc::now())
+            w.submitting()
+                .submit(&customer("e1"), &input, new_request_id(), Utc::now())
                 .await
                 .unwrap()
         }
@@ -314,15 +315,16 @@ async fn a_request_in_flight_keeps_the_password_it_was_submitted_with() {
     let verify = |r: Request| {
         let w = &w;
         async move {
-            w.verify_password(
-                &r.request_id,
-                1,
-                Utc::now(),
-                LockPolicy::default(),
-                Utc::now(),
-            )
-            .await
-            .unwrap()
+            w.verification()
+                .verify_password(
+                    &r.request_id,
+                    1,
+                    Utc::now(),
+                    LockPolicy::default(),
+                    Utc::now(),
+                )
+                .await
+                .unwrap()
         }
     };
     let in_flight = submit("w1", OLD, "k1").await;
@@ -339,6 +341,7 @@ async fn a_request_in_flight_keeps_the_password_it_was_submitted_with() {
 async fn the_impact_preview_reads_the_callers_website_only() {
     let w = world();
     let impact = w
+        .impact_preview()
         .impact(&customer("e1"), "w1", "access_cancellation")
         .await
         .unwrap();
@@ -346,15 +349,19 @@ async fn the_impact_preview_reads_the_callers_website_only() {
     let codes: Vec<_> = impact.consequences.iter().map(|c| c.code).collect();
     assert!(codes.contains(&"move_filing_to_new_provider"), "{codes:?}");
     let last = w
+        .impact_preview()
         .impact(&customer("e2"), "w3", "website_cancellation")
         .await
         .unwrap();
     assert!(last.last_website);
     assert!(matches!(
-        w.impact(&customer("e2"), "w1", "access_change").await,
+        w.impact_preview()
+            .impact(&customer("e2"), "w1", "access_change")
+            .await,
         Err(ServiceError::Forbidden)
     ));
     let bad = w
+        .impact_preview()
         .impact(&customer("e1"), "w1", "nonsense")
         .await
         .unwrap_err();

@@ -8,20 +8,18 @@ use icp_domain::authority::{submission_id, AuthorityDecision};
 use icp_domain::contract::{Attempt, ReminderOutcome, VerifyOutcome, Wait};
 use icp_domain::error::ServiceError;
 use icp_domain::history::FailureCause;
-use icp_domain::ports::{Filings, NotificationLedger, PasswordChecks, Ports, Requests};
+use icp_domain::ports::{Filings, NotificationLedger, PasswordChecks, Requests};
 use icp_domain::queries::WebsiteAsItStands;
 use icp_domain::submit::SubmitInput;
 use icp_domain::validation::IpPolicy;
 use icp_domain::verify::LockPolicy;
 use icp_domain::*;
-use icp_testkit::fakes::{RecordingAuthority, RecordingNotifier, RecordingWorkflow};
 use icp_testkit::memory::MemoryStore;
 use std::collections::BTreeSet;
 
 const PASSWORD: &str = "Licence-Pass-1";
 
-type TestPorts =
-    Ports<MemoryStore, RecordingNotifier, AesVault, RecordingWorkflow, RecordingAuthority>;
+type TestPorts = icp_testkit::world::TestPorts<AesVault>;
 
 struct World {
     ports: TestPorts,
@@ -61,13 +59,7 @@ fn world() -> World {
         });
     }
     World {
-        ports: Ports {
-            store,
-            notifier: RecordingNotifier::default(),
-            vault: AesVault::from_secret("test-secret"),
-            workflow: RecordingWorkflow::default(),
-            authority: RecordingAuthority::default(),
-        },
+        ports: TestPorts::new(store, AesVault::from_secret("test-secret")),
         customer: Caller::Customer {
             entity_id: "e1".into(),
         },
@@ -103,7 +95,9 @@ async fn post_requests(
     caller: &Caller,
     input: &SubmitInput<'_>,
 ) -> Result<Request, ServiceError> {
-    w.submit(caller, input, new_request_id(), Utc::now()).await
+    w.submitting()
+        .submit(caller, input, new_request_id(), Utc::now())
+        .await
 }
 
 /// `POST /requests` of an access cancellation, its workflow not started yet.
@@ -127,7 +121,7 @@ async fn submit(
     password: &str,
 ) -> Result<Request, ServiceError> {
     let request = submit_unstarted(w, caller, key, website_id, password).await?;
-    w.start_written(&request.request_id, 1).await?;
+    w.starts().start_written(&request.request_id, 1).await?;
     Ok(request)
 }
 
@@ -149,15 +143,15 @@ async fn submit_starts_nothing_itself_and_the_stream_starts_the_first_attempt_on
         "the answer waits for no start"
     );
     // The stream hands the record over twice: one execution.
-    assert!(w.start_written(&r.request_id, 1).await.unwrap());
-    assert!(w.start_written(&r.request_id, 1).await.unwrap());
+    assert!(w.starts().start_written(&r.request_id, 1).await.unwrap());
+    assert!(w.starts().start_written(&r.request_id, 1).await.unwrap());
     let executions = w.workflow.executions.lock().unwrap().clone();
     assert_eq!(executions, BTreeSet::from([execution_name(&r)]));
     // A record handed over late, once the request has moved on, starts nothing.
     w.workflow.executions.lock().unwrap().clear();
     verify(&w, &r, 1).await;
-    assert!(!w.start_written(&r.request_id, 1).await.unwrap());
-    assert!(!w.start_written("req-unknown", 1).await.unwrap());
+    assert!(!w.starts().start_written(&r.request_id, 1).await.unwrap());
+    assert!(!w.starts().start_written("req-unknown", 1).await.unwrap());
     assert!(w.workflow.executions.lock().unwrap().is_empty());
 }
 
@@ -269,8 +263,9 @@ async fn a_locked_entity_cannot_submit() {
 async fn verify_accepts_the_right_password_once_and_erases_it() {
     let w = world();
     let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    let verification = w.verification();
     let verify = || {
-        w.verify_password(
+        verification.verify_password(
             &r.request_id,
             1,
             Utc::now(),
@@ -292,15 +287,16 @@ async fn verify_accepts_the_right_password_once_and_erases_it() {
         None
     );
     assert_eq!(
-        w.verify_password(
-            &r.request_id,
-            2,
-            Utc::now(),
-            LockPolicy::default(),
-            Utc::now()
-        )
-        .await
-        .unwrap(),
+        w.verification()
+            .verify_password(
+                &r.request_id,
+                2,
+                Utc::now(),
+                LockPolicy::default(),
+                Utc::now()
+            )
+            .await
+            .unwrap(),
         VerifyOutcome::Superseded
     );
 }
@@ -310,6 +306,7 @@ async fn verify_rejects_a_wrong_password_with_a_reason() {
     let w = world();
     let r = submit(&w, &w.customer, "k1", "w1", "wrong").await.unwrap();
     let outcome = w
+        .verification()
         .verify_password(
             &r.request_id,
             1,
@@ -341,7 +338,7 @@ async fn readers_see_only_their_own() {
     let other = Caller::Customer {
         entity_id: "e2".into(),
     };
-    let mine = w.list_websites(&w.customer).await.unwrap();
+    let mine = w.queries().list_websites(&w.customer).await.unwrap();
     assert_eq!(
         mine.iter()
             .map(|v| v.website.website_id.as_str())
@@ -353,18 +350,18 @@ async fn readers_see_only_their_own() {
         r.request_id
     );
     assert!(matches!(
-        w.get_request(&other, &r.request_id).await,
+        w.queries().get_request(&other, &r.request_id).await,
         Err(ServiceError::Forbidden)
     ));
     assert!(matches!(
-        w.get_website(&other, "w1").await,
+        w.queries().get_website(&other, "w1").await,
         Err(ServiceError::Forbidden)
     ));
     assert!(matches!(
-        w.list_requests(&other, Some("w1")).await,
+        w.queries().list_requests(&other, Some("w1")).await,
         Err(ServiceError::Forbidden)
     ));
-    let listed = w.list_requests(&w.customer, None).await.unwrap();
+    let listed = w.queries().list_requests(&w.customer, None).await.unwrap();
     assert_eq!(listed.len(), 1);
 }
 
@@ -386,6 +383,7 @@ async fn the_review_queue_pages_oldest_first_for_reviewers_only() {
     let mut token: Option<String> = None;
     loop {
         let page = w
+            .queries()
             .pending_reviews(&reviewer(), Some("2"), token.as_deref())
             .await
             .unwrap();
@@ -397,18 +395,28 @@ async fn the_review_queue_pages_oldest_first_for_reviewers_only() {
         }
     }
     assert_eq!(seen, pending, "every pending request once, oldest first");
-    let all = w.pending_reviews(&reviewer(), None, None).await.unwrap();
+    let all = w
+        .queries()
+        .pending_reviews(&reviewer(), None, None)
+        .await
+        .unwrap();
     assert_eq!(all.reviews.len(), 3);
     assert_eq!(all.next_token, None);
 
     for limit in ["0", "101", "-1", "ten", ""] {
-        let e = w.pending_reviews(&reviewer(), Some(limit), None).await;
+        let e = w
+            .queries()
+            .pending_reviews(&reviewer(), Some(limit), None)
+            .await;
         assert_eq!(code(e.unwrap_err()), "invalid_limit", "limit {limit:?}");
     }
     let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(r#"{"createdAt":"2026-01-01T00:00:00Z","requestId":"req x"}"#);
     for token in ["not base64!", "e30", forged.as_str()] {
-        let e = w.pending_reviews(&reviewer(), None, Some(token)).await;
+        let e = w
+            .queries()
+            .pending_reviews(&reviewer(), None, Some(token))
+            .await;
         assert_eq!(
             code(e.unwrap_err()),
             "invalid_next_token",
@@ -416,7 +424,7 @@ async fn the_review_queue_pages_oldest_first_for_reviewers_only() {
         );
     }
     assert!(matches!(
-        w.pending_reviews(&w.customer, None, None).await,
+        w.queries().pending_reviews(&w.customer, None, None).await,
         Err(ServiceError::Forbidden)
     ));
 }
@@ -453,20 +461,24 @@ async fn submit_change(w: &World, website_id: &str, ips: &[&str]) -> Request {
         raw_body: raw.as_bytes(),
     };
     let request = post_requests(w, &w.customer, &input).await.unwrap();
-    w.start_written(&request.request_id, 1).await.unwrap();
+    w.starts()
+        .start_written(&request.request_id, 1)
+        .await
+        .unwrap();
     request
 }
 
 async fn verify(w: &World, r: &Request, attempt: u32) -> VerifyOutcome {
-    w.verify_password(
-        &r.request_id,
-        attempt,
-        Utc::now(),
-        LockPolicy::default(),
-        Utc::now(),
-    )
-    .await
-    .unwrap()
+    w.verification()
+        .verify_password(
+            &r.request_id,
+            attempt,
+            Utc::now(),
+            LockPolicy::default(),
+            Utc::now(),
+        )
+        .await
+        .unwrap()
 }
 
 /// A wait's start as Step Functions gives it (`$$.State.EnteredTime`, milliseconds).
@@ -496,13 +508,14 @@ fn wait(r: &Request, attempt: u32, token: &str, entered_at: &str) -> Wait {
 
 /// The first-review wait begins (at `entered_at`) with `token`: first-review's `await`.
 async fn await_review_issued(w: &World, r: &Request, attempt: u32, token: &str, entered_at: &str) {
-    w.await_review(
-        &wait(r, attempt, token, entered_at),
-        &reviewers(),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    w.review_wait()
+        .await_review(
+            &wait(r, attempt, token, entered_at),
+            &reviewers(),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
 }
 
 async fn await_review(w: &World, r: &Request, attempt: u32, token: &str) {
@@ -516,15 +529,16 @@ async fn decide(
     reasons: &[&str],
 ) -> Result<Request, ServiceError> {
     let reasons: Vec<String> = reasons.iter().map(|s| s.to_string()).collect();
-    w.decide(
-        &reviewer(),
-        &r.request_id,
-        decision,
-        &[],
-        &reasons,
-        Utc::now(),
-    )
-    .await
+    w.deciding()
+        .decide(
+            &reviewer(),
+            &r.request_id,
+            decision,
+            &[],
+            &reasons,
+            Utc::now(),
+        )
+        .await
 }
 
 /// The forward-to-authority step, its wait beginning at `entered_at` with `token`: submit,
@@ -535,25 +549,27 @@ async fn resubmit(
     password: &str,
     ips: &[String],
 ) -> Result<Request, ServiceError> {
-    w.resubmit(
-        &w.customer,
-        &r.request_id,
-        password,
-        Some(ips),
-        &LOCAL,
-        Utc::now(),
-    )
-    .await
+    w.submitting()
+        .resubmit(
+            &w.customer,
+            &r.request_id,
+            password,
+            Some(ips),
+            &LOCAL,
+            Utc::now(),
+        )
+        .await
 }
 
 async fn forward_issued(w: &World, r: &Request, token: &str, entered_at: &str) {
-    w.forward_to_authority(
-        &wait(r, r.attempt, token, entered_at),
-        &icp_domain::calendar::WorkingCalendar::default(),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    w.forwarding()
+        .forward_to_authority(
+            &wait(r, r.attempt, token, entered_at),
+            &icp_domain::calendar::WorkingCalendar::default(),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
 }
 
 async fn forward(w: &World, r: &Request, token: &str) {
@@ -566,14 +582,15 @@ async fn authority(
     decision: AuthorityDecision,
 ) -> Result<Request, ServiceError> {
     let sub = submission_id(&r.request_id, r.attempt);
-    w.authority_result(
-        &r.request_id,
-        &sub,
-        decision,
-        &["Domain name under investigation".to_string()],
-        Utc::now(),
-    )
-    .await
+    w.authority_results()
+        .authority_result(
+            &r.request_id,
+            &sub,
+            decision,
+            &["Domain name under investigation".to_string()],
+            Utc::now(),
+        )
+        .await
 }
 
 fn resumed(w: &World) -> Vec<(String, serde_json::Value)> {
@@ -661,10 +678,12 @@ async fn an_access_change_runs_to_completion_once_whatever_the_retries() {
         )
     );
 
-    w.clear_record(&attempt_of(&r, 1), Utc::now())
+    w.closing()
+        .clear_record(&attempt_of(&r, 1), Utc::now())
         .await
         .unwrap();
-    w.clear_record(&attempt_of(&r, 1), Utc::now())
+    w.closing()
+        .clear_record(&attempt_of(&r, 1), Utc::now())
         .await
         .unwrap();
     let done = current(&w, &r).await;
@@ -708,13 +727,14 @@ async fn cancellations_clear_the_website_and_keep_the_entity() {
     authority(&w, &r, AuthorityDecision::Approved)
         .await
         .unwrap();
-    w.clear_record(&attempt_of(&r, 1), Utc::now())
+    w.closing()
+        .clear_record(&attempt_of(&r, 1), Utc::now())
         .await
         .unwrap();
     let website = w.store.get_website("w1").await.unwrap().unwrap();
     assert_eq!(website.status, WebsiteStatus::Cleared);
     assert!(matches!(
-        w.get_website(&w.customer, "w1").await,
+        w.queries().get_website(&w.customer, "w1").await,
         Err(ServiceError::Domain(DomainError::WebsiteNotFound(_)))
     ));
     let entity = w.store.get_entity("e1").await.unwrap().unwrap();
@@ -763,6 +783,7 @@ async fn at_the_authority_deadline_a_result_recorded_without_its_wait_still_deci
         }
         for (attempt, decided) in [(r.attempt, decided), (r.attempt + 1, "overdue")] {
             let outcome = w
+                .authority_deadlines()
                 .authority_deadline(&attempt_of(&r, attempt))
                 .await
                 .unwrap();
@@ -785,7 +806,11 @@ async fn a_result_after_an_overdue_round_is_recorded_and_applied() {
         .lock()
         .unwrap()
         .insert("first-wait".into());
-    let outcome = w.authority_deadline(&attempt_of(&r, 1)).await.unwrap();
+    let outcome = w
+        .authority_deadlines()
+        .authority_deadline(&attempt_of(&r, 1))
+        .await
+        .unwrap();
     assert_eq!(serde_json::to_value(outcome).unwrap(), "overdue");
     // The definition waits again: the same step, a new token, nothing submitted or told twice.
     forward_issued(&w, &r, "second-wait", &entered(start + Duration::days(30))).await;
@@ -803,7 +828,8 @@ async fn a_result_after_an_overdue_round_is_recorded_and_applied() {
             serde_json::json!({"decision": "approved"})
         )]
     );
-    w.clear_record(&attempt_of(&r, 1), Utc::now())
+    w.closing()
+        .clear_record(&attempt_of(&r, 1), Utc::now())
         .await
         .unwrap();
     assert_eq!(current(&w, &r).await.status, Status::Completed);
@@ -821,7 +847,9 @@ async fn an_approval_is_never_failed_and_an_operator_re_drives_it_once() {
     let r = submit_change(&w, "w1", &["203.0.113.20"]).await;
     verify(&w, &r, 1).await;
     assert!(matches!(
-        w.redrive(&operator(), &r.request_id, Utc::now()).await,
+        w.redrives()
+            .redrive(&operator(), &r.request_id, Utc::now())
+            .await,
         Err(ServiceError::Domain(DomainError::NothingToRedrive(
             Status::PendingFirstReview
         )))
@@ -834,23 +862,27 @@ async fn an_approval_is_never_failed_and_an_operator_re_drives_it_once() {
     let told = sent_to(&w, "a@example.cn").len();
 
     // The workflow's failure path leaves an approval as it is, and tells nobody.
-    w.fail(
-        &attempt_of(&r, 1),
-        FailureCause::StepFailed("Retryable".into()),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    w.closing()
+        .fail(
+            &attempt_of(&r, 1),
+            FailureCause::StepFailed("Retryable".into()),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
     assert_eq!(current(&w, &r).await.status, Status::Approved);
     assert_eq!(sent_to(&w, "a@example.cn").len(), told);
 
     for not_an_operator in [w.customer.clone(), reviewer()] {
         assert!(matches!(
-            w.redrive(&not_an_operator, &r.request_id, Utc::now()).await,
+            w.redrives()
+                .redrive(&not_an_operator, &r.request_id, Utc::now())
+                .await,
             Err(ServiceError::Forbidden)
         ));
     }
     let redriven = w
+        .redrives()
         .redrive(&operator(), &r.request_id, Utc::now())
         .await
         .unwrap();
@@ -858,6 +890,7 @@ async fn an_approval_is_never_failed_and_an_operator_re_drives_it_once() {
     let website = w.store.get_website("w1").await.unwrap().unwrap();
     assert_eq!(website.service_ips, vec!["203.0.113.20".to_string()]);
     let again = w
+        .redrives()
         .redrive(&operator(), &r.request_id, Utc::now())
         .await
         .unwrap();
@@ -866,7 +899,8 @@ async fn an_approval_is_never_failed_and_an_operator_re_drives_it_once() {
         "a second re-drive changes nothing"
     );
     // The workflow's own next round finds the work done.
-    w.clear_record(&attempt_of(&r, 1), Utc::now())
+    w.closing()
+        .clear_record(&attempt_of(&r, 1), Utc::now())
         .await
         .unwrap();
     assert_eq!(current(&w, &r).await.history, redriven.history);
@@ -887,15 +921,21 @@ async fn an_operator_re_drives_a_failed_request_where_it_stood() {
     let bug = || FailureCause::StepFailed("UnexpectedOutcome".into());
     let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
     verify(&w, &r, 1).await;
-    w.fail(&attempt_of(&r, 1), bug(), Utc::now()).await.unwrap();
+    w.closing()
+        .fail(&attempt_of(&r, 1), bug(), Utc::now())
+        .await
+        .unwrap();
     assert_eq!(current(&w, &r).await.status, Status::Failed);
     for caller in [w.customer.clone(), reviewer()] {
         assert!(matches!(
-            w.redrive(&caller, &r.request_id, Utc::now()).await,
+            w.redrives()
+                .redrive(&caller, &r.request_id, Utc::now())
+                .await,
             Err(ServiceError::Forbidden)
         ));
     }
     let reopened = w
+        .redrives()
         .redrive(&operator(), &r.request_id, Utc::now())
         .await
         .unwrap();
@@ -912,28 +952,36 @@ async fn an_operator_re_drives_a_failed_request_where_it_stood() {
     let again = format!("{}_{}", execution_name(&reopened), reopened.history.len());
     assert!(w.workflow.executions.lock().unwrap().contains(&again));
     assert!(matches!(
-        w.redrive(&operator(), &r.request_id, Utc::now()).await,
+        w.redrives()
+            .redrive(&operator(), &r.request_id, Utc::now())
+            .await,
         Err(ServiceError::Domain(DomainError::NothingToRedrive(
             Status::PendingFirstReview
         )))
     ));
 
     // Failed again; the customer filed another request on the website meanwhile.
-    w.fail(&attempt_of(&r, 1), bug(), Utc::now()).await.unwrap();
+    w.closing()
+        .fail(&attempt_of(&r, 1), bug(), Utc::now())
+        .await
+        .unwrap();
     let other = submit(&w, &w.customer, "k2", "w1", PASSWORD).await.unwrap();
     assert!(matches!(
-        w.redrive(&operator(), &r.request_id, Utc::now()).await,
+        w.redrives().redrive(&operator(), &r.request_id, Utc::now()).await,
         Err(ServiceError::Domain(DomainError::RequestAlreadyOpen(open))) if open == other.request_id
     ));
     assert_eq!(current(&w, &r).await.status, Status::Failed);
 
     // Failed before its password was checked: the password is gone, nothing to go on with.
     let early = submit_change(&w, "w2", &["203.0.113.40"]).await;
-    w.fail(&attempt_of(&early, 1), bug(), Utc::now())
+    w.closing()
+        .fail(&attempt_of(&early, 1), bug(), Utc::now())
         .await
         .unwrap();
     assert!(matches!(
-        w.redrive(&operator(), &early.request_id, Utc::now()).await,
+        w.redrives()
+            .redrive(&operator(), &early.request_id, Utc::now())
+            .await,
         Err(ServiceError::Domain(DomainError::NothingToRedrive(
             Status::Failed
         )))
@@ -942,7 +990,8 @@ async fn an_operator_re_drives_a_failed_request_where_it_stood() {
     // Approved at first review: a failure is never recorded.
     verify(&w, &other, 1).await;
     decide(&w, &other, Decision::Approve, &[]).await.unwrap();
-    w.fail(&attempt_of(&other, 1), bug(), Utc::now())
+    w.closing()
+        .fail(&attempt_of(&other, 1), bug(), Utc::now())
         .await
         .unwrap();
     assert_eq!(current(&w, &other).await.status, Status::PendingFirstReview);
@@ -953,7 +1002,10 @@ fn execution_name(r: &Request) -> String {
 }
 
 async fn sweep(w: &World) -> sweep::SweepReport {
-    w.sweep(Utc::now(), Duration::zero()).await.unwrap()
+    w.sweeper()
+        .sweep(Utc::now(), Duration::zero())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -962,7 +1014,11 @@ async fn the_sweeper_starts_a_write_left_without_its_execution_once_it_is_quiet(
     let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
     // The submit died between its write and StartExecution.
     w.workflow.executions.lock().unwrap().clear();
-    let young = w.sweep(Utc::now(), Duration::minutes(5)).await.unwrap();
+    let young = w
+        .sweeper()
+        .sweep(Utc::now(), Duration::minutes(5))
+        .await
+        .unwrap();
     assert_eq!(
         young,
         sweep::SweepReport::default(),
@@ -1130,16 +1186,17 @@ async fn the_sweeper_starts_a_resubmitted_attempt_the_stream_gave_up_on() {
         let w = world();
         let r = submit(&w, &w.customer, "k1", "w1", "wrong").await.unwrap();
         assert_eq!(verify(&w, &r, 1).await, VerifyOutcome::Rejected);
-        w.resubmit(
-            &w.customer,
-            &r.request_id,
-            PASSWORD,
-            None,
-            &LOCAL,
-            Utc::now(),
-        )
-        .await
-        .unwrap();
+        w.submitting()
+            .resubmit(
+                &w.customer,
+                &r.request_id,
+                PASSWORD,
+                None,
+                &LOCAL,
+                Utc::now(),
+            )
+            .await
+            .unwrap();
         w.workflow
             .fail_listing
             .store(listing_fails, std::sync::atomic::Ordering::SeqCst);
@@ -1163,12 +1220,16 @@ async fn the_sweeper_starts_a_resubmitted_attempt_the_stream_gave_up_on() {
 /// execution ends there), and an expiry (had it been resubmitted after the reminder) runs too.
 async fn earlier_attempt_wakes(w: &World, r: &Request, attempt: u32) {
     assert_eq!(
-        w.remind_resubmission(&attempt_of(r, attempt), Utc::now())
+        w.closing()
+            .remind_resubmission(&attempt_of(r, attempt), Utc::now())
             .await
             .unwrap(),
         ReminderOutcome::Superseded
     );
-    w.expire(&attempt_of(r, attempt), Utc::now()).await.unwrap();
+    w.closing()
+        .expire(&attempt_of(r, attempt), Utc::now())
+        .await
+        .unwrap();
 }
 
 /// Attempt 1's execution wakes for its reminder and its expiry while attempt 2, rejected too,
@@ -1178,17 +1239,18 @@ async fn a_parked_execution_of_an_earlier_attempt_never_reminds_or_expires_a_lat
     let w = world();
     let r = submit(&w, &w.customer, "k1", "w1", "wrong").await.unwrap();
     assert_eq!(verify(&w, &r, 1).await, VerifyOutcome::Rejected);
-    w.resubmit(
-        &w.customer,
-        &r.request_id,
-        "wrong-again",
-        None,
-        &LOCAL,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
-    assert!(w.start_written(&r.request_id, 2).await.unwrap());
+    w.submitting()
+        .resubmit(
+            &w.customer,
+            &r.request_id,
+            "wrong-again",
+            None,
+            &LOCAL,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert!(w.starts().start_written(&r.request_id, 2).await.unwrap());
     assert_eq!(verify(&w, &r, 2).await, VerifyOutcome::Rejected);
     let reminders = |w: &World| {
         sent_to(w, "+8613800000000")
@@ -1201,7 +1263,8 @@ async fn a_parked_execution_of_an_earlier_attempt_never_reminds_or_expires_a_lat
     assert_eq!((now.status, now.attempt), (Status::PasswordRejected, 2));
     assert_eq!(reminders(&w), 0);
     assert_eq!(
-        w.remind_resubmission(&attempt_of(&r, 2), Utc::now())
+        w.closing()
+            .remind_resubmission(&attempt_of(&r, 2), Utc::now())
             .await
             .unwrap(),
         ReminderOutcome::Reminded
@@ -1217,10 +1280,11 @@ async fn a_request_withdrawn_before_its_first_step_is_told_nothing_of_it() {
     let r = submit_unstarted(&w, &w.customer, "k1", "w1", PASSWORD)
         .await
         .unwrap();
-    w.withdraw(&w.customer, &r.request_id, Utc::now())
+    w.withdrawals()
+        .withdraw(&w.customer, &r.request_id, Utc::now())
         .await
         .unwrap();
-    assert!(!w.start_written(&r.request_id, 1).await.unwrap());
+    assert!(!w.starts().start_written(&r.request_id, 1).await.unwrap());
     let before = sent_to(&w, "a@example.cn").len();
     assert_eq!(verify(&w, &r, 1).await, VerifyOutcome::Superseded);
     let emails = sent_to(&w, "a@example.cn");
@@ -1242,10 +1306,12 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
     decide(&w, &r, Decision::Reject, &["IP not in our network"])
         .await
         .unwrap();
-    w.conclude_review(&attempt_of(&r, 1), Utc::now())
+    w.review_notices()
+        .conclude_review(&attempt_of(&r, 1), Utc::now())
         .await
         .unwrap();
-    w.conclude_review(&attempt_of(&r, 1), Utc::now())
+    w.review_notices()
+        .conclude_review(&attempt_of(&r, 1), Utc::now())
         .await
         .unwrap();
     let rejected = current(&w, &r).await;
@@ -1260,16 +1326,24 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
         actors.extend(request.review.iter().map(|v| v.reviewer.clone()));
         actors
     };
-    let as_reviewer = w.get_request(&reviewer(), &r.request_id).await.unwrap();
+    let as_reviewer = w
+        .queries()
+        .get_request(&reviewer(), &r.request_id)
+        .await
+        .unwrap();
     assert!(actors(&as_reviewer).iter().any(|a| a.contains("rev-1")));
-    let as_customer = w.get_request(&w.customer, &r.request_id).await.unwrap();
+    let as_customer = w
+        .queries()
+        .get_request(&w.customer, &r.request_id)
+        .await
+        .unwrap();
     assert!(
         actors(&as_customer).iter().all(|a| !a.contains("rev-1")),
         "{:?}",
         actors(&as_customer)
     );
     assert!(actors(&as_customer).contains(&"reviewer".to_string()));
-    let listed = w.list_requests(&w.customer, None).await.unwrap();
+    let listed = w.queries().list_requests(&w.customer, None).await.unwrap();
     assert!(listed.iter().flat_map(actors).all(|a| !a.contains("rev-1")));
     assert_eq!(
         sent_to(&w, "a@example.cn")
@@ -1289,9 +1363,9 @@ async fn a_first_review_rejection_then_modify_and_submit_starts_attempt_two() {
     // attempt 2's is started from the stream, once however often its record comes.
     assert_eq!(*w.workflow.executions.lock().unwrap(), started_before);
     assert!(w.workflow.stopped.lock().unwrap().is_empty());
-    assert!(!w.start_written(&r.request_id, 1).await.unwrap());
-    assert!(w.start_written(&r.request_id, 2).await.unwrap());
-    assert!(w.start_written(&r.request_id, 2).await.unwrap());
+    assert!(!w.starts().start_written(&r.request_id, 1).await.unwrap());
+    assert!(w.starts().start_written(&r.request_id, 2).await.unwrap());
+    assert!(w.starts().start_written(&r.request_id, 2).await.unwrap());
     let attempt_2 = format!("{}-2", r.request_id);
     let started: Vec<_> = w
         .workflow
@@ -1342,7 +1416,10 @@ async fn a_rejection_in_flight_when_the_customer_resubmits_is_still_told() {
         .await
         .unwrap();
     assert!(
-        w.conclude_review(&attempt_of(&r, 1), t0).await.is_err(),
+        w.review_notices()
+            .conclude_review(&attempt_of(&r, 1), t0)
+            .await
+            .is_err(),
         "the message is in flight: the step fails, to be retried"
     );
     assert_eq!(current(&w, &r).await.status, Status::FirstReviewRejected);
@@ -1358,11 +1435,14 @@ async fn a_rejection_in_flight_when_the_customer_resubmits_is_still_told() {
         .await
         .unwrap();
     // Attempt 1's execution retries the step: its attempt is over, so it ends, telling nothing.
-    w.conclude_review(&attempt_of(&r, 1), t0 + Duration::seconds(41))
+    w.review_notices()
+        .conclude_review(&attempt_of(&r, 1), t0 + Duration::seconds(41))
         .await
         .unwrap();
     assert!(told(&w).is_empty());
-    let verify_at = |at| w.verify_password(&r.request_id, 2, at, LockPolicy::default(), at);
+    let verification = w.verification();
+    let verify_at =
+        |at| verification.verify_password(&r.request_id, 2, at, LockPolicy::default(), at);
     // While the dead sender's lease holds, the new attempt's check waits (it is retried).
     assert!(verify_at(t0 + Duration::seconds(1)).await.is_err());
     assert!(told(&w).is_empty());
@@ -1387,7 +1467,8 @@ async fn reviewers_are_escalated_only_once_the_review_is_due() {
     let w = world();
     let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
     let due = Utc::now() + Duration::hours(24);
-    w.verify_password(&r.request_id, 1, due, LockPolicy::default(), Utc::now())
+    w.verification()
+        .verify_password(&r.request_id, 1, due, LockPolicy::default(), Utc::now())
         .await
         .unwrap();
     let attempt = attempt_of(&r, 1);
@@ -1404,12 +1485,14 @@ async fn reviewers_are_escalated_only_once_the_review_is_due() {
     };
     let early = due - Duration::hours(1);
     assert!(!w
+        .review_notices()
         .escalate_review(&reviewers(), &attempt, "t1", early)
         .await
         .unwrap());
     assert_eq!(escalations(&w), 0);
     for _ in 0..2 {
         assert!(w
+            .review_notices()
             .escalate_review(&reviewers(), &attempt, "t2", due)
             .await
             .unwrap());
@@ -1427,20 +1510,27 @@ async fn a_forward_is_overdue_one_working_day_after_the_approval() {
     verify(&w, &r, 1).await;
     let attempt = attempt_of(&r, 1);
     let now = Utc::now();
-    assert!(!w.forward_overdue(&attempt, &calendar, now).await.unwrap());
+    assert!(!w
+        .forwarding()
+        .forward_overdue(&attempt, &calendar, now)
+        .await
+        .unwrap());
     decide(&w, &r, Decision::Approve, &[]).await.unwrap();
     let approved_at = current(&w, &r).await.review.unwrap().at;
     let due = calendar.one_working_day_after(approved_at).at;
     let before = due.with_timezone(&Utc) - Duration::seconds(1);
     assert!(!w
+        .forwarding()
         .forward_overdue(&attempt, &calendar, before)
         .await
         .unwrap());
     assert!(w
+        .forwarding()
         .forward_overdue(&attempt, &calendar, due.with_timezone(&Utc))
         .await
         .unwrap());
     assert!(!w
+        .forwarding()
         .forward_overdue(&attempt_of(&r, 2), &calendar, due.with_timezone(&Utc))
         .await
         .unwrap());
@@ -1466,7 +1556,8 @@ async fn the_forward_shows_its_due_time_in_the_history() {
         } else {
             due
         };
-        w.forward_to_authority(&wait(&r, 1, "t1", &entered_now()), &calendar, at)
+        w.forwarding()
+            .forward_to_authority(&wait(&r, 1, "t1", &entered_now()), &calendar, at)
             .await
             .unwrap();
         let forwarded = current(&w, &r).await.history.pop().unwrap();
@@ -1491,10 +1582,13 @@ async fn withdraw_works_until_approved_and_is_refused_after() {
         entity_id: "e2".into(),
     };
     assert!(matches!(
-        w.withdraw(&other, &r.request_id, Utc::now()).await,
+        w.withdrawals()
+            .withdraw(&other, &r.request_id, Utc::now())
+            .await,
         Err(ServiceError::Forbidden)
     ));
     let withdrawn = w
+        .withdrawals()
         .withdraw(&w.customer, &r.request_id, Utc::now())
         .await
         .unwrap();
@@ -1515,13 +1609,17 @@ async fn withdraw_works_until_approved_and_is_refused_after() {
     decide(&w, &r2, Decision::Approve, &[]).await.unwrap();
     // Approved, not yet forwarded: the forward may already be with the authority.
     assert!(matches!(
-        w.withdraw(&w.customer, &r2.request_id, Utc::now()).await,
+        w.withdrawals()
+            .withdraw(&w.customer, &r2.request_id, Utc::now())
+            .await,
         Err(ServiceError::Domain(DomainError::WithdrawAfterApproval))
     ));
     assert_eq!(current(&w, &r2).await.status, Status::PendingFirstReview);
     forward(&w, &r2, "t").await;
     assert!(matches!(
-        w.withdraw(&w.customer, &r2.request_id, Utc::now()).await,
+        w.withdrawals()
+            .withdraw(&w.customer, &r2.request_id, Utc::now())
+            .await,
         Err(ServiceError::Domain(DomainError::WithdrawAfterApproval))
     ));
     assert_eq!(current(&w, &r2).await.status, Status::ForwardedToAuthority);
@@ -1569,6 +1667,7 @@ async fn an_authority_rejection_closes_the_request_with_its_reasons() {
         (WebsiteStatus::Active, None)
     );
     let wrong = w
+        .authority_results()
         .authority_result(
             &r.request_id,
             "sub-forged",
@@ -1591,7 +1690,9 @@ async fn five_wrong_passwords_in_a_row_lock_the_entity_and_a_right_one_resets_th
         async move {
             let r = submit(w, &w.customer, key, "w1", password).await?;
             let outcome = verify(w, &r, 1).await;
-            w.withdraw(&w.customer, &r.request_id, Utc::now()).await?;
+            w.withdrawals()
+                .withdraw(&w.customer, &r.request_id, Utc::now())
+                .await?;
             Ok::<_, ServiceError>(outcome)
         }
     };
@@ -1651,7 +1752,8 @@ async fn a_lock_stops_the_checks_in_flight_and_its_end_restarts_the_count() {
         e,
         "the right password was not checked, the count not touched"
     );
-    w.withdraw(&w.customer, &in_flight.request_id, Utc::now())
+    w.withdrawals()
+        .withdraw(&w.customer, &in_flight.request_id, Utc::now())
         .await
         .unwrap();
 
@@ -1743,8 +1845,10 @@ async fn a_notification_whose_sender_died_is_sent_by_the_step_run_again() {
         .await
         .unwrap();
     assert_eq!(claim, icp_domain::ports::Claim::Claimed);
-    let run_at =
-        |at: DateTime<Utc>| w.verify_password(&r.request_id, 1, at, LockPolicy::default(), at);
+    let verification = w.verification();
+    let run_at = |at: DateTime<Utc>| {
+        verification.verify_password(&r.request_id, 1, at, LockPolicy::default(), at)
+    };
     match run_at(now + Duration::seconds(5)).await {
         Err(ServiceError::Store(StoreError::Conflict(_))) => {}
         other => panic!("the dead sender's lease still runs: a passing error, not {other:?}"),
@@ -1772,6 +1876,7 @@ async fn a_request_is_read_with_its_website_as_it_stands() {
 
     let change = submit_change(&w, "w1", &["198.51.100.7"]).await;
     let (_, website) = w
+        .queries()
         .get_request_with_website(&w.customer, &change.request_id)
         .await
         .unwrap();
@@ -1783,11 +1888,13 @@ async fn a_request_is_read_with_its_website_as_it_stands() {
             service_ips: vec!["203.0.113.10".into()],
         })
     );
-    w.withdraw(&w.customer, &change.request_id, Utc::now())
+    w.withdrawals()
+        .withdraw(&w.customer, &change.request_id, Utc::now())
         .await
         .unwrap();
     moved(&w, "w1", "203.0.113.20").await;
     let (_, website) = w
+        .queries()
         .get_request_with_website(&w.customer, &change.request_id)
         .await
         .unwrap();
@@ -1796,14 +1903,17 @@ async fn a_request_is_read_with_its_website_as_it_stands() {
     let failed = submit(&w, &w.customer, "k1", "w2", PASSWORD).await.unwrap();
     verify(&w, &failed, 1).await;
     let bug = FailureCause::StepFailed("UnexpectedOutcome".into());
-    w.fail(&attempt_of(&failed, 1), bug, Utc::now())
+    w.closing()
+        .fail(&attempt_of(&failed, 1), bug, Utc::now())
         .await
         .unwrap();
     moved(&w, "w2", "203.0.113.30").await;
-    w.redrive(&operator(), &failed.request_id, Utc::now())
+    w.redrives()
+        .redrive(&operator(), &failed.request_id, Utc::now())
         .await
         .unwrap();
     let (reopened, website) = w
+        .queries()
         .get_request_with_website(&w.customer, &failed.request_id)
         .await
         .unwrap();

@@ -5,16 +5,18 @@
 
 use icp_adapters::aws;
 use icp_adapters::clock::SystemClock;
-use icp_adapters::dynamo::DynamoStore;
-use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
-use icp_adapters::workflow::StepFunctionsWorkflow;
 use icp_adapters::Clients;
 use icp_domain::calendar::in_china_time;
+use icp_domain::closing::{Redrive, Withdrawal};
+use icp_domain::impact::ImpactPreview;
 use icp_domain::language::{Language, Text};
-use icp_domain::ports::{Clock, Ports};
+use icp_domain::password_reset::PasswordRetrieval;
+use icp_domain::ports::Clock;
+use icp_domain::queries::Queries;
 use icp_domain::reason::{self, ReasonCode};
-use icp_domain::review::parse_decision;
+use icp_domain::review::{parse_decision, Deciding};
+use icp_domain::submit::Submitting;
 use icp_domain::{Caller, ServiceError};
 use icp_edge::auth::Authenticator;
 use icp_edge::http::{self, ApiError};
@@ -53,7 +55,8 @@ struct ConfirmResetBody {
 }
 
 struct Api {
-    ports: Ports<DynamoStore, SnsSesNotifier, AesVault, StepFunctionsWorkflow>,
+    clients: Clients,
+    vault: AesVault,
     auth: Authenticator,
     ip_policy: icp_domain::validation::IpPolicy,
     clock: SystemClock,
@@ -73,7 +76,8 @@ impl HttpFunction for Api {
         )
         .await?;
         Ok(Api {
-            ports: clients.with_vault(&vault_secret),
+            clients,
+            vault: AesVault::from_secret(&vault_secret),
             auth,
             ip_policy: http::ip_policy()?,
             clock: SystemClock::from_env()?,
@@ -83,23 +87,34 @@ impl HttpFunction for Api {
     async fn handle(&self, req: &Request) -> Result<(u16, Value), ApiError> {
         let caller = self.auth.request_caller(req).await?;
         let language = http::language(req);
-        let ports = &self.ports;
+        let Clients {
+            store,
+            notifier,
+            workflow,
+        } = &self.clients;
+        let vault = &self.vault;
+        let queries = Queries { store };
+        let retrieval = PasswordRetrieval {
+            store,
+            notifier,
+            vault,
+        };
         let now = self.clock.now();
         match (
             req.method().as_str(),
             http::resource_path(req).unwrap_or_default(),
         ) {
             ("GET", "/websites") => {
-                let websites = ports.list_websites(&caller).await?;
+                let websites = queries.list_websites(&caller).await?;
                 Ok((200, json!({ "websites": websites })))
             }
             ("GET", "/websites/{websiteId}") => {
                 let id = http::path_param(req, "websiteId")?;
-                Ok((200, json!(ports.get_website(&caller, &id).await?)))
+                Ok((200, json!(queries.get_website(&caller, &id).await?)))
             }
             ("GET", "/requests") => {
                 let query = req.query_string_parameters();
-                let requests = ports
+                let requests = queries
                     .list_requests(&caller, query.first("websiteId"))
                     .await?;
                 let requests: Vec<Value> =
@@ -108,7 +123,7 @@ impl HttpFunction for Api {
             }
             ("GET", "/requests/{requestId}") => {
                 let id = http::path_param(req, "requestId")?;
-                let (request, website) = ports.get_request_with_website(&caller, &id).await?;
+                let (request, website) = queries.get_request_with_website(&caller, &id).await?;
                 let mut answer = request_json(&request, language);
                 if let Some(website) = website {
                     answer["website"] = json!(website);
@@ -117,13 +132,15 @@ impl HttpFunction for Api {
             }
             ("POST", "/requests/{requestId}/withdraw") => {
                 let id = http::path_param(req, "requestId")?;
-                let request = ports.withdraw(&caller, &id, now).await?;
+                let request = Withdrawal { store, workflow }
+                    .withdraw(&caller, &id, now)
+                    .await?;
                 Ok((200, request_json(&request, language)))
             }
             ("POST", "/requests/{requestId}/resubmit") => {
                 let id = http::path_param(req, "requestId")?;
                 let body: ResubmitBody = http::parse_json(http::json_body(req)?)?;
-                let request = ports
+                let request = Submitting { store, vault }
                     .resubmit(
                         &caller,
                         &id,
@@ -142,18 +159,25 @@ impl HttpFunction for Api {
                 let id = http::path_param(req, "websiteId")?;
                 let query = req.query_string_parameters();
                 let request_type = query.first("type").unwrap_or_default();
-                Ok((200, json!(ports.impact(&caller, &id, request_type).await?)))
+                Ok((
+                    200,
+                    json!(
+                        ImpactPreview { store }
+                            .impact(&caller, &id, request_type)
+                            .await?
+                    ),
+                ))
             }
             ("POST", "/entity/password-reset") => {
                 let _: StartResetBody = http::parse_json(http::json_body(req)?)?;
-                let started = ports.start_password_reset(&caller, now).await?;
+                let started = retrieval.start_password_reset(&caller, now).await?;
                 tracing::info!(reset_id = %started.reset_id, "password reset code sent");
                 Ok((202, json!(started)))
             }
             ("POST", "/entity/password-reset/{resetId}/confirm") => {
                 let id = http::path_param(req, "resetId")?;
                 let body: ConfirmResetBody = http::parse_json(http::json_body(req)?)?;
-                ports
+                retrieval
                     .confirm_password_reset(&caller, &id, &body.code, &body.new_password, now)
                     .await?;
                 tracing::info!(reset_id = %id, "license password changed");
@@ -169,7 +193,7 @@ impl HttpFunction for Api {
                         Text::new("status 须为 pending", "status must be pending"),
                     ));
                 }
-                let page = ports
+                let page = queries
                     .pending_reviews(&caller, query.first("limit"), query.first("nextToken"))
                     .await?;
                 let reviews: Vec<Value> = page
@@ -205,16 +229,20 @@ impl HttpFunction for Api {
                 reviewer(&caller)?;
                 let body: DecisionBody = http::parse_json(http::json_body(req)?)?;
                 let decision = parse_decision(&body.decision).map_err(ServiceError::from)?;
-                let request = ports
-                    .decide(
-                        &caller,
-                        &id,
-                        decision,
-                        &body.reason_codes,
-                        &body.reasons,
-                        now,
-                    )
-                    .await?;
+                let request = Deciding {
+                    store,
+                    vault,
+                    workflow,
+                }
+                .decide(
+                    &caller,
+                    &id,
+                    decision,
+                    &body.reason_codes,
+                    &body.reasons,
+                    now,
+                )
+                .await?;
                 Ok((
                     200,
                     json!({ "requestId": request.request_id, "decision": body.decision, "status": request.status }),
@@ -223,7 +251,13 @@ impl HttpFunction for Api {
             ("POST", "/operations/requests/{requestId}/redrive") => {
                 let id = http::path_param(req, "requestId")?;
                 tracing::info!(request_id = %id, actor = %caller.actor(), "re-drive of a parked approval");
-                let request = ports.redrive(&caller, &id, now).await?;
+                let request = Redrive {
+                    store,
+                    notifier,
+                    workflow,
+                }
+                .redrive(&caller, &id, now)
+                .await?;
                 Ok((
                     200,
                     json!({ "requestId": request.request_id, "status": request.status }),

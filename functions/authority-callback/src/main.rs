@@ -3,13 +3,11 @@
 
 use icp_adapters::aws;
 use icp_adapters::clock::SystemClock;
-use icp_adapters::dynamo::DynamoStore;
-use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
-use icp_adapters::workflow::StepFunctionsWorkflow;
 use icp_adapters::Clients;
 use icp_domain::authority::AuthorityDecision;
-use icp_domain::ports::{Clock, Ports};
+use icp_domain::authority::AuthorityResult;
+use icp_domain::ports::Clock;
 use icp_domain::signature::{self, SignatureError};
 use icp_edge::http::{self, ApiError};
 use icp_edge::lambda::{self, HttpFunction, SdkConfig};
@@ -31,7 +29,8 @@ struct Callback {
 }
 
 struct AuthorityCallback {
-    ports: Ports<DynamoStore, SnsSesNotifier, AesVault, StepFunctionsWorkflow>,
+    clients: Clients,
+    vault: AesVault,
     secret: String,
     clock: SystemClock,
 }
@@ -44,7 +43,8 @@ impl HttpFunction for AuthorityCallback {
         )
         .await?;
         Ok(AuthorityCallback {
-            ports: clients.with_vault(&vault_secret),
+            clients,
+            vault: AesVault::from_secret(&vault_secret),
             secret: authority_secret,
             clock: SystemClock::from_env()?,
         })
@@ -78,8 +78,18 @@ impl HttpFunction for AuthorityCallback {
                 ))
             }
         };
-        let request = self
-            .ports
+        let Clients {
+            store,
+            notifier,
+            workflow,
+        } = &self.clients;
+        let result = AuthorityResult {
+            store,
+            notifier,
+            vault: &self.vault,
+            workflow,
+        };
+        let request = result
             .authority_result(
                 &callback.request_id,
                 &callback.submission_id,

@@ -6,14 +6,16 @@
 use icp_adapters::clock::SystemClock;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
+use icp_domain::closing::Closing;
 use icp_domain::contract::Attempt;
-use icp_domain::ports::{Clock, Ports};
+use icp_domain::ports::Clock;
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_edge::step::StepError;
 use lambda_runtime::{Context, Error};
 
 struct ClearRecord {
-    ports: Ports<DynamoStore, SnsSesNotifier>,
+    store: DynamoStore,
+    notifier: SnsSesNotifier,
     clock: SystemClock,
 }
 
@@ -23,20 +25,19 @@ impl StepFunction for ClearRecord {
 
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
         Ok(ClearRecord {
-            ports: Ports {
-                store: DynamoStore::from_env(config)?,
-                notifier: SnsSesNotifier::from_env(config)?,
-                vault: (),
-                workflow: (),
-                authority: (),
-            },
+            store: DynamoStore::from_env(config)?,
+            notifier: SnsSesNotifier::from_env(config)?,
             clock: SystemClock::from_env()?,
         })
     }
 
     async fn handle(&self, attempt: Attempt, _: &Context) -> Result<(), StepError> {
         tracing::info!(request_id = %attempt.request_id, attempt = attempt.attempt, "clearing the record");
-        Ok(self.ports.clear_record(&attempt, self.clock.now()).await?)
+        let closing = Closing {
+            store: &self.store,
+            notifier: &self.notifier,
+        };
+        Ok(closing.clear_record(&attempt, self.clock.now()).await?)
     }
 }
 

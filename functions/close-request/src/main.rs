@@ -6,9 +6,11 @@
 use icp_adapters::clock::SystemClock;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
+use icp_domain::authority::AuthorityDeadline;
+use icp_domain::closing::Closing;
 use icp_domain::contract::{AuthorityOutcome, CloseTask, Reminder, Resumed};
 use icp_domain::history::FailureCause;
-use icp_domain::ports::{Clock, Ports};
+use icp_domain::ports::Clock;
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_edge::step::StepError;
 use icp_edge::telemetry;
@@ -27,7 +29,8 @@ enum Answer {
 }
 
 struct CloseRequest {
-    ports: Ports<DynamoStore, SnsSesNotifier>,
+    store: DynamoStore,
+    notifier: SnsSesNotifier,
     clock: SystemClock,
 }
 
@@ -37,29 +40,30 @@ impl StepFunction for CloseRequest {
 
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
         Ok(CloseRequest {
-            ports: Ports {
-                store: DynamoStore::from_env(config)?,
-                notifier: SnsSesNotifier::from_env(config)?,
-                vault: (),
-                workflow: (),
-                authority: (),
-            },
+            store: DynamoStore::from_env(config)?,
+            notifier: SnsSesNotifier::from_env(config)?,
             clock: SystemClock::from_env()?,
         })
     }
 
     async fn handle(&self, task: CloseTask, _: &Context) -> Result<Self::Output, StepError> {
         let now = self.clock.now();
+        let closing = Closing {
+            store: &self.store,
+            notifier: &self.notifier,
+        };
         Ok(match task {
             CloseTask::Remind(attempt) => Answer::Reminder(Reminder {
-                outcome: self.ports.remind_resubmission(&attempt, now).await?,
+                outcome: closing.remind_resubmission(&attempt, now).await?,
             }),
             CloseTask::Expire(attempt) => {
-                self.ports.expire(&attempt, now).await?;
+                closing.expire(&attempt, now).await?;
                 Answer::Nothing
             }
             CloseTask::AuthorityDeadline(attempt) => {
-                let decision = self.ports.authority_deadline(&attempt).await?;
+                let decision = AuthorityDeadline { store: &self.store }
+                    .authority_deadline(&attempt)
+                    .await?;
                 if decision == AuthorityOutcome::Overdue {
                     telemetry::count("AuthorityOverdue");
                 }
@@ -69,7 +73,7 @@ impl StepFunction for CloseRequest {
             CloseTask::Fail { attempt, error } => {
                 tracing::warn!(request_id = %attempt.request_id, attempt = attempt.attempt, %error, "workflow failed");
                 let cause = FailureCause::StepFailed(error.to_string());
-                self.ports.fail(&attempt, cause, now).await?;
+                closing.fail(&attempt, cause, now).await?;
                 Answer::Nothing
             }
         })

@@ -7,8 +7,8 @@ use crate::error::{DomainError, ServiceError};
 use crate::notification::Event;
 use crate::notify::notify_customer;
 use crate::ports::{
-    Authority, Filings, NotificationLedger, Notifier, Ports, Requests, Submission, TaskTokens,
-    TokenSlot, Vault, Workflow,
+    Authority, Filings, NotificationLedger, Notifier, Requests, Submission, TaskTokens, TokenSlot,
+    Vault, Workflow,
 };
 use crate::records::{advance, existing_entity, existing_website, load, load_attempt};
 use crate::waits;
@@ -43,13 +43,22 @@ fn approved_at_review(request: &Request) -> bool {
             .is_some_and(|r| r.decision == Decision::Approve)
 }
 
+/// The forward to the authority: its ports.
+pub struct Forwarding<'a, S, N, V, W, A> {
+    pub store: &'a S,
+    pub notifier: &'a N,
+    pub vault: &'a V,
+    pub workflow: &'a W,
+    pub authority: &'a A,
+}
+
 impl<
         S: Requests + Filings + TaskTokens + NotificationLedger,
         N: Notifier,
         V: Vault,
         W: Workflow,
         A: Authority,
-    > Ports<S, N, V, W, A>
+    > Forwarding<'_, S, N, V, W, A>
 {
     /// Whether the forward of the attempt's approval is past its due time: 1 working day after
     /// the reviewer approved (China's working days). Asked when the forward fails, to alert the
@@ -60,7 +69,7 @@ impl<
         calendar: &WorkingCalendar,
         now: DateTime<Utc>,
     ) -> Result<bool, ServiceError> {
-        let request = load(&self.store, &attempt.request_id).await?;
+        let request = load(self.store, &attempt.request_id).await?;
         Ok(request.attempt == attempt.attempt
             && approved_at_review(&request)
             && request
@@ -79,7 +88,7 @@ impl<
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
         let (request_id, attempt) = (&wait.attempt.request_id, wait.attempt.attempt);
-        let store = &self.store;
+        let store = self.store;
         if let Some(request) = load_attempt(store, request_id, attempt).await? {
             let request = if approved_at_review(&request) {
                 // Submit first, so that `forwarded_to_authority` always means the authority has
@@ -120,7 +129,7 @@ impl<
             {
                 notify_customer(
                     store,
-                    &self.notifier,
+                    self.notifier,
                     Event::ForwardedToAuthority,
                     &request,
                     now,
@@ -134,12 +143,12 @@ impl<
             _ => Some(recorded_result(request).unwrap_or(AuthorityOutcome::Superseded)),
         };
         let slot = TokenSlot::Authority;
-        waits::keep_token(store, &self.vault, &self.workflow, wait, slot, decided).await
+        waits::keep_token(store, self.vault, self.workflow, wait, slot, decided).await
     }
 
     async fn submit_to_authority(&self, request: &Request, id: &str) -> Result<(), ServiceError> {
-        let website = existing_website(&self.store, &request.website_id).await?;
-        let entity = existing_entity(&self.store, &request.entity_id).await?;
+        let website = existing_website(self.store, &request.website_id).await?;
+        let entity = existing_entity(self.store, &request.entity_id).await?;
         let submission = Submission {
             submission_id: id.into(),
             request_id: request.request_id.clone(),
@@ -154,13 +163,20 @@ impl<
     }
 }
 
+/// The authority's result: its ports.
+pub struct AuthorityResult<'a, S, N, V, W> {
+    pub store: &'a S,
+    pub notifier: &'a N,
+    pub vault: &'a V,
+    pub workflow: &'a W,
+}
+
 impl<
         S: Requests + Filings + TaskTokens + NotificationLedger,
         N: Notifier,
         V: Vault,
         W: Workflow,
-        A,
-    > Ports<S, N, V, W, A>
+    > AuthorityResult<'_, S, N, V, W>
 {
     /// Records the authority's result and resumes the workflow. A repeated callback changes
     /// nothing and answers the same; a contradicting one is refused.
@@ -172,7 +188,7 @@ impl<
         reasons: &[String],
         now: DateTime<Utc>,
     ) -> Result<Request, ServiceError> {
-        let store = &self.store;
+        let store = self.store;
         let request = load(store, request_id).await?;
         if request.submission_id.as_deref() != Some(submission_id) {
             return Err(DomainError::SubmissionNotFound(submission_id.into()).into());
@@ -209,11 +225,11 @@ impl<
         if recorded_result(&request) != Some(outcome) {
             return Err(DomainError::AlreadyDecided(request_id.into()).into());
         }
-        notify_customer(store, &self.notifier, event, &request, now).await?;
+        notify_customer(store, self.notifier, event, &request, now).await?;
         waits::resume(
             store,
-            &self.vault,
-            &self.workflow,
+            self.vault,
+            self.workflow,
             request_id,
             request.attempt,
             TokenSlot::Authority,
@@ -224,7 +240,12 @@ impl<
     }
 }
 
-impl<S: Requests, N, V, W, A> Ports<S, N, V, W, A> {
+/// The authority's deadline: its port.
+pub struct AuthorityDeadline<'a, S> {
+    pub store: &'a S,
+}
+
+impl<S: Requests> AuthorityDeadline<'_, S> {
     /// The authority's deadline passed with no result delivered to its wait. A result the
     /// callback recorded all the same still decides the request (the record is cleared late,
     /// not lost); otherwise the request is overdue (and fails).
@@ -232,7 +253,7 @@ impl<S: Requests, N, V, W, A> Ports<S, N, V, W, A> {
         &self,
         attempt: &Attempt,
     ) -> Result<AuthorityOutcome, ServiceError> {
-        let request = load_attempt(&self.store, &attempt.request_id, attempt.attempt).await?;
+        let request = load_attempt(self.store, &attempt.request_id, attempt.attempt).await?;
         Ok(request
             .as_ref()
             .and_then(recorded_result)

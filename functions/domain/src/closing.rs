@@ -7,7 +7,7 @@ use crate::error::{DomainError, ServiceError, StoreError};
 use crate::history::{Effect, FailureCause};
 use crate::notification::Event;
 use crate::notify::notify_customer;
-use crate::ports::{Filings, NotificationLedger, Notifier, Ports, Requests, Workflow};
+use crate::ports::{Filings, NotificationLedger, Notifier, Requests, Workflow};
 use crate::records::{advance, load, load_attempt, load_own};
 use crate::{Caller, HistoryEvent, Request, RequestType, Status, WebsiteEffect};
 use chrono::{DateTime, Utc};
@@ -19,7 +19,13 @@ fn awaits_resubmission(request: &Request) -> bool {
     )
 }
 
-impl<S: Requests + Filings + NotificationLedger, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
+/// Closing a request: its ports.
+pub struct Closing<'a, S, N> {
+    pub store: &'a S,
+    pub notifier: &'a N,
+}
+
+impl<S: Requests + Filings + NotificationLedger, N: Notifier> Closing<'_, S, N> {
     /// Moves the attempt's request on as `next` proposes, then tells the customer `event` if
     /// the request now stands in the event's status. A step of an earlier attempt does nothing.
     pub(crate) async fn step(
@@ -29,13 +35,13 @@ impl<S: Requests + Filings + NotificationLedger, N: Notifier, V, W, A> Ports<S, 
         now: DateTime<Utc>,
         next: impl FnOnce(&Request) -> Option<Result<crate::Transition, DomainError>>,
     ) -> Result<(), ServiceError> {
-        let Some(request) = load_attempt(&self.store, &attempt.request_id, attempt.attempt).await?
+        let Some(request) = load_attempt(self.store, &attempt.request_id, attempt.attempt).await?
         else {
             return Ok(());
         };
-        let request = advance(&self.store, request, next).await?;
+        let request = advance(self.store, request, next).await?;
         if event.status() == Some(request.status) {
-            notify_customer(&self.store, &self.notifier, event, &request, now).await?;
+            notify_customer(self.store, self.notifier, event, &request, now).await?;
         }
         Ok(())
     }
@@ -86,12 +92,12 @@ impl<S: Requests + Filings + NotificationLedger, N: Notifier, V, W, A> Ports<S, 
         attempt: &Attempt,
         now: DateTime<Utc>,
     ) -> Result<ReminderOutcome, ServiceError> {
-        let request = load_attempt(&self.store, &attempt.request_id, attempt.attempt).await?;
+        let request = load_attempt(self.store, &attempt.request_id, attempt.attempt).await?;
         match request {
             Some(request) if awaits_resubmission(&request) => {
                 notify_customer(
-                    &self.store,
-                    &self.notifier,
+                    self.store,
+                    self.notifier,
                     Event::ExpiryReminder,
                     &request,
                     now,
@@ -146,9 +152,14 @@ impl<S: Requests + Filings + NotificationLedger, N: Notifier, V, W, A> Ports<S, 
     }
 }
 
-impl<S: Requests + Filings + NotificationLedger, N: Notifier, V, W: Workflow, A>
-    Ports<S, N, V, W, A>
-{
+/// An operator's re-drive: its ports.
+pub struct Redrive<'a, S, N, W> {
+    pub store: &'a S,
+    pub notifier: &'a N,
+    pub workflow: &'a W,
+}
+
+impl<S: Requests + Filings + NotificationLedger, N: Notifier, W: Workflow> Redrive<'_, S, N, W> {
     /// An operator's re-drive, once the cause is mended. An approval not yet applied (the
     /// workflow waits rounds to apply it) is applied now; applied already, the request is
     /// answered as it stands. A request failed awaiting its first review reopens there (if its
@@ -162,15 +173,20 @@ impl<S: Requests + Filings + NotificationLedger, N: Notifier, V, W: Workflow, A>
         let Caller::Operator { .. } = caller else {
             return Err(ServiceError::Forbidden);
         };
-        let request = load(&self.store, request_id).await?;
+        let request = load(self.store, request_id).await?;
         match request.status {
             Status::Approved => {
                 let attempt = Attempt {
                     request_id: request_id.into(),
                     attempt: request.attempt,
                 };
-                self.clear_record(&attempt, now).await?;
-                load(&self.store, request_id).await
+                Closing {
+                    store: self.store,
+                    notifier: self.notifier,
+                }
+                .clear_record(&attempt, now)
+                .await?;
+                load(self.store, request_id).await
             }
             Status::Completed => Ok(request),
             _ => self.reopen(caller, request, now).await,
@@ -187,7 +203,7 @@ impl<S: Requests + Filings + NotificationLedger, N: Notifier, V, W: Workflow, A>
         let reopened = match self.store.apply(&transition).await {
             Ok(reopened) => reopened,
             Err(StoreError::Conflict(_)) => {
-                let current = load(&self.store, &request.request_id).await?;
+                let current = load(self.store, &request.request_id).await?;
                 if current.status != Status::Failed {
                     // Another re-drive moved first: it started the attempt.
                     return Err(DomainError::NothingToRedrive(current.status).into());
@@ -210,7 +226,13 @@ impl<S: Requests + Filings + NotificationLedger, N: Notifier, V, W: Workflow, A>
     }
 }
 
-impl<S: Requests, N, V, W: Workflow, A> Ports<S, N, V, W, A> {
+/// The customer's withdrawal: its ports.
+pub struct Withdrawal<'a, S, W> {
+    pub store: &'a S,
+    pub workflow: &'a W,
+}
+
+impl<S: Requests, W: Workflow> Withdrawal<'_, S, W> {
     /// Withdraw: allowed until the reviewer approves (the forward to the authority may then be
     /// under way, and the authority would hold a submission the customer withdrew). Stops the
     /// workflow.
@@ -220,7 +242,7 @@ impl<S: Requests, N, V, W: Workflow, A> Ports<S, N, V, W, A> {
         request_id: &str,
         now: DateTime<Utc>,
     ) -> Result<Request, ServiceError> {
-        let store = &self.store;
+        let store = self.store;
         let request = load_own(store, caller, request_id).await?;
         if request.status == Status::Withdrawn {
             // A retry: the first call may have failed to stop the execution.

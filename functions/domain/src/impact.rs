@@ -3,12 +3,17 @@
 
 use crate::consequences::{consequences, Impact};
 use crate::error::ServiceError;
-use crate::ports::{Filings, Ports};
+use crate::ports::Filings;
 use crate::records::load_own_website;
 use crate::validation::parse_request_type;
 use crate::{Caller, WebsiteStatus};
 
-impl<S: Filings, N, V, W, A> Ports<S, N, V, W, A> {
+/// The impact preview: its port.
+pub struct ImpactPreview<'a, S> {
+    pub store: &'a S,
+}
+
+impl<S: Filings> ImpactPreview<'_, S> {
     /// What a request of `request_type` would do to the caller's website. Reads only.
     pub async fn impact(
         &self,
@@ -17,7 +22,7 @@ impl<S: Filings, N, V, W, A> Ports<S, N, V, W, A> {
         request_type: &str,
     ) -> Result<Impact, ServiceError> {
         let request_type = parse_request_type(request_type)?;
-        let website = load_own_website(&self.store, caller, website_id).await?;
+        let website = load_own_website(self.store, caller, website_id).await?;
         let others = self
             .store
             .list_websites(&website.entity_id)

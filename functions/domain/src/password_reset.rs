@@ -7,7 +7,7 @@
 use crate::error::{DomainError, ServiceError, StoreError};
 use crate::notification::{password_changed_message, reset_code_message};
 use crate::notify::notify_entity;
-use crate::ports::{Filings, NotificationLedger, Notifier, PasswordResets, Ports, Vault};
+use crate::ports::{Filings, NotificationLedger, Notifier, PasswordResets, Vault};
 use crate::records::existing_entity;
 use crate::validation::MAX_PASSWORD_CHARS;
 use crate::{password, Caller, Entity};
@@ -132,8 +132,15 @@ fn refuse_if_too_many(recent: &[DateTime<Utc>], now: DateTime<Utc>) -> Result<()
     }
 }
 
-impl<S: Filings + PasswordResets + NotificationLedger, N: Notifier, V: Vault, W, A>
-    Ports<S, N, V, W, A>
+/// License password retrieval: its ports.
+pub struct PasswordRetrieval<'a, S, N, V> {
+    pub store: &'a S,
+    pub notifier: &'a N,
+    pub vault: &'a V,
+}
+
+impl<S: Filings + PasswordResets + NotificationLedger, N: Notifier, V: Vault>
+    PasswordRetrieval<'_, S, N, V>
 {
     /// Sends a new code to the caller's entity by SMS and email, replacing any reset under way.
     pub async fn start_password_reset(
@@ -143,12 +150,12 @@ impl<S: Filings + PasswordResets + NotificationLedger, N: Notifier, V: Vault, W,
     ) -> Result<StartedReset, ServiceError> {
         let entity_id = caller.entity_id()?;
         for _ in 0..RACES {
-            let entity = existing_entity(&self.store, entity_id).await?;
+            let entity = existing_entity(self.store, entity_id).await?;
             let mut sent = codes_sent_in_the_last_day(&entity, now);
             refuse_if_too_many(&sent, now)?;
             let (reset_id, code) = (new_reset_id(), new_code());
             let reset = PasswordReset {
-                code_digest: code_digest(&self.vault, &reset_id, &code),
+                code_digest: code_digest(self.vault, &reset_id, &code),
                 reset_id,
                 expires_at: now + Duration::seconds(CODE_VALID_SECONDS),
                 tries: 0,
@@ -169,7 +176,7 @@ impl<S: Filings + PasswordResets + NotificationLedger, N: Notifier, V: Vault, W,
             let message =
                 reset_code_message(&entity, &code, reset.expires_at, self.notifier.letterhead());
             let key = format!("{entity_id}#{}#code", reset.reset_id);
-            notify_entity(&self.store, &self.notifier, &entity, &key, &message, now).await?;
+            notify_entity(self.store, self.notifier, &entity, &key, &message, now).await?;
             return Ok(StartedReset {
                 reset_id: reset.reset_id,
                 expires_at: reset.expires_at,
@@ -195,7 +202,7 @@ impl<S: Filings + PasswordResets + NotificationLedger, N: Notifier, V: Vault, W,
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
         let entity_id = caller.entity_id()?;
-        let entity = existing_entity(&self.store, entity_id).await?;
+        let entity = existing_entity(self.store, entity_id).await?;
         let reset = entity
             .retrieval
             .password_reset
@@ -224,7 +231,7 @@ impl<S: Filings + PasswordResets + NotificationLedger, N: Notifier, V: Vault, W,
                 .after_a_race(entity_id, reset_id, code, new_password, now, gone)
                 .await;
         };
-        if !is_the_code(&self.vault, reset, code) {
+        if !is_the_code(self.vault, reset, code) {
             let tries_left = WRONG_CODES_ENDING_A_RESET.saturating_sub(tries);
             return Err(match tries_left {
                 0 => DomainError::ResetEnded,
@@ -273,7 +280,7 @@ impl<S: Filings + PasswordResets + NotificationLedger, N: Notifier, V: Vault, W,
         now: DateTime<Utc>,
         gone: DomainError,
     ) -> Result<(), ServiceError> {
-        let entity = existing_entity(&self.store, entity_id).await?;
+        let entity = existing_entity(self.store, entity_id).await?;
         match entity.retrieval.password_reset.as_ref() {
             Some(reset) if reset.reset_id == reset_id => {
                 self.repeated(&entity, reset, code, new_password, now).await
@@ -294,7 +301,7 @@ impl<S: Filings + PasswordResets + NotificationLedger, N: Notifier, V: Vault, W,
     ) -> Result<(), ServiceError> {
         match reset.completed_at {
             Some(completed_at)
-                if is_the_code(&self.vault, reset, code)
+                if is_the_code(self.vault, reset, code)
                     && password::verify(&entity.password_hash, new_password) =>
             {
                 self.tell_password_changed(entity, &reset.reset_id, completed_at, now)
@@ -313,7 +320,7 @@ impl<S: Filings + PasswordResets + NotificationLedger, N: Notifier, V: Vault, W,
     ) -> Result<(), ServiceError> {
         let message = password_changed_message(entity, changed_at, self.notifier.letterhead());
         let key = format!("{}#{reset_id}#password_changed", entity.entity_id);
-        notify_entity(&self.store, &self.notifier, entity, &key, &message, now).await
+        notify_entity(self.store, self.notifier, entity, &key, &message, now).await
     }
 }
 

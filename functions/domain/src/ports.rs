@@ -1,7 +1,7 @@
-//! The ports the adapters implement and `Ports`, the one value a use case runs on: the store in
-//! its roles (filings, requests, the review queue, task tokens, password checks and resets, the
-//! notification ledger), notifications, the workflow engine, the vault, the authority. Handlers
-//! are generic over them, so unit tests run the same code on in-memory fakes.
+//! The ports the adapters implement: the store in its roles (filings, requests, the review queue,
+//! task tokens, password checks and resets, the notification ledger), notifications, the
+//! workflow engine, the vault, the authority. Each use case is a struct of the ports it uses,
+//! bounded by the roles it needs, so unit tests run the same code on in-memory fakes.
 
 use crate::error::{AuthorityError, NotifyError, StoreError, WorkflowError};
 use crate::{Entity, IdempotencyRecord, Request, ReviewDecision, Transition, Website};
@@ -406,28 +406,4 @@ pub trait Vault: Send + Sync {
     fn seal(&self, plaintext: &str, context: &str) -> String;
     fn open(&self, sealed: &str, context: &str) -> Option<String>;
     fn fingerprint(&self, body: &[u8]) -> String;
-}
-
-/// The adapters the use cases run on. Each use case names, by the bounds of its `impl` block,
-/// the ports it needs and, of the store, only the roles it uses. A Lambda fills in the ports it
-/// uses and leaves the others `()`.
-pub struct Ports<S, N = (), V = (), W = (), A = ()> {
-    pub store: S,
-    pub notifier: N,
-    pub vault: V,
-    pub workflow: W,
-    pub authority: A,
-}
-
-impl<S, N, V, W> Ports<S, N, V, W> {
-    /// The same ports, and the authority's intake.
-    pub fn with_authority<A: Authority>(self, authority: A) -> Ports<S, N, V, W, A> {
-        Ports {
-            store: self.store,
-            notifier: self.notifier,
-            vault: self.vault,
-            workflow: self.workflow,
-            authority,
-        }
-    }
 }

@@ -2,7 +2,7 @@
 //! queue. Each record only to its owner (or a reviewer).
 
 use crate::error::{DomainError, ServiceError};
-use crate::ports::{Filings, Ports, QueuePosition, Requests, ReviewQueue};
+use crate::ports::{Filings, QueuePosition, Requests, ReviewQueue};
 use crate::records::{load, load_own_website};
 use crate::{Caller, Request, RequestType, Status, Website, WebsiteStatus};
 use base64::Engine as _;
@@ -65,7 +65,12 @@ pub struct OpenRequestSummary {
     pub status: Status,
 }
 
-impl<S: Filings + Requests + ReviewQueue, N, V, W, A> Ports<S, N, V, W, A> {
+/// What customers and reviewers read: its port.
+pub struct Queries<'a, S> {
+    pub store: &'a S,
+}
+
+impl<S: Filings + Requests + ReviewQueue> Queries<'_, S> {
     async fn view(&self, website: Website) -> Result<WebsiteView, ServiceError> {
         let open_request = match &website.open_request_id {
             Some(id) => self
@@ -102,7 +107,7 @@ impl<S: Filings + Requests + ReviewQueue, N, V, W, A> Ports<S, N, V, W, A> {
         caller: &Caller,
         website_id: &str,
     ) -> Result<WebsiteView, ServiceError> {
-        let website = load_own_website(&self.store, caller, website_id).await?;
+        let website = load_own_website(self.store, caller, website_id).await?;
         self.view(website).await
     }
 
@@ -112,7 +117,7 @@ impl<S: Filings + Requests + ReviewQueue, N, V, W, A> Ports<S, N, V, W, A> {
         caller: &Caller,
         request_id: &str,
     ) -> Result<Request, ServiceError> {
-        let request = load(&self.store, request_id).await?;
+        let request = load(self.store, request_id).await?;
         match caller {
             Caller::Reviewer { .. } | Caller::Operator { .. } => Ok(request),
             Caller::Customer { entity_id } if *entity_id == request.entity_id => {

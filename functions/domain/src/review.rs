@@ -6,8 +6,8 @@ use crate::error::{DomainError, ServiceError, StoreError};
 use crate::notification::Event;
 use crate::notify::notify_reviewers;
 use crate::ports::{
-    Filings, NotificationLedger, Notifier, Ports, Requests, ReviewQueue, TaskTokens, TokenSlot,
-    Vault, Workflow,
+    Filings, NotificationLedger, Notifier, Requests, ReviewQueue, TaskTokens, TokenSlot, Vault,
+    Workflow,
 };
 use crate::records::load;
 use crate::waits;
@@ -98,13 +98,20 @@ fn awaits_review(request: &Request, attempt: u32) -> bool {
         && request.review.is_none()
 }
 
+/// The wait for the first review: its ports.
+pub struct AwaitReview<'a, S, N, V, W> {
+    pub store: &'a S,
+    pub notifier: &'a N,
+    pub vault: &'a V,
+    pub workflow: &'a W,
+}
+
 impl<
         S: Requests + TaskTokens + Filings + NotificationLedger,
         N: Notifier,
         V: Vault,
         W: Workflow,
-        A,
-    > Ports<S, N, V, W, A>
+    > AwaitReview<'_, S, N, V, W>
 {
     /// The wait for the reviewer's decision begins: keep its token, tell the reviewers (once),
     /// and end the wait at once if the review is decided already (or the attempt is over).
@@ -124,23 +131,27 @@ impl<
             _ => Some(ReviewOutcome::Superseded),
         };
         let slot = TokenSlot::FirstReview;
-        waits::keep_token(
-            &self.store,
-            &self.vault,
-            &self.workflow,
-            wait,
-            slot,
-            decided,
-        )
-        .await?;
-        let request = load(&self.store, &wait.attempt.request_id).await?;
-        self.tell_reviewers(reviewers, &request, attempt, false, "waiting", now)
+        waits::keep_token(self.store, self.vault, self.workflow, wait, slot, decided).await?;
+        let request = load(self.store, &wait.attempt.request_id).await?;
+        let notices = ReviewNotices {
+            store: self.store,
+            notifier: self.notifier,
+        };
+        notices
+            .tell_reviewers(reviewers, &request, attempt, false, "waiting", now)
             .await?;
         Ok(())
     }
 }
 
-impl<S: Requests + ReviewQueue + TaskTokens, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
+/// The reviewer's decision: its ports.
+pub struct Deciding<'a, S, V, W> {
+    pub store: &'a S,
+    pub vault: &'a V,
+    pub workflow: &'a W,
+}
+
+impl<S: Requests + ReviewQueue + TaskTokens, V: Vault, W: Workflow> Deciding<'_, S, V, W> {
     /// The reviewer's decision: recorded once, then the waiting workflow is resumed through its
     /// kept task token. The same reviewer repeating the same decision (a retry after a failed
     /// answer) resumes again and answers the same; any other second decision is
@@ -154,7 +165,7 @@ impl<S: Requests + ReviewQueue + TaskTokens, N, V: Vault, W: Workflow, A> Ports<
         reasons: &[String],
         now: DateTime<Utc>,
     ) -> Result<Request, ServiceError> {
-        let store = &self.store;
+        let store = self.store;
         let Caller::Reviewer { reviewer_id } = caller else {
             return Err(ServiceError::Forbidden);
         };
@@ -194,8 +205,8 @@ impl<S: Requests + ReviewQueue + TaskTokens, N, V: Vault, W: Workflow, A> Ports<
             None => store.task_token(request_id, request.attempt, slot).await?,
         };
         waits::resume_kept(
-            &self.vault,
-            &self.workflow,
+            self.vault,
+            self.workflow,
             request_id,
             request.attempt,
             slot,
@@ -229,7 +240,13 @@ fn refuse_decision(request: &Request) -> ServiceError {
     }
 }
 
-impl<S: Requests + Filings + NotificationLedger, N: Notifier, V, W, A> Ports<S, N, V, W, A> {
+/// The first review's notices (waiting, overdue, rejected): its ports.
+pub struct ReviewNotices<'a, S, N> {
+    pub store: &'a S,
+    pub notifier: &'a N,
+}
+
+impl<S: Requests + Filings + NotificationLedger, N: Notifier> ReviewNotices<'_, S, N> {
     /// Emails the reviewers that `request` awaits the first review of `attempt` (`overdue`: is
     /// past its due time), once per `occasion`, if nobody decided yet. Whether it does.
     async fn tell_reviewers(
@@ -245,8 +262,8 @@ impl<S: Requests + Filings + NotificationLedger, N: Notifier, V, W, A> Ports<S, 
             return Ok(false);
         }
         notify_reviewers(
-            &self.store,
-            &self.notifier,
+            self.store,
+            self.notifier,
             reviewers,
             request,
             overdue,
@@ -268,7 +285,7 @@ impl<S: Requests + Filings + NotificationLedger, N: Notifier, V, W, A> Ports<S, 
         escalated_at: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, ServiceError> {
-        let request = load(&self.store, &attempt.request_id).await?;
+        let request = load(self.store, &attempt.request_id).await?;
         // The timer counts whole seconds from a start a little later than the due time's own.
         let due = request
             .review_due_at
@@ -294,25 +311,30 @@ impl<S: Requests + Filings + NotificationLedger, N: Notifier, V, W, A> Ports<S, 
         attempt: &Attempt,
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
-        self.step(attempt, Event::FirstReviewRejected, now, |r| {
-            match (&r.status, &r.review) {
-                (Status::PendingFirstReview, Some(review))
-                    if review.decision == Decision::Reject =>
-                {
-                    Some(
-                        r.transition(
-                            Status::FirstReviewRejected,
-                            format!("reviewer:{}", review.reviewer),
-                            HistoryEvent::RejectedAtFirstReview,
-                            now,
+        let closing = crate::closing::Closing {
+            store: self.store,
+            notifier: self.notifier,
+        };
+        closing
+            .step(attempt, Event::FirstReviewRejected, now, |r| {
+                match (&r.status, &r.review) {
+                    (Status::PendingFirstReview, Some(review))
+                        if review.decision == Decision::Reject =>
+                    {
+                        Some(
+                            r.transition(
+                                Status::FirstReviewRejected,
+                                format!("reviewer:{}", review.reviewer),
+                                HistoryEvent::RejectedAtFirstReview,
+                                now,
+                            )
+                            .map(|t| t.rejecting(review.reasons.clone())),
                         )
-                        .map(|t| t.rejecting(review.reasons.clone())),
-                    )
+                    }
+                    _ => None,
                 }
-                _ => None,
-            }
-        })
-        .await
+            })
+            .await
     }
 }
 

@@ -4,10 +4,16 @@
 //! over twice, or an attempt the sweeper started first, starts nothing twice.
 
 use crate::error::ServiceError;
-use crate::ports::{Ports, Requests, Workflow};
+use crate::ports::{Requests, Workflow};
 use crate::Status;
 
-impl<S: Requests, N, V, W: Workflow, A> Ports<S, N, V, W, A> {
+/// Starting an attempt's workflow: its ports.
+pub struct Start<'a, S, W> {
+    pub store: &'a S,
+    pub workflow: &'a W,
+}
+
+impl<S: Requests, W: Workflow> Start<'_, S, W> {
     /// Starts attempt `attempt` of `request_id` if the request still waits for it: `false`
     /// when the request has moved on (withdrawn, or resubmitted again) or is not there.
     pub async fn start_written(

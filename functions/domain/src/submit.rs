@@ -1,7 +1,7 @@
 //! Submitting a change request, and "Modify and Submit" (the next attempt after a rejection).
 
 use crate::error::{DomainError, ServiceError, StoreError};
-use crate::ports::{CreateError, Filings, PasswordChecks, Ports, Requests, Vault};
+use crate::ports::{CreateError, Filings, PasswordChecks, Requests, Vault};
 use crate::records::{existing_entity, load, load_own};
 use crate::validation::{
     canonical_json, parse_request_type, service_ips_not_allowed, validate_password,
@@ -59,7 +59,13 @@ fn refuse_if_locked(entity: &Entity, now: DateTime<Utc>) -> Result<(), DomainErr
 /// Submit writes the request and answers: its workflow is started from the requests table's
 /// stream (`start`), and the "submitted" SMS and email are the workflow's first step's
 /// (`verify`). Nobody waits for either, and neither can be lost once the write is made.
-impl<S: Filings + Requests, N, V: Vault, W, A> Ports<S, N, V, W, A> {
+/// Submit and Modify and Submit: their ports.
+pub struct Submitting<'a, S, V> {
+    pub store: &'a S,
+    pub vault: &'a V,
+}
+
+impl<S: Filings + Requests, V: Vault> Submitting<'_, S, V> {
     /// Submits a change request: validates it and writes it with its idempotency record. A
     /// repeat with the same key and body answers with the first request.
     pub async fn submit(
@@ -69,7 +75,7 @@ impl<S: Filings + Requests, N, V: Vault, W, A> Ports<S, N, V, W, A> {
         new_request_id: String,
         now: DateTime<Utc>,
     ) -> Result<Request, ServiceError> {
-        let store = &self.store;
+        let store = self.store;
         let entity_id = caller.entity_id()?;
         validate_idempotency_key(input.idempotency_key)?;
         let scope_key = IdempotencyRecord::scope_key(entity_id, input.idempotency_key);
@@ -187,7 +193,7 @@ fn not_resubmittable(from: Status) -> DomainError {
 /// attempt's execution, parked until the rejection's reminder (or, past it, the expiry), is
 /// left to wake and find its attempt over (it ends, changing nothing), so the click waits for
 /// no Step Functions call.
-impl<S: Filings + Requests + PasswordChecks, N, V: Vault, W, A> Ports<S, N, V, W, A> {
+impl<S: Filings + Requests + PasswordChecks, V: Vault> Submitting<'_, S, V> {
     /// "Modify and Submit" after a password or first-review rejection: the next attempt, with
     /// a new license password and, for an access change, possibly new service IPs.
     pub async fn resubmit(
@@ -199,7 +205,7 @@ impl<S: Filings + Requests + PasswordChecks, N, V: Vault, W, A> Ports<S, N, V, W
         ip_policy: &IpPolicy,
         now: DateTime<Utc>,
     ) -> Result<Request, ServiceError> {
-        let store = &self.store;
+        let store = self.store;
         validate_password(license_password)?;
         // The entity's lock is read alongside the request: one round trip, not two.
         let (request, entity) = futures::join!(

@@ -9,7 +9,7 @@
 
 use crate::authority::recorded_result;
 use crate::error::ServiceError;
-use crate::ports::{Execution, Ports, Requests, TaskTokens, TokenSlot, Vault, Workflow};
+use crate::ports::{Execution, Requests, TaskTokens, TokenSlot, Vault, Workflow};
 use crate::review::outcome_of;
 use crate::{waits, Request, Status};
 use chrono::{DateTime, Duration, Utc};
@@ -42,7 +42,14 @@ impl SweepReport {
     }
 }
 
-impl<S: Requests + TaskTokens, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A> {
+/// The sweeper: its ports.
+pub struct Sweeper<'a, S, V, W> {
+    pub store: &'a S,
+    pub vault: &'a V,
+    pub workflow: &'a W,
+}
+
+impl<S: Requests + TaskTokens, V: Vault, W: Workflow> Sweeper<'_, S, V, W> {
     /// Sweeps every open request untouched for `quiet_for` (younger ones may be between two
     /// writes of a step still running).
     pub async fn sweep(
@@ -197,9 +204,9 @@ impl<S: Requests + TaskTokens, N, V: Vault, W: Workflow, A> Ports<S, N, V, W, A>
         decision: T,
     ) -> Result<bool, ServiceError> {
         waits::resume(
-            &self.store,
-            &self.vault,
-            &self.workflow,
+            self.store,
+            self.vault,
+            self.workflow,
             request_id,
             attempt,
             slot,

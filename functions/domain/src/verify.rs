@@ -4,7 +4,7 @@ use crate::contract::VerifyOutcome;
 use crate::error::{ServiceError, StoreError};
 use crate::notification::Event;
 use crate::notify::notify_customer;
-use crate::ports::{Filings, NotificationLedger, Notifier, PasswordChecks, Ports, Requests, Vault};
+use crate::ports::{Filings, NotificationLedger, Notifier, PasswordChecks, Requests, Vault};
 use crate::records::{existing_entity, load, load_attempt};
 use crate::submit::sealing_context;
 use crate::{password, HistoryEvent, ReasonCode, Request, Status};
@@ -26,8 +26,15 @@ impl Default for LockPolicy {
     }
 }
 
-impl<S: Filings + Requests + PasswordChecks + NotificationLedger, N: Notifier, V: Vault, W, A>
-    Ports<S, N, V, W, A>
+/// The license password check: its ports.
+pub struct Verification<'a, S, N, V> {
+    pub store: &'a S,
+    pub notifier: &'a N,
+    pub vault: &'a V,
+}
+
+impl<S: Filings + Requests + PasswordChecks + NotificationLedger, N: Notifier, V: Vault>
+    Verification<'_, S, N, V>
 {
     /// Tells the customer the attempt was submitted, checks its license password and moves the
     /// request to `pending_first_review` (due at `review_due_at`) or `password_rejected`,
@@ -41,7 +48,7 @@ impl<S: Filings + Requests + PasswordChecks + NotificationLedger, N: Notifier, V
         lock: LockPolicy,
         now: DateTime<Utc>,
     ) -> Result<VerifyOutcome, ServiceError> {
-        let Some(request) = load_attempt(&self.store, request_id, attempt).await? else {
+        let Some(request) = load_attempt(self.store, request_id, attempt).await? else {
             return Ok(VerifyOutcome::Superseded);
         };
         self.tell_previous_rejection(&request, now).await?;
@@ -53,24 +60,17 @@ impl<S: Filings + Requests + PasswordChecks + NotificationLedger, N: Notifier, V
                 review_due_at: Some(review_due_at),
                 ..request.clone()
             };
-            notify_customer(
-                &self.store,
-                &self.notifier,
-                Event::Submitted,
-                &submitted,
-                now,
-            )
-            .await?;
+            notify_customer(self.store, self.notifier, Event::Submitted, &submitted, now).await?;
         }
         let outcome = self
             .check_password(request, review_due_at, lock, now)
             .await?;
         if outcome == VerifyOutcome::Rejected {
             // Also on a retry: the notification log makes it once.
-            let request = load(&self.store, request_id).await?;
+            let request = load(self.store, request_id).await?;
             notify_customer(
-                &self.store,
-                &self.notifier,
+                self.store,
+                self.notifier,
                 Event::PasswordRejected,
                 &request,
                 now,
@@ -96,9 +96,7 @@ impl<S: Filings + Requests + PasswordChecks + NotificationLedger, N: Notifier, V
             .into_iter()
             .find(|event| event.status() == Some(previous.status));
         match event {
-            Some(event) => {
-                notify_customer(&self.store, &self.notifier, event, &previous, now).await
-            }
+            Some(event) => notify_customer(self.store, self.notifier, event, &previous, now).await,
             None => Ok(()),
         }
     }
@@ -111,7 +109,7 @@ impl<S: Filings + Requests + PasswordChecks + NotificationLedger, N: Notifier, V
         lock: LockPolicy,
         now: DateTime<Utc>,
     ) -> Result<VerifyOutcome, ServiceError> {
-        let store = &self.store;
+        let store = self.store;
         let (request_id, attempt) = (request.request_id.as_str(), request.attempt);
         let check = format!("{request_id}#{attempt}");
         if request.status != Status::Submitted {

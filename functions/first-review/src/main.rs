@@ -5,20 +5,20 @@
 
 use icp_adapters::aws;
 use icp_adapters::clock::SystemClock;
-use icp_adapters::dynamo::DynamoStore;
-use icp_adapters::notifier::{reviewer_emails, SnsSesNotifier};
+use icp_adapters::notifier::reviewer_emails;
 use icp_adapters::vault::AesVault;
-use icp_adapters::workflow::StepFunctionsWorkflow;
 use icp_adapters::Clients;
 use icp_domain::contract::FirstReviewTask;
-use icp_domain::ports::{Clock, Ports};
+use icp_domain::ports::Clock;
+use icp_domain::review::{AwaitReview, ReviewNotices};
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_edge::step::StepError;
 use icp_edge::telemetry;
 use lambda_runtime::{Context, Error};
 
 struct FirstReview {
-    ports: Ports<DynamoStore, SnsSesNotifier, AesVault, StepFunctionsWorkflow>,
+    clients: Clients,
+    vault: AesVault,
     reviewers: Vec<String>,
     clock: SystemClock,
 }
@@ -34,17 +34,30 @@ impl StepFunction for FirstReview {
             })
             .await?;
         Ok(FirstReview {
-            ports: clients.with_vault(&vault_secret),
+            clients,
+            vault: AesVault::from_secret(&vault_secret),
             reviewers: reviewer_emails(),
             clock: SystemClock::from_env()?,
         })
     }
 
     async fn handle(&self, task: FirstReviewTask, _: &Context) -> Result<(), StepError> {
+        let Clients {
+            store,
+            notifier,
+            workflow,
+        } = &self.clients;
+        let notices = ReviewNotices { store, notifier };
         match task {
             FirstReviewTask::Await(wait) => {
                 tracing::info!(request_id = %wait.attempt.request_id, attempt = wait.attempt.attempt, "awaiting first review");
-                self.ports
+                let waiting = AwaitReview {
+                    store,
+                    notifier,
+                    vault: &self.vault,
+                    workflow,
+                };
+                waiting
                     .await_review(&wait, &self.reviewers, self.clock.now())
                     .await?
             }
@@ -52,8 +65,7 @@ impl StepFunction for FirstReview {
                 attempt,
                 escalated_at,
             } => {
-                let escalated = self
-                    .ports
+                let escalated = notices
                     .escalate_review(&self.reviewers, &attempt, &escalated_at, self.clock.now())
                     .await?;
                 if escalated {
@@ -65,9 +77,7 @@ impl StepFunction for FirstReview {
             }
             FirstReviewTask::Conclude(attempt) => {
                 tracing::info!(request_id = %attempt.request_id, attempt = attempt.attempt, "concluding a first-review rejection");
-                self.ports
-                    .conclude_review(&attempt, self.clock.now())
-                    .await?
+                notices.conclude_review(&attempt, self.clock.now()).await?
             }
         }
         Ok(())

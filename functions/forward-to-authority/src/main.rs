@@ -5,21 +5,21 @@
 use icp_adapters::authority::HttpAuthority;
 use icp_adapters::aws;
 use icp_adapters::clock::SystemClock;
-use icp_adapters::dynamo::DynamoStore;
-use icp_adapters::notifier::SnsSesNotifier;
 use icp_adapters::vault::AesVault;
-use icp_adapters::workflow::StepFunctionsWorkflow;
 use icp_adapters::Clients;
+use icp_domain::authority::Forwarding;
 use icp_domain::calendar::WorkingCalendar;
 use icp_domain::contract::Wait;
-use icp_domain::ports::{Clock, Ports};
+use icp_domain::ports::Clock;
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_edge::step::StepError;
 use icp_edge::telemetry;
 use lambda_runtime::{Context, Error};
 
 struct ForwardToAuthority {
-    ports: Ports<DynamoStore, SnsSesNotifier, AesVault, StepFunctionsWorkflow, HttpAuthority>,
+    clients: Clients,
+    vault: AesVault,
+    authority: HttpAuthority,
     calendar: WorkingCalendar,
     clock: SystemClock,
 }
@@ -42,7 +42,9 @@ impl StepFunction for ForwardToAuthority {
             .await?;
         let authority = HttpAuthority::from_env(authority_http, authority_secret)?;
         Ok(ForwardToAuthority {
-            ports: clients.with_vault(&vault_secret).with_authority(authority),
+            clients,
+            vault: AesVault::from_secret(&vault_secret),
+            authority,
             calendar,
             clock: SystemClock::from_env()?,
         })
@@ -51,13 +53,23 @@ impl StepFunction for ForwardToAuthority {
     async fn handle(&self, wait: Wait, _: &Context) -> Result<(), StepError> {
         tracing::info!(request_id = %wait.attempt.request_id, attempt = wait.attempt.attempt, "forwarding to the authority");
         let now = self.clock.now();
-        let forwarded = self
-            .ports
+        let Clients {
+            store,
+            notifier,
+            workflow,
+        } = &self.clients;
+        let forwarding = Forwarding {
+            store,
+            notifier,
+            vault: &self.vault,
+            workflow,
+            authority: &self.authority,
+        };
+        let forwarded = forwarding
             .forward_to_authority(&wait, &self.calendar, now)
             .await;
         if forwarded.is_err()
-            && self
-                .ports
+            && forwarding
                 .forward_overdue(&wait.attempt, &self.calendar, now)
                 .await
                 .unwrap_or(false)

@@ -6,7 +6,7 @@
 
 use icp_adapters::dynamo::{attempt_started_by, DynamoStore};
 use icp_adapters::workflow::StepFunctionsWorkflow;
-use icp_domain::ports::Ports;
+use icp_domain::start::Start;
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_edge::step::StepError;
 use lambda_runtime::{Context, Error};
@@ -58,7 +58,8 @@ struct ItemFailure {
 }
 
 struct StartWorkflow {
-    ports: Ports<DynamoStore, (), (), StepFunctionsWorkflow>,
+    store: DynamoStore,
+    workflow: StepFunctionsWorkflow,
 }
 
 impl StepFunction for StartWorkflow {
@@ -67,17 +68,16 @@ impl StepFunction for StartWorkflow {
 
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
         Ok(StartWorkflow {
-            ports: Ports {
-                store: DynamoStore::from_env(config)?,
-                notifier: (),
-                vault: (),
-                workflow: StepFunctionsWorkflow::from_env(config)?,
-                authority: (),
-            },
+            store: DynamoStore::from_env(config)?,
+            workflow: StepFunctionsWorkflow::from_env(config)?,
         })
     }
 
     async fn handle(&self, batch: StreamBatch, _: &Context) -> Result<BatchFailures, StepError> {
+        let start = &Start {
+            store: &self.store,
+            workflow: &self.workflow,
+        };
         // The records are independent requests: started all at once.
         let starts = batch.records.iter().map(|record| async move {
             let key = &record.dynamodb.keys.request_id.s;
@@ -85,7 +85,7 @@ impl StepFunction for StartWorkflow {
                 tracing::warn!(key = %key, "not a request's or an attempt's key: nothing to start");
                 return None;
             };
-            match self.ports.start_written(&request_id, attempt).await {
+            match start.start_written(&request_id, attempt).await {
                 Ok(started) => {
                     tracing::info!(request_id = %request_id, attempt, started, "workflow start");
                     None

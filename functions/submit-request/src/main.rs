@@ -6,8 +6,8 @@ use icp_adapters::clock::SystemClock;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::vault::AesVault;
 use icp_domain::language::Text;
-use icp_domain::ports::{Clock, Ports};
-use icp_domain::submit::SubmitInput;
+use icp_domain::ports::Clock;
+use icp_domain::submit::{SubmitInput, Submitting};
 use icp_edge::auth::Authenticator;
 use icp_edge::http::{self, ApiError};
 use icp_edge::lambda::{self, HttpFunction, SdkConfig};
@@ -26,7 +26,8 @@ struct SubmitBody {
 }
 
 struct SubmitRequest {
-    ports: Ports<DynamoStore, (), AesVault>,
+    store: DynamoStore,
+    vault: AesVault,
     auth: Authenticator,
     ip_policy: icp_domain::validation::IpPolicy,
     clock: SystemClock,
@@ -46,13 +47,8 @@ impl HttpFunction for SubmitRequest {
         )
         .await?;
         Ok(SubmitRequest {
-            ports: Ports {
-                store,
-                notifier: (),
-                vault: AesVault::from_secret(&vault_secret),
-                workflow: (),
-                authority: (),
-            },
+            store,
+            vault: AesVault::from_secret(&vault_secret),
             auth,
             ip_policy: http::ip_policy()?,
             clock: SystemClock::from_env()?,
@@ -82,8 +78,11 @@ impl HttpFunction for SubmitRequest {
             ip_policy: &self.ip_policy,
             raw_body,
         };
-        let request = self
-            .ports
+        let submitting = Submitting {
+            store: &self.store,
+            vault: &self.vault,
+        };
+        let request = submitting
             .submit(
                 &caller,
                 &input,

@@ -8,15 +8,17 @@ use icp_adapters::clock::SystemClock;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::vault::AesVault;
 use icp_adapters::workflow::StepFunctionsWorkflow;
-use icp_domain::ports::{Clock, Ports};
-use icp_domain::sweep::SweepReport;
+use icp_domain::ports::Clock;
+use icp_domain::sweep::{self, SweepReport};
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_edge::step::{StepError, StepErrorKind};
 use icp_edge::telemetry;
 use lambda_runtime::{Context, Error};
 
 struct Sweeper {
-    ports: Ports<DynamoStore, (), AesVault, StepFunctionsWorkflow>,
+    store: DynamoStore,
+    vault: AesVault,
+    workflow: StepFunctionsWorkflow,
     quiet_for: chrono::Duration,
     clock: SystemClock,
 }
@@ -29,20 +31,21 @@ impl StepFunction for Sweeper {
     async fn build(config: &SdkConfig) -> Result<Self, Error> {
         let vault_secret = aws::secret(config, "VAULT_SECRET_ID").await?;
         Ok(Sweeper {
-            ports: Ports {
-                store: DynamoStore::from_env(config)?,
-                notifier: (),
-                vault: AesVault::from_secret(&vault_secret),
-                workflow: StepFunctionsWorkflow::from_env(config)?,
-                authority: (),
-            },
+            store: DynamoStore::from_env(config)?,
+            vault: AesVault::from_secret(&vault_secret),
+            workflow: StepFunctionsWorkflow::from_env(config)?,
             quiet_for: aws::sweep_quiet()?,
             clock: SystemClock::from_env()?,
         })
     }
 
     async fn handle(&self, _: serde_json::Value, _: &Context) -> Result<SweepReport, StepError> {
-        let report = self.ports.sweep(self.clock.now(), self.quiet_for).await?;
+        let sweeper = sweep::Sweeper {
+            store: &self.store,
+            vault: &self.vault,
+            workflow: &self.workflow,
+        };
+        let report = sweeper.sweep(self.clock.now(), self.quiet_for).await?;
         for _ in 0..report.acted() {
             telemetry::count("RequestsSwept");
         }

@@ -4,3 +4,4 @@
 pub mod fakes;
 pub mod memory;
 pub mod store_contract;
+pub mod world;

@@ -9,15 +9,17 @@ use icp_adapters::vault::AesVault;
 use icp_domain::calendar::WorkingCalendar;
 use icp_domain::contract::{Attempt, VerifyOutput};
 use icp_domain::deadlines::DeadlineConfig;
-use icp_domain::ports::{Clock, Ports};
-use icp_domain::verify::LockPolicy;
+use icp_domain::ports::Clock;
+use icp_domain::verify::{LockPolicy, Verification};
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_edge::step::StepError;
 use icp_edge::telemetry;
 use lambda_runtime::{Context, Error};
 
 struct VerifyPassword {
-    ports: Ports<DynamoStore, SnsSesNotifier, AesVault>,
+    store: DynamoStore,
+    notifier: SnsSesNotifier,
+    vault: AesVault,
     deadlines: DeadlineConfig,
     calendar: WorkingCalendar,
     lock: LockPolicy,
@@ -45,13 +47,9 @@ impl StepFunction for VerifyPassword {
         )
         .await?;
         Ok(VerifyPassword {
-            ports: Ports {
-                store,
-                notifier,
-                vault: AesVault::from_secret(&vault_secret),
-                workflow: (),
-                authority: (),
-            },
+            store,
+            notifier,
+            vault: AesVault::from_secret(&vault_secret),
             deadlines: aws::deadline_config()?,
             calendar,
             lock: aws::lock_policy()?,
@@ -70,8 +68,12 @@ impl StepFunction for VerifyPassword {
             );
             telemetry::count("CalendarYearMissing");
         }
-        let outcome = self
-            .ports
+        let verification = Verification {
+            store: &self.store,
+            notifier: &self.notifier,
+            vault: &self.vault,
+        };
+        let outcome = verification
             .verify_password(
                 &input.request_id,
                 input.attempt,
