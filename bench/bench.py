@@ -661,6 +661,37 @@ def table(results):
     return "\n".join(rows)
 
 
+README_BEGIN = "<!-- make bench writes from here -->"
+README_END = "<!-- to here -->"
+
+
+def readme_figures(results):
+    """What a request costs and what a cold start adds, for the README (between its markers)."""
+    types = list(results["costPerRequestUsd"])
+    m, p = results["monthlyUsd"], results["prices"]
+    lines = [
+        f"From the last `make bench` ({results['date'][:10]}; {p['region']} list prices of {p['date']}):",
+        "",
+        "| one completed request | " + " | ".join(f"`{t}`" for t in types) + " |",
+        "|---|" + "---|" * len(types),
+        "| on AWS, with its SMS and emails | " + " | ".join(f"${results['costPerRequestUsd'][t]:.4f}" for t in types) + " |",
+        "| the platform alone (goal ≤ $0.0005) | " + " | ".join(f"${results['platformCostPerRequestUsd'][t]:.6f}" for t in types) + " |",
+        "",
+        f"{m['requests']:,} requests a month: ${m['total']:,.2f} (${m['fixed']:.2f} of it fixed: alarms, dashboard, keys, secrets, metrics).",
+        f"Beside a hello-world function's answer, a warm `GET /requests/{{id}}` takes {results['warm']['getRequestRatio']}× (goal ≤ 1.3×), and",
+        "what a cold start adds to the first answer is (goal ≤ 1.5×): "
+        + ", ".join(f"`{n}` {r}×" for n, r in results["coldPenaltyRatio"].items()) + ".",
+    ]
+    return "\n".join(lines)
+
+
+def write_readme(results):
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    begin, end = text.index(README_BEGIN) + len(README_BEGIN), text.index(README_END)
+    readme.write_text(text[:begin] + "\n" + readme_figures(results) + "\n" + text[end:])
+
+
 def main():
     stack = Stack()
     names = ["hello"] + sorted(
@@ -721,6 +752,7 @@ def main():
     (ROOT / "bench/results.json").write_text(json.dumps(results, indent=2) + "\n")
     markdown = f"Run {results['date']} on {results['machine']} (`make bench`, release build).\n\n{table(results)}"
     (ROOT / "bench/results.md").write_text(markdown + "\n")
+    write_readme(results)
     print(markdown)
 
 

@@ -118,6 +118,7 @@ check "cfn-lint ($TEMPLATE)" "$CFN_LINT" -- "$TEMPLATE"
 check "checkov ($TEMPLATE)" checkov_all_resources
 check "asl-validator (statemachine/*.asl.yaml)" asl_definitions
 check "OpenAPI examples (infra/openapi.yaml)" "$CFN_LINT_PYTHON" "$LOCAL_DIR/check_openapi.py" infra/openapi.yaml
+check "the README (250 lines, links inside the repository)" python3 "$LOCAL_DIR/check_readme.py"
 
 if ((${#failed[@]})); then
   echo "lint: FAILED: ${#failed[@]} check(s):" >&2
