@@ -81,18 +81,7 @@ impl Requests for DynamoStore {
             .condition_expression("attribute_not_exists(requestId)")
             .build()
             .map_err(build_error)?;
-        let claim_website = Update::builder()
-            .table_name(&self.tables.websites)
-            .key("websiteId", s(&request.website_id))
-            .update_expression("SET openRequestId = :rid")
-            .condition_expression(
-                "attribute_exists(websiteId) AND attribute_not_exists(openRequestId) AND #status = :active",
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":rid", s(&request.request_id))
-            .expression_attribute_values(":active", s("active"))
-            .build()
-            .map_err(build_error)?;
+        let claim_website = self.claim_website(&request.website_id, &request.request_id)?;
         let put_idempotency = Put::builder()
             .table_name(&self.tables.idempotency)
             .set_item(Some(idempotency_item))
@@ -263,18 +252,7 @@ impl Requests for DynamoStore {
         }
         if t.claims_website() {
             // Reopening a request holds its website open again, if nothing else holds it.
-            let claim = Update::builder()
-                .table_name(&self.tables.websites)
-                .key("websiteId", s(&t.website_id))
-                .update_expression("SET openRequestId = :rid")
-                .condition_expression(
-                    "attribute_exists(websiteId) AND attribute_not_exists(openRequestId) AND #status = :active",
-                )
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":rid", s(&t.request_id))
-                .expression_attribute_values(":active", encode_value(&WebsiteStatus::Active)?)
-                .build()
-                .map_err(build_error)?;
+            let claim = self.claim_website(&t.website_id, &t.request_id)?;
             transaction =
                 transaction.transact_items(TransactWriteItem::builder().update(claim).build());
         }
@@ -325,5 +303,24 @@ impl Requests for DynamoStore {
         self.get_request(&t.request_id)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("{} vanished", t.request_id)))
+    }
+}
+
+impl DynamoStore {
+    /// The write that holds an active website open for `request_id`, if nothing holds it yet:
+    /// a new request's, and a reopened one's.
+    fn claim_website(&self, website_id: &str, request_id: &str) -> Result<Update, StoreError> {
+        Update::builder()
+            .table_name(&self.tables.websites)
+            .key("websiteId", s(website_id))
+            .update_expression("SET openRequestId = :rid")
+            .condition_expression(
+                "attribute_exists(websiteId) AND attribute_not_exists(openRequestId) AND #status = :active",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":rid", s(request_id))
+            .expression_attribute_values(":active", encode_value(&WebsiteStatus::Active)?)
+            .build()
+            .map_err(build_error)
     }
 }
