@@ -588,22 +588,10 @@ async fn reopening_suite(store: &(impl Requests + Filings), seeder: &impl Seed) 
 
 /// The reviewer's decision is recorded once, on a request awaiting first review.
 async fn review_decision_suite(store: &(impl Requests + ReviewQueue), seeder: &impl Seed) {
-    let (entity, websites) = fixture();
-    seeder.seed(&entity, &websites).await;
     let now = Utc::now();
-    let site = &websites[0];
-    let r = new_request(site, now);
-    store
-        .create_request(&r, "sealed-1", &idempotency(&entity, &unique("key"), &r))
-        .await
-        .unwrap();
+    let (_, _, r) = submitted(store, seeder, now).await;
 
-    let review = ReviewDecision {
-        decision: Decision::Reject,
-        reasons: vec!["blurred licence photo".into()],
-        reviewer: "rev-1".into(),
-        at: now,
-    };
+    let review = rejection(now);
     assert!(
         matches!(
             store.record_review(&r.request_id, 1, &review).await,
@@ -611,16 +599,7 @@ async fn review_decision_suite(store: &(impl Requests + ReviewQueue), seeder: &i
         ),
         "not awaiting review yet"
     );
-    let mut pending = r
-        .transition(
-            Status::PendingFirstReview,
-            "system",
-            HistoryEvent::PasswordVerified { review_due_at: now },
-            now,
-        )
-        .unwrap();
-    pending.review_due_at = Some(now + Duration::days(1));
-    let pending = store.apply(&pending).await.unwrap();
+    let pending = awaiting_review(store, &r, now).await;
     assert_eq!(
         pending.review_due_at.map(|d| d.timestamp()),
         Some((now + Duration::days(1)).timestamp())
@@ -656,15 +635,7 @@ async fn review_decision_suite(store: &(impl Requests + ReviewQueue), seeder: &i
 
 /// Task tokens are kept per attempt and wait; a stale one never replaces a live one.
 async fn task_tokens_suite(store: &(impl Requests + TaskTokens), seeder: &impl Seed) {
-    let (entity, websites) = fixture();
-    seeder.seed(&entity, &websites).await;
-    let now = Utc::now();
-    let site = &websites[0];
-    let r = new_request(site, now);
-    store
-        .create_request(&r, "sealed-1", &idempotency(&entity, &unique("key"), &r))
-        .await
-        .unwrap();
+    let (_, _, r) = submitted(store, seeder, Utc::now()).await;
 
     let issued = "2026-11-23T10:00:00.000Z";
     assert!(store
@@ -949,31 +920,11 @@ async fn next_attempt_suite(
     store: &(impl Requests + Filings + ReviewQueue + TaskTokens + PasswordChecks),
     seeder: &impl Seed,
 ) {
-    let (entity, websites) = fixture();
-    seeder.seed(&entity, &websites).await;
     let now = Utc::now();
+    let (entity, websites, r) = submitted(store, seeder, now).await;
     let site = &websites[0];
-    let r = new_request(site, now);
-    store
-        .create_request(&r, "sealed-1", &idempotency(&entity, &unique("key"), &r))
-        .await
-        .unwrap();
-    let mut pending = r
-        .transition(
-            Status::PendingFirstReview,
-            "system",
-            HistoryEvent::PasswordVerified { review_due_at: now },
-            now,
-        )
-        .unwrap();
-    pending.review_due_at = Some(now + Duration::days(1));
-    let pending = store.apply(&pending).await.unwrap();
-    let review = ReviewDecision {
-        decision: Decision::Reject,
-        reasons: vec!["blurred licence photo".into()],
-        reviewer: "rev-1".into(),
-        at: now,
-    };
+    let pending = awaiting_review(store, &r, now).await;
+    let review = rejection(now);
     store
         .record_review(&r.request_id, 1, &review)
         .await
@@ -1054,6 +1005,50 @@ async fn next_attempt_suite(
         (changed.status, changed.open_request_id),
         (WebsiteStatus::Active, None)
     );
+}
+
+/// A fresh fixture, seeded, with a request submitted at `at` on its first website.
+async fn submitted(
+    store: &impl Requests,
+    seeder: &impl Seed,
+    at: chrono::DateTime<Utc>,
+) -> (Entity, Vec<Website>, Request) {
+    let (entity, websites) = fixture();
+    seeder.seed(&entity, &websites).await;
+    let r = new_request(&websites[0], at);
+    store
+        .create_request(&r, "sealed-1", &idempotency(&entity, &unique("key"), &r))
+        .await
+        .unwrap();
+    (entity, websites, r)
+}
+
+/// `request` moved on to await its first review, due a day after `at`.
+async fn awaiting_review(
+    store: &impl Requests,
+    request: &Request,
+    at: chrono::DateTime<Utc>,
+) -> Request {
+    let mut pending = request
+        .transition(
+            Status::PendingFirstReview,
+            "system",
+            HistoryEvent::PasswordVerified { review_due_at: at },
+            at,
+        )
+        .unwrap();
+    pending.review_due_at = Some(at + Duration::days(1));
+    store.apply(&pending).await.unwrap()
+}
+
+/// A reviewer's rejection at `at`.
+fn rejection(at: chrono::DateTime<Utc>) -> ReviewDecision {
+    ReviewDecision {
+        decision: Decision::Reject,
+        reasons: vec!["blurred licence photo".into()],
+        reviewer: "rev-1".into(),
+        at,
+    }
 }
 
 /// Moves a submitted request through to completion with `effect`.
