@@ -21,7 +21,6 @@ whose event names that request (and carries the fields of the JSON object the fi
 fails as a crashed runtime does, without running the function.
 """
 
-import fcntl
 import json
 import logging
 import math
@@ -30,9 +29,7 @@ import queue
 import select
 import selectors
 import signal
-import struct
 import subprocess
-import termios
 import threading
 import time
 from collections import deque
@@ -258,48 +255,56 @@ class Bootstrap:
             self.executor.log(f"Error: exec {path}: {e.strerror}")
             self._close_server()
             return
+        # Non-blocking: a drain may take what woke the pump's poll, and must itself never wait.
+        os.set_blocking(self.popen.stdout.fileno(), False)
         threading.Thread(target=self._pump_output, daemon=True).start()
         threading.Thread(target=self._await_exit, daemon=True).start()
 
     # --- the process ---
 
     def _pump_output(self) -> None:
-        """Log the process's output by lines; reads happen under the log lock (see drain_output)."""
+        """Log the process's output by lines as it comes (see ``_log_pending``)."""
         fd = self.popen.stdout.fileno()
         poller = select.poll()  # not select(): LocalStack may hold more than 1024 descriptors
         poller.register(fd, select.POLLIN)
         while True:
             poller.poll()
             with self.executor.log_lock:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    self._flush_partial_line()
-                    self.output_done = True
-                    self.popen.stdout.close()
+                if not self.output_done:
+                    self._log_pending()
+                if self.output_done:
+                    self.popen.stdout.close()  # only here: the poll above must not outlive it
                     return
-                *lines, self.partial_line = (self.partial_line + chunk).split(b"\n")
-                for line in lines:
-                    self.executor.log(line.decode(errors="replace"))
+
+    def _log_pending(self) -> None:
+        """Logs what the process has written and is not logged yet, by lines; under the log lock,
+        so that lines are logged once and in order whichever thread reads them."""
+        while True:
+            try:
+                chunk = os.read(self.popen.stdout.fileno(), 65536)
+            except BlockingIOError:
+                return
+            if not chunk:
+                self._flush_partial_line()
+                self.output_done = True
+                return
+            *lines, self.partial_line = (self.partial_line + chunk).split(b"\n")
+            for line in lines:
+                self.executor.log(line.decode(errors="replace"))
 
     def _flush_partial_line(self) -> None:
         if self.partial_line:
             self.executor.log(self.partial_line.decode(errors="replace"))
             self.partial_line = b""
 
-    def drain_output(self, max_wait: float = 0.5) -> None:
-        """Wait until what the process has written so far is logged, so logs precede the result."""
-        deadline = time.monotonic() + max_wait
-        while True:
-            with self.executor.log_lock:
-                if self.popen is None or self.output_done:
-                    return
-                pending = struct.unpack(
-                    "i", fcntl.ioctl(self.popen.stdout.fileno(), termios.FIONREAD, b"\0" * 4)
-                )[0]
-                if pending == 0 or time.monotonic() > deadline:
-                    self._flush_partial_line()
-                    return
-            time.sleep(0.002)
+    def drain_output(self) -> None:
+        """Logs what the process has written so far, so that its logs precede the result. Read
+        here rather than waited for, since Lambda does not hold a response back for its logs."""
+        with self.executor.log_lock:
+            if self.popen is None or self.output_done:
+                return
+            self._log_pending()
+            self._flush_partial_line()
 
     def _await_exit(self) -> None:
         code = self.popen.wait()
