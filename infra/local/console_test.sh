@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The web console in a real browser: Playwright (pinned in tests/console/package-lock.json)
 # drives Debian's Chromium (`install.sh console`) through tests/console/console.spec.js against
-# the running local stack, with customers of its own (`icp-seed console`). The run takes the
-# README's screenshots (docs/console/). Needs a running stack (`make up`).
+# the running local stack, with customers of its own (`icp-seed console`). The run takes its
+# screenshots into .local/console-screenshots/, so that a test run leaves the tree as it was;
+# CONSOLE_SCREENSHOTS=docs/console takes the README's. Needs a running stack (`make up`).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
@@ -19,6 +20,7 @@ mv "$fixture.new" "$fixture"
 "$VENV/bin/python" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["accounts"]))' "$fixture" |
   node "$LOCAL_DIR/oidc/accounts.mjs" add
 
+screenshots=$(realpath -m "${CONSOLE_SCREENSHOTS:-$STATE_DIR/console-screenshots}")
 cd tests/console
-CONSOLE_FIXTURE="$fixture" CONSOLE_RESULTS="$STATE_DIR/console-results" \
+CONSOLE_SCREENSHOTS="$screenshots" CONSOLE_FIXTURE="$fixture" CONSOLE_RESULTS="$STATE_DIR/console-results" \
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 node_modules/.bin/playwright test

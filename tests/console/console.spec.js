@@ -3,13 +3,13 @@
 // giving up once), the reviewer rejects one with reasons, the customer modifies and submits it,
 // the reviewer approves, the authority simulator decides, and the customer's pages show the
 // results. Once in Chinese, once in English, side by side. Screenshots of the main pages go to
-// docs/console/ (the README shows them).
+// $CONSOLE_SCREENSHOTS (infra/local/console_test.sh: .local/, or docs/console/ for the README).
 
 import { test, expect } from "@playwright/test";
 import { readFileSync, mkdirSync } from "node:fs";
 
 const fixture = JSON.parse(readFileSync(process.env.CONSOLE_FIXTURE, "utf8"));
-const SHOTS = new URL("../../docs/console/", import.meta.url).pathname;
+const SHOTS = `${process.env.CONSOLE_SCREENSHOTS}/`;
 mkdirSync(SHOTS, { recursive: true });
 
 const WORDS = {
