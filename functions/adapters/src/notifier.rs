@@ -11,13 +11,15 @@ pub struct SnsSesNotifier {
     ses: aws_sdk_ses::Client,
     sender: String,
     sms_signature: String,
+    resubmit_within: chrono::Duration,
     /// Made at the first message, not at cold start: an HTTP function learns its API's id
     /// from its first request (`authority::observe_api_id`).
     letterhead: std::sync::OnceLock<Letterhead>,
 }
 
 impl SnsSesNotifier {
-    /// From `SENDER_EMAIL`, `SMS_SIGNATURE`, and the API's base URL (`API_BASE_URL`, `API_ID`),
+    /// From `SENDER_EMAIL`, `SMS_SIGNATURE`, `REJECTED_EXPIRY_SECONDS` (by when a rejection's
+    /// messages ask for "Modify and Submit"), and the API's base URL (`API_BASE_URL`, `API_ID`),
     /// which serves the console the messages link to.
     pub fn from_env(config: &SdkConfig) -> Result<SnsSesNotifier, crate::Error> {
         crate::authority::api_base_url()?;
@@ -26,6 +28,9 @@ impl SnsSesNotifier {
             ses: aws_sdk_ses::Client::new(config),
             sender: crate::aws::env("SENDER_EMAIL")?,
             sms_signature: crate::aws::env("SMS_SIGNATURE")?,
+            resubmit_within: chrono::Duration::seconds(
+                crate::aws::deadline_config()?.rejected_expiry_seconds,
+            ),
             letterhead: std::sync::OnceLock::new(),
         })
     }
@@ -43,6 +48,7 @@ impl Notifier for SnsSesNotifier {
     fn letterhead(&self) -> &Letterhead {
         self.letterhead.get_or_init(|| Letterhead {
             sms_signature: self.sms_signature.clone(),
+            resubmit_within: self.resubmit_within,
             // API_BASE_URL was read at cold start (from_env fails without it).
             console_url: format!(
                 "{}/console/index.html",

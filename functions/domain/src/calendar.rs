@@ -40,6 +40,22 @@ pub fn for_people(at: DateTime<Utc>, language: Language) -> String {
     }
 }
 
+/// `at` for an SMS, where every character costs: China time, as every SMS's reader keeps it,
+/// without the year, which a deadline weeks away does not need: `1月6日 08:42`, `6 Jan 08:42`.
+pub fn for_people_briefly(at: DateTime<Utc>, language: Language) -> String {
+    let local = at.with_timezone(&china_time());
+    match language {
+        Language::ZhCn => format!(
+            "{}月{}日 {:02}:{:02}",
+            local.month(),
+            local.day(),
+            local.hour(),
+            local.minute()
+        ),
+        Language::En => local.format("%-d %b %H:%M").to_string(),
+    }
+}
+
 /// A run of days off, both ends included.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

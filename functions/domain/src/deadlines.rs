@@ -5,8 +5,7 @@ use crate::calendar::{china_time, WorkingCalendar, WorkingDue};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-/// How many days a rejected request waits for "Modify and Submit" unless configured otherwise;
-/// the notifications say it, since the configured time is the workflow's, not theirs.
+/// How many days a rejected request waits for "Modify and Submit" unless configured otherwise.
 pub const REJECTED_EXPIRY_DAYS: i64 = 30;
 
 /// Durations the state machine waits, in seconds.

@@ -4,8 +4,7 @@
 //! when, and the request's page in the console. No status key and no RFC 3339 stamp: times are
 //! written for people, in China time.
 
-use crate::calendar::for_people;
-use crate::deadlines::REJECTED_EXPIRY_DAYS;
+use crate::calendar::{for_people, for_people_briefly};
 use crate::language::{Language, Text};
 use crate::reason;
 use crate::{Entity, Request, RequestType, Website};
@@ -18,6 +17,9 @@ pub struct Letterhead {
     pub sms_signature: String,
     /// The console's page (`…/console/index.html`); a request is at `#/requests/{requestId}`.
     pub console_url: String,
+    /// How long a rejected request waits for "Modify and Submit" before it expires (the
+    /// workflow's `REJECTED_EXPIRY_SECONDS`): a rejection's messages say by when.
+    pub resubmit_within: chrono::Duration,
 }
 
 /// At most this many segments an SMS: each costs, and a long one arrives in pieces.
@@ -170,12 +172,23 @@ struct Said {
     with_reasons: bool,
 }
 
-fn said(event: Event, request: &Request, website: &Website) -> Said {
-    let days = REJECTED_EXPIRY_DAYS;
+fn said(event: Event, request: &Request, website: &Website, letterhead: &Letterhead) -> Said {
     let working_days = AUTHORITY_USUAL_WORKING_DAYS;
+    // A rejection is the request's last change, so it expires this long after its update.
+    let expires_at = request.updated_at + letterhead.resubmit_within;
+    let (by_zh, by_en) = (
+        for_people(expires_at, Language::ZhCn),
+        for_people(expires_at, Language::En),
+    );
     let modify_within = text(
-        format!("请在{days}天内修改并提交。"),
-        format!("Modify and Submit in {days} days."),
+        format!(
+            "请在{}前修改并提交。",
+            for_people_briefly(expires_at, Language::ZhCn)
+        ),
+        format!(
+            "Modify and Submit by {}.",
+            for_people_briefly(expires_at, Language::En)
+        ),
     );
     let closed = text(
         "本申请已结束。如仍需办理，请重新发起申请。",
@@ -222,8 +235,8 @@ fn said(event: Event, request: &Request, website: &Website) -> Said {
             sms_next: Some(modify_within),
             happened: text("未通过备案密码核验。", "failed the license password check."),
             next: text(
-                format!("请在{days}天内在控制台点击“修改并提交”，重新输入备案密码；逾期未提交，申请将过期。"),
-                format!("Use \"Modify and Submit\" in the console within {days} days to enter the license password again; after that the request expires."),
+                format!("请在{by_zh}前在控制台点击“修改并提交”，重新输入备案密码；逾期未提交，申请将过期。"),
+                format!("Use \"Modify and Submit\" in the console by {by_en} to enter the license password again; after that the request expires."),
             ),
             with_reasons: true,
         },
@@ -233,8 +246,8 @@ fn said(event: Event, request: &Request, website: &Website) -> Said {
             sms_next: Some(modify_within),
             happened: text("未通过初审。", "was rejected at the first review."),
             next: text(
-                format!("请按原因修改，并在{days}天内在控制台点击“修改并提交”；逾期未提交，申请将过期。"),
-                format!("Modify the request as the reasons say and use \"Modify and Submit\" in the console within {days} days; after that the request expires."),
+                format!("请按原因修改，并在{by_zh}前在控制台点击“修改并提交”；逾期未提交，申请将过期。"),
+                format!("Modify the request as the reasons say and use \"Modify and Submit\" in the console by {by_en}; after that the request expires."),
             ),
             with_reasons: true,
         },
@@ -453,7 +466,7 @@ pub fn customer_message(
     letterhead: &Letterhead,
 ) -> Message {
     let first = entity.language();
-    let said = said(event, request, website);
+    let said = said(event, request, website, letterhead);
     let name = type_name(request.request_type);
     let domain = &website.domain;
     let reasons = |language| {
@@ -727,6 +740,7 @@ mod tests {
         Letterhead {
             sms_signature: "【备案中心】".into(),
             console_url: "https://api.example.cn/prod/console/index.html".into(),
+            resubmit_within: chrono::Duration::days(30),
         }
     }
 
@@ -924,7 +938,7 @@ mod tests {
                                 let label = ["原因：", "Reasons: "]
                                     .into_iter()
                                     .find(|l| m.sms.contains(l))
-                                    .unwrap();
+                                    .unwrap_or_else(|| panic!("no reasons in {what}"));
                                 let shown =
                                     m.sms.split(label).nth(1).unwrap().lines().next().unwrap();
                                 let code = code.get(language);
@@ -950,12 +964,17 @@ mod tests {
     #[test]
     fn a_rejection_tells_the_reasons_and_what_to_do_by_when() {
         let (request, website, entity) = fixtures();
+        // Rejected at 08:42 China time on 7 Dec; the workflow is configured to wait a week.
+        let within_a_week = Letterhead {
+            resubmit_within: chrono::Duration::days(7),
+            ..letterhead()
+        };
         let m = customer_message(
             Event::FirstReviewRejected,
             &request,
             &website,
             &entity,
-            &letterhead(),
+            &within_a_week,
         );
         assert_eq!(
             m.subject,
@@ -963,10 +982,13 @@ mod tests {
         );
         assert_eq!(
             m.sms,
-            "【备案中心】shop.example.cn 的变更接入申请初审未通过。\n原因：证件照片不清晰；IP not in our network\n请在30天内修改并提交。详情见邮件或控制台。"
+            "【备案中心】shop.example.cn 的变更接入申请初审未通过。\n原因：证件照片不清晰；IP not in our network\n请在12月14日 08:42前修改并提交。详情见邮件或控制台。"
         );
         assert!(
-            m.body.contains("30天内") && m.body.contains("within 30 days"),
+            m.body
+                .contains("并在2026年12月14日 08:42（北京时间）前在控制台点击")
+                && m.body
+                    .contains("in the console by 14 Dec 2026, 08:42 China time;"),
             "{}",
             m.body
         );

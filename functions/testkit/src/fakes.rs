@@ -115,6 +115,7 @@ impl Default for RecordingNotifier {
             letterhead: Letterhead {
                 sms_signature: "【备案中心】".into(),
                 console_url: "https://api.example.cn/prod/console/index.html".into(),
+                resubmit_within: chrono::Duration::days(30),
             },
         }
     }
