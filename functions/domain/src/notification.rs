@@ -316,14 +316,14 @@ fn said(event: Event, request: &Request, website: &Website, letterhead: &Letterh
         Event::ExpiryReminder => Said {
             head: text("申请即将过期", "Request expiring soon"),
             sms: text("即将过期。", "expires soon."),
-            sms_next: Some(text("请尽快修改并提交。", "Modify and Submit soon.")),
+            sms_next: Some(modify_within),
             happened: text(
                 "被驳回后尚未修改并提交，即将过期。",
                 "was rejected and is not resubmitted yet: it expires soon.",
             ),
             next: text(
-                "请尽快在控制台点击“修改并提交”，否则申请将过期。",
-                "Use \"Modify and Submit\" in the console soon, or the request expires.",
+                format!("请在{by_zh}前在控制台点击“修改并提交”，否则申请将过期。"),
+                format!("Use \"Modify and Submit\" in the console by {by_en}, or the request expires."),
             ),
             with_reasons: true,
         },
@@ -991,6 +991,26 @@ mod tests {
                     .contains("in the console by 14 Dec 2026, 08:42 China time;"),
             "{}",
             m.body
+        );
+        // The reminder, days later, names the same time: the request has not changed since.
+        let reminder = customer_message(
+            Event::ExpiryReminder,
+            &request,
+            &website,
+            &entity,
+            &within_a_week,
+        );
+        assert!(
+            reminder.sms.contains("请在12月14日 08:42前修改并提交。"),
+            "{}",
+            reminder.sms
+        );
+        assert!(
+            reminder
+                .body
+                .contains("in the console by 14 Dec 2026, 08:42 China time,"),
+            "{}",
+            reminder.body
         );
         assert!(m.body.contains("京ICP备12345678号-2"));
         assert!(m.body.contains("The ID photo is blurred"));
