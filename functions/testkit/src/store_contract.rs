@@ -294,17 +294,8 @@ async fn review_queue_suite(store: &(impl Requests + ReviewQueue), seeder: &impl
             .create_request(&r, "sealed", &idempotency(&entity, &unique("key"), &r))
             .await
             .unwrap();
-        let mut pending = r
-            .transition(
-                Status::PendingFirstReview,
-                "system",
-                HistoryEvent::PasswordVerified { review_due_at: at },
-                at,
-            )
-            .unwrap();
         // The later created, the sooner due.
-        pending.review_due_at = Some(t0 + Duration::days(3 - i));
-        ours.push(store.apply(&pending).await.unwrap());
+        ours.push(awaiting_review(store, &r, at, t0 + Duration::days(3 - i)).await);
     }
     let queue = || async {
         let mut seen = Vec::new();
@@ -368,15 +359,7 @@ async fn withdrawal_suite(
             .create_request(&r, "sealed", &idempotency(&entity, &unique("key"), &r))
             .await
             .unwrap();
-        let pending = r
-            .transition(
-                Status::PendingFirstReview,
-                "system",
-                HistoryEvent::PasswordVerified { review_due_at: now },
-                now,
-            )
-            .unwrap();
-        let pending = store.apply(&pending).await.unwrap();
+        let pending = awaiting_review(store, &r, now, now + Duration::days(1)).await;
         let review = ReviewDecision {
             decision,
             reasons: vec!["reason".into()],
@@ -535,15 +518,7 @@ async fn reopening_suite(store: &(impl Requests + Filings), seeder: &impl Seed) 
             )
             .unwrap()
     };
-    let pending = r
-        .transition(
-            Status::PendingFirstReview,
-            "system",
-            HistoryEvent::PasswordVerified { review_due_at: now },
-            now,
-        )
-        .unwrap();
-    let pending = store.apply(&pending).await.unwrap();
+    let pending = awaiting_review(store, &r, now, now + Duration::days(1)).await;
     let failed = store.apply(&fail(&pending)).await.unwrap();
     let free = store.get_website(&site.website_id).await.unwrap().unwrap();
     assert_eq!(
@@ -599,7 +574,7 @@ async fn review_decision_suite(store: &(impl Requests + ReviewQueue), seeder: &i
         ),
         "not awaiting review yet"
     );
-    let pending = awaiting_review(store, &r, now).await;
+    let pending = awaiting_review(store, &r, now, now + Duration::days(1)).await;
     assert_eq!(
         pending.review_due_at.map(|d| d.timestamp()),
         Some((now + Duration::days(1)).timestamp())
@@ -923,7 +898,7 @@ async fn next_attempt_suite(
     let now = Utc::now();
     let (entity, websites, r) = submitted(store, seeder, now).await;
     let site = &websites[0];
-    let pending = awaiting_review(store, &r, now).await;
+    let pending = awaiting_review(store, &r, now, now + Duration::days(1)).await;
     let review = rejection(now);
     store
         .record_review(&r.request_id, 1, &review)
@@ -1023,11 +998,12 @@ async fn submitted(
     (entity, websites, r)
 }
 
-/// `request` moved on to await its first review, due a day after `at`.
+/// `request` moved on at `at` to await its first review, due at `due`.
 async fn awaiting_review(
     store: &impl Requests,
     request: &Request,
     at: chrono::DateTime<Utc>,
+    due: chrono::DateTime<Utc>,
 ) -> Request {
     let mut pending = request
         .transition(
@@ -1037,7 +1013,7 @@ async fn awaiting_review(
             at,
         )
         .unwrap();
-    pending.review_due_at = Some(at + Duration::days(1));
+    pending.review_due_at = Some(due);
     store.apply(&pending).await.unwrap()
 }
 
