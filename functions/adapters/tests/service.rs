@@ -1769,6 +1769,66 @@ async fn a_lock_stops_the_checks_in_flight_and_its_end_restarts_the_count() {
     );
 }
 
+/// The check's step crashed after its transition, before it settled the check, and the
+/// customer moved on before the retry: the retry settles it as it was judged.
+#[tokio::test]
+async fn a_check_retried_after_a_crash_is_settled_as_it_was_judged() {
+    let w = world();
+    let mut e = w.store.get_entity("e1").await.unwrap().unwrap();
+    e.failed_password_attempts = 3;
+    w.store.put_entity(e);
+
+    // Judged wrong and recorded so, then withdrawn: the retry counts it, not clears the count.
+    let wrong = submit(&w, &w.customer, "k1", "w1", "nope").await.unwrap();
+    reserve_check(&w, &wrong).await;
+    let rejected = wrong
+        .transition(
+            Status::PasswordRejected,
+            "system:verify-password",
+            HistoryEvent::PasswordRejected,
+            Utc::now(),
+        )
+        .unwrap()
+        .rejecting(vec![ReasonCode::LicensePasswordIncorrect.into()]);
+    w.store.apply(&rejected).await.unwrap();
+    withdraw(&w, &wrong).await;
+    assert_eq!(verify(&w, &wrong, 1).await, VerifyOutcome::Superseded);
+    assert_eq!(failures(&w).await, (4, false));
+
+    // Withdrawn before its judgement was written: nothing says it matched, so it counts as a
+    // failure, the fifth, which locks.
+    let unrecorded = submit(&w, &w.customer, "k2", "w1", PASSWORD).await.unwrap();
+    reserve_check(&w, &unrecorded).await;
+    withdraw(&w, &unrecorded).await;
+    assert_eq!(verify(&w, &unrecorded, 1).await, VerifyOutcome::Superseded);
+    assert_eq!(failures(&w).await, (5, true));
+}
+
+/// What the check of `r`'s first attempt does before it judges the password.
+async fn reserve_check(w: &World, r: &Request) {
+    let check = format!("{}#1", r.request_id);
+    let reserved = w
+        .store
+        .reserve_password_check(&r.entity_id, &check, 5, None);
+    assert!(reserved.await.unwrap());
+}
+
+async fn withdraw(w: &World, r: &Request) {
+    w.withdrawals()
+        .withdraw(&w.customer, &r.request_id, Utc::now())
+        .await
+        .unwrap();
+}
+
+/// e1's wrong passwords in a row, and whether it is locked.
+async fn failures(w: &World) -> (u32, bool) {
+    let entity = w.store.get_entity("e1").await.unwrap().unwrap();
+    (
+        entity.failed_password_attempts,
+        entity.locked_until.is_some(),
+    )
+}
+
 #[tokio::test]
 async fn a_stale_wait_claimed_late_never_replaces_the_live_one() {
     let w = world();

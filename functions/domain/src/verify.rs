@@ -113,8 +113,10 @@ impl<S: Filings + Requests + PasswordChecks + NotificationLedger, N: Notifier, V
         let (request_id, attempt) = (request.request_id.as_str(), request.attempt);
         let check = format!("{request_id}#{attempt}");
         if request.status != Status::Submitted {
-            // A retry after the transition: the check is settled as it was judged (once).
-            let matched = request.status != Status::PasswordRejected;
+            // A retry after the transition: the check is settled (once) as a match only if the
+            // attempt's history records it verified, whatever the request's status is now.
+            // Closed before its judgement was written, a reserved check counts as a failure.
+            let matched = verified(&request);
             self.settle_check(&request.entity_id, &check, matched, lock, now)
                 .await?;
             return Ok(settled_outcome(&request, attempt));
@@ -225,6 +227,16 @@ impl<S: Filings + Requests + PasswordChecks + NotificationLedger, N: Notifier, V
             .await?;
         Ok(())
     }
+}
+
+/// Whether the current attempt's history records its license password verified.
+fn verified(request: &Request) -> bool {
+    request
+        .history
+        .iter()
+        .rev()
+        .take_while(|entry| entry.status != Status::Submitted)
+        .any(|entry| matches!(entry.event, Some(HistoryEvent::PasswordVerified { .. })))
 }
 
 fn settled_outcome(request: &Request, attempt: u32) -> VerifyOutcome {
