@@ -3,8 +3,9 @@
 //! the use cases, one module for each part of the flow. Nothing here knows about AWS.
 //!
 //! Modules only use those listed before them: model and rules first, then the ports, then the
-//! shared mechanics (records, notify, waits), then the use cases (`tests/module_order.rs` holds
-//! this, and `make lint` runs it; blank lines keep rustfmt from sorting the groups).
+//! shared mechanics (records, notify, waits), then the use cases, and last, for tests, one of
+//! each refusal (`tests/module_order.rs` holds this, and `make lint` runs it; blank lines keep
+//! rustfmt from sorting the groups).
 
 pub mod language;
 
@@ -42,6 +43,9 @@ pub mod start;
 pub mod submit;
 pub mod sweep;
 pub mod verify;
+
+#[cfg(any(test, feature = "examples"))]
+pub mod refusals;
 
 pub use error::{DomainError, ServiceError, StoreError};
 pub use history::HistoryEvent;

@@ -287,7 +287,6 @@ pub fn ip_policy() -> Result<icp_domain::validation::IpPolicy, String> {
 mod tests {
     use super::*;
     use icp_domain::language::has_chinese;
-    use icp_domain::Status;
 
     fn request(content_type: &str, body: &[u8]) -> Request {
         lambda_http::http::Request::builder()
@@ -298,29 +297,7 @@ mod tests {
 
     /// Every code the edge answers with, as the API builds it.
     fn every_error() -> Vec<ApiError> {
-        let domain = [
-            DomainError::WebsiteNotFound("w1".into()),
-            DomainError::RequestNotFound("r1".into()),
-            DomainError::RequestAlreadyOpen("r1".into()),
-            DomainError::IdempotencyKeyReused,
-            DomainError::InvalidTransition {
-                from: Status::Completed,
-                to: Status::Withdrawn,
-            },
-            DomainError::AlreadyDecided("r1".into()),
-            DomainError::WithdrawNotAllowed(Status::Completed),
-            DomainError::SubmissionNotFound("sub-1".into()),
-            DomainError::PasswordLocked {
-                retry_after_seconds: 60,
-            },
-            DomainError::ResetNotFound("reset-1".into()),
-            DomainError::ResetEnded,
-            DomainError::ResetExpired,
-            DomainError::TooManyCodes {
-                retry_after_seconds: 60,
-            },
-            DomainError::validation("invalid_service_ips", "服务IP无效", "bad service IPs"),
-        ];
+        let domain = icp_domain::refusals::one_of_each();
         let mut all: Vec<ApiError> = domain
             .into_iter()
             .map(|e| ServiceError::Domain(e).into())
