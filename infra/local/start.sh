@@ -44,6 +44,9 @@ rm -rf "$FAULT_DIR"
 
 # The v2 DynamoDB providers read streams from DynamoDB Local itself; the default ones need
 # kinesis-mock, which LocalStack downloads from GitHub (unreachable here).
+# LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC: the stream's mapping polls 4 times a second, as
+# Lambda polls a DynamoDB stream's shards on AWS; LocalStack's default, once a second, kept a new
+# request from its workflow 0.5 s on average (decision 0009).
 # ENABLE_CONFIG_UPDATES: the fault tests switch DynamoDB error injection on and off at run
 # time (POST /_localstack/config); LocalStack listens on loopback only.
 # setsid: own session and process group, so the shell's signals do not reach it; the pid file is
@@ -64,6 +67,7 @@ env ICP_LOCAL_ROOT="$ROOT" \
   SERVICES="${SERVICES:-$DEFAULT_SERVICES}" \
   PROVIDER_OVERRIDE_DYNAMODB=v2 \
   PROVIDER_OVERRIDE_DYNAMODBSTREAMS=v2 \
+  LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC="${LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC:-0.25}" \
   DYNAMODB_IN_MEMORY="${DYNAMODB_IN_MEMORY:-1}" \
   PYTHONUNBUFFERED=1 \
   setsid sh -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" "$VENV/bin/python" -m localstack.runtime.main \
