@@ -5,9 +5,7 @@
 //! the answer says so, for the operators to add the year.
 
 use crate::language::Language;
-use chrono::{
-    DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, Timelike, Utc, Weekday,
-};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use thiserror::Error;
@@ -26,34 +24,21 @@ pub fn in_china_time(at: DateTime<Utc>) -> String {
 /// A time in a text for people: China time to the minute, as each language writes it
 /// (`2026年12月8日 08:42（北京时间）`, `8 Dec 2026, 08:42 China time`). Data fields keep RFC 3339.
 pub fn for_people(at: DateTime<Utc>, language: Language) -> String {
-    let local = at.with_timezone(&china_time());
-    match language {
-        Language::ZhCn => format!(
-            "{}年{}月{}日 {:02}:{:02}（北京时间）",
-            local.year(),
-            local.month(),
-            local.day(),
-            local.hour(),
-            local.minute()
-        ),
-        Language::En => local.format("%-d %b %Y, %H:%M China time").to_string(),
-    }
+    let format = match language {
+        Language::ZhCn => "%Y年%-m月%-d日 %H:%M（北京时间）",
+        Language::En => "%-d %b %Y, %H:%M China time",
+    };
+    at.with_timezone(&china_time()).format(format).to_string()
 }
 
 /// `at` for an SMS, where every character costs: China time, as every SMS's reader keeps it,
 /// without the year, which a deadline weeks away does not need: `1月6日 08:42`, `6 Jan 08:42`.
 pub fn for_people_briefly(at: DateTime<Utc>, language: Language) -> String {
-    let local = at.with_timezone(&china_time());
-    match language {
-        Language::ZhCn => format!(
-            "{}月{}日 {:02}:{:02}",
-            local.month(),
-            local.day(),
-            local.hour(),
-            local.minute()
-        ),
-        Language::En => local.format("%-d %b %H:%M").to_string(),
-    }
+    let format = match language {
+        Language::ZhCn => "%-m月%-d日 %H:%M",
+        Language::En => "%-d %b %H:%M",
+    };
+    at.with_timezone(&china_time()).format(format).to_string()
 }
 
 /// A run of days off, both ends included.
