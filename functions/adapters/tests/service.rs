@@ -597,6 +597,13 @@ fn resumed(w: &World) -> Vec<(String, serde_json::Value)> {
     w.workflow.resumed.lock().unwrap().clone()
 }
 
+async fn withdraw(w: &World, r: &Request) {
+    w.withdrawals()
+        .withdraw(&w.customer, &r.request_id, Utc::now())
+        .await
+        .unwrap();
+}
+
 async fn current(w: &World, r: &Request) -> Request {
     w.store.get_request(&r.request_id).await.unwrap().unwrap()
 }
@@ -1280,10 +1287,7 @@ async fn a_request_withdrawn_before_its_first_step_is_told_nothing_of_it() {
     let r = submit_unstarted(&w, &w.customer, "k1", "w1", PASSWORD)
         .await
         .unwrap();
-    w.withdrawals()
-        .withdraw(&w.customer, &r.request_id, Utc::now())
-        .await
-        .unwrap();
+    withdraw(&w, &r).await;
     assert!(!w.starts().start_written(&r.request_id, 1).await.unwrap());
     let before = sent_to(&w, "a@example.cn").len();
     assert_eq!(verify(&w, &r, 1).await, VerifyOutcome::Superseded);
@@ -1752,10 +1756,7 @@ async fn a_lock_stops_the_checks_in_flight_and_its_end_restarts_the_count() {
         e,
         "the right password was not checked, the count not touched"
     );
-    w.withdrawals()
-        .withdraw(&w.customer, &in_flight.request_id, Utc::now())
-        .await
-        .unwrap();
+    withdraw(&w, &in_flight).await;
 
     // The lock ran out: one wrong password counts one, it does not lock again at once.
     e.locked_until = Some(Utc::now() - Duration::seconds(1));
@@ -1811,13 +1812,6 @@ async fn reserve_check(w: &World, r: &Request) {
         .store
         .reserve_password_check(&r.entity_id, &check, 5, None);
     assert!(reserved.await.unwrap());
-}
-
-async fn withdraw(w: &World, r: &Request) {
-    w.withdrawals()
-        .withdraw(&w.customer, &r.request_id, Utc::now())
-        .await
-        .unwrap();
 }
 
 /// e1's wrong passwords in a row, and whether it is locked.
@@ -1948,10 +1942,7 @@ async fn a_request_is_read_with_its_website_as_it_stands() {
             service_ips: vec!["203.0.113.10".into()],
         })
     );
-    w.withdrawals()
-        .withdraw(&w.customer, &change.request_id, Utc::now())
-        .await
-        .unwrap();
+    withdraw(&w, &change).await;
     moved(&w, "w1", "203.0.113.20").await;
     let (_, website) = w
         .queries()
