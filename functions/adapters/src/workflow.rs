@@ -1,6 +1,6 @@
 //! The request workflow on Step Functions: executions started, resumed from a wait, stopped.
 
-use aws_sdk_sfn::types::ExecutionStatus;
+use aws_sdk_sfn::types::{ExecutionStatus, IncludedData};
 use aws_sdk_sfn::Client;
 use icp_domain::error::WorkflowError;
 use icp_domain::ports::{Execution, Workflow};
@@ -132,6 +132,10 @@ impl Workflow for StepFunctionsWorkflow {
             .client
             .describe_execution()
             .execution_arn(self.execution_arn(request_id, attempt))
+            // Only the status is read. The execution's input and output are encrypted with the
+            // workflow key, which this function's role may not decrypt: asking for them too
+            // would be refused (KmsAccessDeniedException) on AWS, where LocalStack ignores the key.
+            .included_data(IncludedData::MetadataOnly)
             .send()
             .await;
         match result {
