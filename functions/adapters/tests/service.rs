@@ -8,7 +8,7 @@ use icp_domain::authority::{submission_id, AuthorityDecision};
 use icp_domain::contract::{Attempt, ReminderOutcome, VerifyOutcome, Wait};
 use icp_domain::error::ServiceError;
 use icp_domain::history::FailureCause;
-use icp_domain::ports::{Filings, NotificationLedger, PasswordChecks, Requests};
+use icp_domain::ports::{Filings, NotificationLedger, PasswordChecks, Requests, ReviewQueue};
 use icp_domain::queries::WebsiteAsItStands;
 use icp_domain::submit::SubmitInput;
 use icp_domain::validation::IpPolicy;
@@ -928,6 +928,8 @@ async fn an_operator_re_drives_a_failed_request_where_it_stood() {
     let bug = || FailureCause::StepFailed("UnexpectedOutcome".into());
     let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
     verify(&w, &r, 1).await;
+    await_review(&w, &r, 1, "token-review").await;
+    let due = current(&w, &r).await.review_due_at;
     w.closing()
         .fail(&attempt_of(&r, 1), bug(), Utc::now())
         .await
@@ -958,6 +960,17 @@ async fn an_operator_re_drives_a_failed_request_where_it_stood() {
     );
     let again = format!("{}_{}", execution_name(&reopened), reopened.history.len());
     assert!(w.workflow.executions.lock().unwrap().contains(&again));
+    assert_eq!(reopened.review_due_at, due, "due when it was");
+    let (queue, _) = w.store.review_queue(10, None).await.unwrap();
+    assert!(queue.iter().any(|q| q.request_id == r.request_id));
+    // The restarted run's wait tells the reviewers again, once.
+    await_review(&w, &r, 1, "token-review-again").await;
+    await_review(&w, &r, 1, "token-review-again").await;
+    assert_eq!(
+        sent_to(&w, REVIEWERS[0]).len(),
+        2,
+        "told again of the re-drive"
+    );
     assert!(matches!(
         w.redrives()
             .redrive(&operator(), &r.request_id, Utc::now())

@@ -447,7 +447,9 @@ impl Request {
             to,
             entry: HistoryEntry::new(now, to, actor.into(), HistoryEvent::Redriven),
             rejection_reasons: None,
-            review_due_at: None,
+            // Back in the reviewers' queue, due when it was: the customer's working day began
+            // before the failure.
+            review_due_at: self.review_due_at,
             submission_id: None,
             next_attempt: None,
             website_effect: None,

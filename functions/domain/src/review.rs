@@ -137,8 +137,18 @@ impl<
             store: self.store,
             notifier: self.notifier,
         };
+        // An operator's re-drive starts the wait again: the reviewers hear of it again, once.
+        let redrives = request
+            .history
+            .iter()
+            .filter(|entry| entry.event == Some(HistoryEvent::Redriven))
+            .count();
+        let occasion = match redrives {
+            0 => "waiting".to_string(),
+            n => format!("waiting_after_redrive_{n}"),
+        };
         notices
-            .tell_reviewers(reviewers, &request, attempt, false, "waiting", now)
+            .tell_reviewers(reviewers, &request, attempt, false, &occasion, now)
             .await?;
         Ok(())
     }

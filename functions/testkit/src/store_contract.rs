@@ -494,9 +494,25 @@ async fn filings_suite(store: &(impl Filings + Requests), seeder: &impl Seed) {
     assert_eq!(kept.open_request_id.as_deref(), Some(r.request_id.as_str()));
 }
 
+/// Whether the reviewers' queue holds `request_id`, read page by page to its end.
+async fn in_review_queue(store: &impl ReviewQueue, request_id: &str) -> bool {
+    let mut after = None;
+    loop {
+        let (page, last) = store.review_queue(50, after.as_ref()).await.unwrap();
+        if page.iter().any(|r| r.request_id == request_id) {
+            return true;
+        }
+        match last {
+            Some(position) => after = Some(position),
+            None => return false,
+        }
+    }
+}
+
 /// A failed request reopened (an operator's re-drive) holds its website open again, in the same
-/// write; with another request holding the website, it is refused and nothing changes.
-async fn reopening_suite(store: &(impl Requests + Filings), seeder: &impl Seed) {
+/// write, and is back in the reviewers' queue, due when it was; with another request holding
+/// the website, it is refused and nothing changes.
+async fn reopening_suite(store: &(impl Requests + Filings + ReviewQueue), seeder: &impl Seed) {
     let (entity, websites) = fixture();
     seeder.seed(&entity, &websites).await;
     let site = &websites[0];
@@ -518,12 +534,17 @@ async fn reopening_suite(store: &(impl Requests + Filings), seeder: &impl Seed) 
             )
             .unwrap()
     };
-    let pending = awaiting_review(store, &r, now, now + Duration::days(1)).await;
+    let due = now + Duration::days(1);
+    let pending = awaiting_review(store, &r, now, due).await;
     let failed = store.apply(&fail(&pending)).await.unwrap();
     let free = store.get_website(&site.website_id).await.unwrap().unwrap();
     assert_eq!(
         free.open_request_id, None,
         "a failed request frees its website"
+    );
+    assert!(
+        !in_review_queue(store, &r.request_id).await,
+        "a failed request leaves the reviewers' queue"
     );
 
     let reopened = store
@@ -531,8 +552,13 @@ async fn reopening_suite(store: &(impl Requests + Filings), seeder: &impl Seed) 
         .await
         .unwrap();
     assert_eq!(reopened.status, Status::PendingFirstReview);
+    assert_eq!(reopened.review_due_at, Some(due));
     let held = store.get_website(&site.website_id).await.unwrap().unwrap();
     assert_eq!(held.open_request_id.as_deref(), Some(r.request_id.as_str()));
+    assert!(
+        in_review_queue(store, &r.request_id).await,
+        "a reopened request is back in the reviewers' queue"
+    );
 
     // Failed again, and the website taken by another request meanwhile.
     let failed = store.apply(&fail(&reopened)).await.unwrap();
