@@ -1818,6 +1818,27 @@ async fn a_check_retried_after_a_crash_is_settled_as_it_was_judged() {
     assert_eq!(failures(&w).await, (5, true));
 }
 
+/// Withdrawn while its check was in flight (reserved, not yet judged), the stopped step never
+/// settles it: the withdrawal does, as a failure, or the try it holds would be held for good and
+/// the entity's later checks would wait for it forever.
+#[tokio::test]
+async fn a_withdrawal_settles_the_check_its_stopped_step_had_reserved() {
+    let w = world();
+    let mut e = w.store.get_entity("e1").await.unwrap().unwrap();
+    e.failed_password_attempts = 4;
+    w.store.put_entity(e);
+    let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    reserve_check(&w, &r).await;
+    withdraw(&w, &r).await;
+    assert_eq!(failures(&w).await, (5, true), "the fifth in a row locks");
+    withdraw(&w, &r).await;
+    assert_eq!(
+        failures(&w).await,
+        (5, true),
+        "a retried withdrawal settles nothing twice"
+    );
+}
+
 /// What the check of `r`'s first attempt does before it judges the password.
 async fn reserve_check(w: &World, r: &Request) {
     let check = format!("{}#1", r.request_id);

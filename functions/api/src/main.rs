@@ -17,6 +17,7 @@ use icp_domain::queries::Queries;
 use icp_domain::reason::{self, ReasonCode};
 use icp_domain::review::{parse_decision, Deciding};
 use icp_domain::submit::Submitting;
+use icp_domain::verify::LockPolicy;
 use icp_domain::{Caller, ServiceError};
 use icp_edge::auth::Authenticator;
 use icp_edge::http::{self, ApiError};
@@ -60,6 +61,7 @@ struct Api {
     auth: Authenticator,
     ip_policy: icp_domain::validation::IpPolicy,
     clock: SystemClock,
+    lock: LockPolicy,
 }
 
 impl HttpFunction for Api {
@@ -81,6 +83,7 @@ impl HttpFunction for Api {
             auth,
             ip_policy: http::ip_policy()?,
             clock: SystemClock::from_env()?,
+            lock: aws::lock_policy()?,
         })
     }
 
@@ -132,9 +135,13 @@ impl HttpFunction for Api {
             }
             ("POST", "/requests/{requestId}/withdraw") => {
                 let id = http::path_param(req, "requestId")?;
-                let request = Withdrawal { store, workflow }
-                    .withdraw(&caller, &id, now)
-                    .await?;
+                let request = Withdrawal {
+                    store,
+                    workflow,
+                    lock: self.lock,
+                }
+                .withdraw(&caller, &id, now)
+                .await?;
                 Ok((200, request_json(&request, language)))
             }
             ("POST", "/requests/{requestId}/resubmit") => {

@@ -7,8 +7,11 @@ use crate::error::{DomainError, ServiceError, StoreError};
 use crate::history::{Effect, FailureCause};
 use crate::notification::Event;
 use crate::notify::notify_customer;
-use crate::ports::{Filings, NotificationLedger, Notifier, Requests, Workflow};
-use crate::records::{advance, load, load_attempt, load_own};
+use crate::password::LockPolicy;
+use crate::ports::{Filings, NotificationLedger, Notifier, PasswordChecks, Requests, Workflow};
+use crate::records::{
+    advance, load, load_attempt, load_own, password_check, settle_password_check,
+};
 use crate::{Caller, HistoryEvent, Request, RequestType, Status, WebsiteEffect};
 use chrono::{DateTime, Utc};
 
@@ -226,13 +229,14 @@ impl<S: Requests + Filings + NotificationLedger, N: Notifier, W: Workflow> Redri
     }
 }
 
-/// The customer's withdrawal: its ports.
+/// The customer's withdrawal: its ports, and the password lock a check it settles may set.
 pub struct Withdrawal<'a, S, W> {
     pub store: &'a S,
     pub workflow: &'a W,
+    pub lock: LockPolicy,
 }
 
-impl<S: Requests, W: Workflow> Withdrawal<'_, S, W> {
+impl<S: Requests + PasswordChecks, W: Workflow> Withdrawal<'_, S, W> {
     /// Withdraw: allowed until the reviewer approves (the forward to the authority may then be
     /// under way, and the authority would hold a submission the customer withdrew). Stops the
     /// workflow.
@@ -245,7 +249,8 @@ impl<S: Requests, W: Workflow> Withdrawal<'_, S, W> {
         let store = self.store;
         let request = load_own(store, caller, request_id).await?;
         if request.status == Status::Withdrawn {
-            // A retry: the first call may have failed to stop the execution.
+            // A retry: the first call may have failed to settle the check or stop the execution.
+            self.settle_unjudged_check(&request, now).await?;
             self.workflow.stop(request_id, request.attempt).await?;
             return Ok(request.seen_by(caller));
         }
@@ -281,7 +286,33 @@ impl<S: Requests, W: Workflow> Withdrawal<'_, S, W> {
             }
             Err(e) => return Err(e.into()),
         };
+        self.settle_unjudged_check(&withdrawn, now).await?;
         self.workflow.stop(request_id, withdrawn.attempt).await?;
         Ok(withdrawn.seen_by(caller))
+    }
+
+    /// Withdrawn while its license password was being checked: the step that reserved the check
+    /// is stopped and never settles it, and a reserved check holds one of the entity's tries for
+    /// good. Settled here as that step's own retry would settle a check whose attempt closed
+    /// before its judgement was written: as a failure. Settling twice changes nothing.
+    async fn settle_unjudged_check(
+        &self,
+        withdrawn: &Request,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        let mut moves = withdrawn.history.iter().rev().map(|entry| entry.status);
+        if (moves.next(), moves.next()) != (Some(Status::Withdrawn), Some(Status::Submitted)) {
+            return Ok(());
+        }
+        let check = password_check(&withdrawn.request_id, withdrawn.attempt);
+        settle_password_check(
+            self.store,
+            &withdrawn.entity_id,
+            &check,
+            false,
+            self.lock,
+            now,
+        )
+        .await
     }
 }

@@ -52,3 +52,19 @@ mod tests {
         assert!(!super::verify("not a hash", "correct horse"));
     }
 }
+
+/// Wrong passwords in a row that lock the entity, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockPolicy {
+    pub after_failures: u32,
+    pub seconds: i64,
+}
+
+impl Default for LockPolicy {
+    fn default() -> LockPolicy {
+        LockPolicy {
+            after_failures: 5,
+            seconds: 30 * 60,
+        }
+    }
+}

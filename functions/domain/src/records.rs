@@ -2,8 +2,10 @@
 //! load-check-transition sequence every step shares.
 
 use crate::error::{DomainError, ServiceError, StoreError};
-use crate::ports::{Filings, Requests};
+use crate::password::LockPolicy;
+use crate::ports::{Filings, PasswordChecks, Requests};
 use crate::{Caller, Entity, Request, Transition, Website};
+use chrono::{DateTime, Utc};
 
 pub(crate) async fn load<S: Requests>(
     store: &S,
@@ -96,4 +98,27 @@ pub(crate) async fn existing_website<S: Filings>(
         .get_website(website_id)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("website {website_id} is missing")))
+}
+
+/// The id an attempt's license password check is reserved under on its entity.
+pub(crate) fn password_check(request_id: &str, attempt: u32) -> String {
+    format!("{request_id}#{attempt}")
+}
+
+/// Settles an attempt's reserved password check, if any: a match clears the failures in a row;
+/// a mismatch at the limit locks the entity. Settling twice, or a check never reserved, changes
+/// nothing.
+pub(crate) async fn settle_password_check<S: PasswordChecks>(
+    store: &S,
+    entity_id: &str,
+    check: &str,
+    matched: bool,
+    lock: LockPolicy,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let lock_until = now + chrono::Duration::seconds(lock.seconds);
+    store
+        .settle_password_check(entity_id, check, matched, lock.after_failures, lock_until)
+        .await?;
+    Ok(())
 }

@@ -5,26 +5,12 @@ use crate::error::{ServiceError, StoreError};
 use crate::notification::Event;
 use crate::notify::notify_customer;
 use crate::ports::{Filings, NotificationLedger, Notifier, PasswordChecks, Requests, Vault};
-use crate::records::{existing_entity, load, load_attempt};
+use crate::records::{existing_entity, load, load_attempt, password_check, settle_password_check};
 use crate::submit::sealing_context;
 use crate::{password, HistoryEvent, ReasonCode, Request, Status};
 use chrono::{DateTime, Utc};
 
-/// Wrong passwords in a row that lock the entity, and for how long.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LockPolicy {
-    pub after_failures: u32,
-    pub seconds: i64,
-}
-
-impl Default for LockPolicy {
-    fn default() -> LockPolicy {
-        LockPolicy {
-            after_failures: 5,
-            seconds: 30 * 60,
-        }
-    }
-}
+pub use crate::password::LockPolicy;
 
 /// The license password check: its ports.
 pub struct Verification<'a, S, N, V> {
@@ -111,13 +97,13 @@ impl<S: Filings + Requests + PasswordChecks + NotificationLedger, N: Notifier, V
     ) -> Result<VerifyOutcome, ServiceError> {
         let store = self.store;
         let (request_id, attempt) = (request.request_id.as_str(), request.attempt);
-        let check = format!("{request_id}#{attempt}");
+        let check = password_check(request_id, attempt);
         if request.status != Status::Submitted {
             // A retry after the transition: the check is settled (once) as a match only if the
             // attempt's history records it verified, whatever the request's status is now.
             // Closed before its judgement was written, a reserved check counts as a failure.
             let matched = verified(&request);
-            self.settle_check(&request.entity_id, &check, matched, lock, now)
+            settle_password_check(self.store, &request.entity_id, &check, matched, lock, now)
                 .await?;
             return Ok(settled_outcome(&request, attempt));
         }
@@ -190,7 +176,7 @@ impl<S: Filings + Requests + PasswordChecks + NotificationLedger, N: Notifier, V
         match store.apply(&transition).await {
             Ok(_) if locked => Ok(VerifyOutcome::Rejected),
             Ok(_) => {
-                self.settle_check(&entity.entity_id, &check, matches, lock, now)
+                settle_password_check(self.store, &entity.entity_id, &check, matches, lock, now)
                     .await?;
                 Ok(if matches {
                     VerifyOutcome::Accepted
@@ -203,29 +189,19 @@ impl<S: Filings + Requests + PasswordChecks + NotificationLedger, N: Notifier, V
             Err(StoreError::Conflict(_)) => {
                 let now_request = load(store, request_id).await?;
                 let judged_a_match = now_request.attempt == attempt && matches;
-                self.settle_check(&entity.entity_id, &check, judged_a_match, lock, now)
-                    .await?;
+                settle_password_check(
+                    self.store,
+                    &entity.entity_id,
+                    &check,
+                    judged_a_match,
+                    lock,
+                    now,
+                )
+                .await?;
                 Ok(settled_outcome(&now_request, attempt))
             }
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// Settles the attempt's reserved check, if any: a match clears the failures in a row;
-    /// a mismatch at the limit locks the entity. Settling twice changes nothing.
-    async fn settle_check(
-        &self,
-        entity_id: &str,
-        check: &str,
-        matched: bool,
-        lock: LockPolicy,
-        now: DateTime<Utc>,
-    ) -> Result<(), ServiceError> {
-        let lock_until = now + chrono::Duration::seconds(lock.seconds);
-        self.store
-            .settle_password_check(entity_id, check, matched, lock.after_failures, lock_until)
-            .await?;
-        Ok(())
     }
 }
 

@@ -12,6 +12,7 @@ use icp_domain::review::{AwaitReview, Deciding, ReviewNotices};
 use icp_domain::start::Start;
 use icp_domain::submit::Submitting;
 use icp_domain::sweep::Sweeper;
+use icp_domain::verify::LockPolicy;
 use icp_domain::verify::Verification;
 
 /// The doubles, with the vault `V` under test.
@@ -126,6 +127,7 @@ impl<V> TestPorts<V> {
         Withdrawal {
             store: &self.store,
             workflow: &self.workflow,
+            lock: LockPolicy::default(),
         }
     }
 
