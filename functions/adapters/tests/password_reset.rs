@@ -253,6 +253,18 @@ async fn an_expired_code_a_weak_password_and_another_entity_change_nothing() {
         w.retrieval().start_password_reset(&reviewer, now).await,
         Err(ServiceError::Forbidden)
     ));
+    // A token naming an entity the provider has no filings of: refused, not a fault (a 5xx).
+    let unknown = customer("e-not-imported");
+    assert!(matches!(
+        w.retrieval().start_password_reset(&unknown, now).await,
+        Err(ServiceError::Forbidden)
+    ));
+    assert!(matches!(
+        w.retrieval()
+            .confirm_password_reset(&unknown, &reset.reset_id, &code, NEW, now)
+            .await,
+        Err(ServiceError::Forbidden)
+    ));
     assert_eq!(entity(&w).await, before);
 }
 
