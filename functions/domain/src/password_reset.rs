@@ -324,6 +324,15 @@ impl<S: Filings + PasswordResets + NotificationLedger, N: Notifier, V: Vault>
     }
 }
 
+/// The entity a customer's token names. One the provider has no filings of (its token issued
+/// before the entity was imported) may not reset a password here: refused, not a fault.
+async fn callers_entity<S: Filings>(store: &S, entity_id: &str) -> Result<Entity, ServiceError> {
+    store
+        .get_entity(entity_id)
+        .await?
+        .ok_or(ServiceError::Forbidden)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,13 +362,4 @@ mod tests {
             assert!(code.bytes().all(|b| b.is_ascii_digit()));
         }
     }
-}
-
-/// The entity a customer's token names. One the provider has no filings of (its token issued
-/// before the entity was imported) may not reset a password here: refused, not a fault.
-async fn callers_entity<S: Filings>(store: &S, entity_id: &str) -> Result<Entity, ServiceError> {
-    store
-        .get_entity(entity_id)
-        .await?
-        .ok_or(ServiceError::Forbidden)
 }
