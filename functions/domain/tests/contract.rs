@@ -307,6 +307,43 @@ fn every_step_that_waits_a_round_is_resumed() {
     assert_eq!(resumed, waiting);
 }
 
+/// A state a waiting round resumes is entered again, with a new `$$.State.EnteredTime`: only a
+/// wait may take it (each entry is a new wait, with a new token). What tells an escalation's
+/// notices apart comes from the input, kept where it began, so the reviewers told before the
+/// round are not told again.
+#[test]
+fn a_state_a_round_resumes_is_the_same_occasion_again() {
+    let definition = definition();
+    let resumed: Vec<String> = definition["States"]["ResumeRound"]["Choices"]
+        .as_array()
+        .expect("ResumeRound's choices")
+        .iter()
+        .map(|rule| rule["Next"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        resumed.iter().any(|name| name == "FirstReviewOverdue"),
+        "{resumed:?}"
+    );
+    for name in &resumed {
+        let state = &definition["States"][name.as_str()];
+        let waits = state["Resource"]
+            .as_str()
+            .is_some_and(|r| r.ends_with(".waitForTaskToken"));
+        for (key, value) in state["Parameters"]["Payload"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            if value == "$$.State.EnteredTime" {
+                assert!(
+                    waits && key == "enteredAt.$",
+                    "{name}: {key} would change when a round resumes it"
+                );
+            }
+        }
+    }
+}
+
 /// From the reviewer's approval on, nothing leads to `failed`: every path from the forward to
 /// the authority ends in Done, waiting rounds for as long as it takes.
 #[test]
