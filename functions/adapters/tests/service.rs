@@ -1839,6 +1839,42 @@ async fn a_withdrawal_settles_the_check_its_stopped_step_had_reserved() {
     );
 }
 
+/// Failed while its check was in flight (its step could not go on), the same: the check is
+/// settled with the recorded failure, and only a check never judged.
+#[tokio::test]
+async fn a_recorded_failure_settles_the_check_its_step_had_reserved() {
+    let w = world();
+    let judged = submit(&w, &w.customer, "k0", "w2", PASSWORD).await.unwrap();
+    assert_eq!(verify(&w, &judged, 1).await, VerifyOutcome::Accepted);
+    let mut e = w.store.get_entity("e1").await.unwrap().unwrap();
+    e.failed_password_attempts = 4;
+    w.store.put_entity(e);
+    let failed = |r: &Request| {
+        let attempt = attempt_of(r, 1);
+        let w = &w;
+        async move {
+            let crash = FailureCause::StepFailed("Runtime.ExitError".into());
+            w.closing().fail(&attempt, crash, Utc::now()).await.unwrap();
+            w.unjudged_checks()
+                .settle_attempt(&attempt, Utc::now())
+                .await
+                .unwrap();
+        }
+    };
+    failed(&judged).await;
+    assert_eq!(
+        failures(&w).await,
+        (4, false),
+        "judged already: nothing to settle"
+    );
+
+    let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    reserve_check(&w, &r).await;
+    failed(&r).await;
+    assert_eq!(current(&w, &r).await.status, Status::Failed);
+    assert_eq!(failures(&w).await, (5, true), "the fifth in a row locks");
+}
+
 /// What the check of `r`'s first attempt does before it judges the password.
 async fn reserve_check(w: &World, r: &Request) {
     let check = format!("{}#1", r.request_id);

@@ -3,14 +3,16 @@
 //! when the authority's deadline passes (or, with none, the alarm and another wait), and the
 //! recorded failure when the workflow cannot go on.
 
+use icp_adapters::aws;
 use icp_adapters::clock::SystemClock;
 use icp_adapters::dynamo::DynamoStore;
 use icp_adapters::notifier::SnsSesNotifier;
 use icp_domain::authority::AuthorityDeadline;
-use icp_domain::closing::Closing;
+use icp_domain::closing::{Closing, UnjudgedCheck};
 use icp_domain::contract::{AuthorityOutcome, CloseTask, Reminder, Resumed};
 use icp_domain::history::FailureCause;
 use icp_domain::ports::Clock;
+use icp_domain::verify::LockPolicy;
 use icp_edge::lambda::{self, SdkConfig, StepFunction};
 use icp_edge::step::StepError;
 use icp_edge::telemetry;
@@ -32,6 +34,7 @@ struct CloseRequest {
     store: DynamoStore,
     notifier: SnsSesNotifier,
     clock: SystemClock,
+    lock: LockPolicy,
 }
 
 impl StepFunction for CloseRequest {
@@ -43,6 +46,7 @@ impl StepFunction for CloseRequest {
             store: DynamoStore::from_env(config)?,
             notifier: SnsSesNotifier::from_env(config)?,
             clock: SystemClock::from_env()?,
+            lock: aws::lock_policy()?,
         })
     }
 
@@ -74,6 +78,12 @@ impl StepFunction for CloseRequest {
                 tracing::warn!(request_id = %attempt.request_id, attempt = attempt.attempt, %error, "workflow failed");
                 let cause = FailureCause::StepFailed(error.to_string());
                 closing.fail(&attempt, cause, now).await?;
+                UnjudgedCheck {
+                    store: &self.store,
+                    lock: self.lock,
+                }
+                .settle_attempt(&attempt, now)
+                .await?;
                 Answer::Nothing
             }
         })

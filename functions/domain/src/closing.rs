@@ -237,6 +237,13 @@ pub struct Withdrawal<'a, S, W> {
 }
 
 impl<S: Requests + PasswordChecks, W: Workflow> Withdrawal<'_, S, W> {
+    fn unjudged_check(&self) -> UnjudgedCheck<'_, S> {
+        UnjudgedCheck {
+            store: self.store,
+            lock: self.lock,
+        }
+    }
+
     /// Withdraw: allowed until the reviewer approves (the forward to the authority may then be
     /// under way, and the authority would hold a submission the customer withdrew). Stops the
     /// workflow.
@@ -250,7 +257,7 @@ impl<S: Requests + PasswordChecks, W: Workflow> Withdrawal<'_, S, W> {
         let request = load_own(store, caller, request_id).await?;
         if request.status == Status::Withdrawn {
             // A retry: the first call may have failed to settle the check or stop the execution.
-            self.settle_unjudged_check(&request, now).await?;
+            self.unjudged_check().settle(&request, now).await?;
             self.workflow.stop(request_id, request.attempt).await?;
             return Ok(request.seen_by(caller));
         }
@@ -286,33 +293,45 @@ impl<S: Requests + PasswordChecks, W: Workflow> Withdrawal<'_, S, W> {
             }
             Err(e) => return Err(e.into()),
         };
-        self.settle_unjudged_check(&withdrawn, now).await?;
+        self.unjudged_check().settle(&withdrawn, now).await?;
         self.workflow.stop(request_id, withdrawn.attempt).await?;
         Ok(withdrawn.seen_by(caller))
     }
+}
 
-    /// Withdrawn while its license password was being checked: the step that reserved the check
-    /// is stopped and never settles it, and a reserved check holds one of the entity's tries for
-    /// good. Settled here as that step's own retry would settle a check whose attempt closed
-    /// before its judgement was written: as a failure. Settling twice changes nothing.
-    async fn settle_unjudged_check(
-        &self,
-        withdrawn: &Request,
-        now: DateTime<Utc>,
-    ) -> Result<(), ServiceError> {
-        let mut moves = withdrawn.history.iter().rev().map(|entry| entry.status);
-        if (moves.next(), moves.next()) != (Some(Status::Withdrawn), Some(Status::Submitted)) {
+/// A license password check whose attempt closed before it was judged: withdrawn, or failed,
+/// while the step that reserved the check was stopped or could not go on. That step never runs
+/// again to settle it, and a reserved check holds one of the entity's tries for good: at the
+/// limit every later check of the entity would wait its turn forever, with no lock to tell the
+/// customer to reset the password.
+pub struct UnjudgedCheck<'a, S> {
+    pub store: &'a S,
+    pub lock: LockPolicy,
+}
+
+impl<S: Requests + PasswordChecks> UnjudgedCheck<'_, S> {
+    /// Settles the check of a request closed straight from `submitted`, as the step's own retry
+    /// settles one whose attempt closed before its judgement was written: as a failure, since
+    /// nothing says it matched. Settling twice, or a check never reserved, changes nothing.
+    pub async fn settle(&self, closed: &Request, now: DateTime<Utc>) -> Result<(), ServiceError> {
+        let mut moves = closed.history.iter().rev().map(|entry| entry.status);
+        let (last, before) = (moves.next(), moves.next());
+        if last.is_none_or(|status| status.is_open()) || before != Some(Status::Submitted) {
             return Ok(());
         }
-        let check = password_check(&withdrawn.request_id, withdrawn.attempt);
-        settle_password_check(
-            self.store,
-            &withdrawn.entity_id,
-            &check,
-            false,
-            self.lock,
-            now,
-        )
-        .await
+        let check = password_check(&closed.request_id, closed.attempt);
+        settle_password_check(self.store, &closed.entity_id, &check, false, self.lock, now).await
+    }
+
+    /// The same, for the attempt a failed workflow recorded.
+    pub async fn settle_attempt(
+        &self,
+        attempt: &Attempt,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        match load_attempt(self.store, &attempt.request_id, attempt.attempt).await? {
+            Some(request) => self.settle(&request, now).await,
+            None => Ok(()),
+        }
     }
 }

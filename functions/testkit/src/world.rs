@@ -4,7 +4,7 @@
 use crate::fakes::{RecordingAuthority, RecordingNotifier, RecordingWorkflow};
 use crate::memory::MemoryStore;
 use icp_domain::authority::{AuthorityDeadline, AuthorityResult, Forwarding};
-use icp_domain::closing::{Closing, Redrive, Withdrawal};
+use icp_domain::closing::{Closing, Redrive, UnjudgedCheck, Withdrawal};
 use icp_domain::impact::ImpactPreview;
 use icp_domain::password_reset::PasswordRetrieval;
 use icp_domain::queries::Queries;
@@ -120,6 +120,13 @@ impl<V> TestPorts<V> {
         Closing {
             store: &self.store,
             notifier: &self.notifier,
+        }
+    }
+
+    pub fn unjudged_checks(&self) -> UnjudgedCheck<'_, Store> {
+        UnjudgedCheck {
+            store: &self.store,
+            lock: LockPolicy::default(),
         }
     }
 
