@@ -943,6 +943,20 @@ async fn an_operator_re_drives_a_failed_request_where_it_stood() {
             Err(ServiceError::Forbidden)
         ));
     }
+    // Step Functions refuses the start: the request is reopened, its run not started yet.
+    let throttled = std::sync::atomic::Ordering::SeqCst;
+    w.workflow.fail_starts.store(true, throttled);
+    assert!(matches!(
+        w.redrives()
+            .redrive(&operator(), &r.request_id, Utc::now())
+            .await,
+        Err(ServiceError::Workflow(_))
+    ));
+    assert_eq!(current(&w, &r).await.status, Status::PendingFirstReview);
+    w.workflow.fail_starts.store(false, throttled);
+    let runs = || w.workflow.executions.lock().unwrap().clone();
+    let before = runs();
+    // The operator tries again: the run starts.
     let reopened = w
         .redrives()
         .redrive(&operator(), &r.request_id, Utc::now())
@@ -959,7 +973,8 @@ async fn an_operator_re_drives_a_failed_request_where_it_stood() {
         Some(r.request_id.as_str())
     );
     let again = format!("{}_{}", execution_name(&reopened), reopened.history.len());
-    assert!(w.workflow.executions.lock().unwrap().contains(&again));
+    let started: Vec<String> = runs().difference(&before).cloned().collect();
+    assert_eq!(started, [again], "one run, named by the reopening");
     assert_eq!(reopened.review_due_at, due, "due when it was");
     let (queue, _) = w.store.review_queue(10, None).await.unwrap();
     assert!(queue.iter().any(|q| q.request_id == r.request_id));
@@ -971,14 +986,14 @@ async fn an_operator_re_drives_a_failed_request_where_it_stood() {
         2,
         "told again of the re-drive"
     );
-    assert!(matches!(
-        w.redrives()
-            .redrive(&operator(), &r.request_id, Utc::now())
-            .await,
-        Err(ServiceError::Domain(DomainError::NothingToRedrive(
-            Status::PendingFirstReview
-        )))
-    ));
+    // A repeat (its answer lost) answers the same and starts nothing more.
+    let repeated = w
+        .redrives()
+        .redrive(&operator(), &r.request_id, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(repeated.history.len(), reopened.history.len());
+    assert_eq!(runs().difference(&before).count(), 1);
 
     // Failed again; the customer filed another request on the website meanwhile.
     w.closing()

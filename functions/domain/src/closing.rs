@@ -166,7 +166,8 @@ impl<S: Requests + Filings + NotificationLedger, N: Notifier, W: Workflow> Redri
     /// An operator's re-drive, once the cause is mended. An approval not yet applied (the
     /// workflow waits rounds to apply it) is applied now; applied already, the request is
     /// answered as it stands. A request failed awaiting its first review reopens there (if its
-    /// website is free) and its attempt starts again; a repeat finds it open and refuses.
+    /// website is free) and its attempt starts again; a repeat (its answer lost, or the start
+    /// refused) starts that same run, and nothing twice.
     pub async fn redrive(
         &self,
         caller: &Caller,
@@ -192,6 +193,7 @@ impl<S: Requests + Filings + NotificationLedger, N: Notifier, W: Workflow> Redri
                 load(self.store, request_id).await
             }
             Status::Completed => Ok(request),
+            Status::PendingFirstReview if reopened_last(&request) => self.restart(request).await,
             _ => self.reopen(caller, request, now).await,
         }
     }
@@ -207,8 +209,11 @@ impl<S: Requests + Filings + NotificationLedger, N: Notifier, W: Workflow> Redri
             Ok(reopened) => reopened,
             Err(StoreError::Conflict(_)) => {
                 let current = load(self.store, &request.request_id).await?;
+                if current.status == Status::PendingFirstReview && reopened_last(&current) {
+                    // Another re-drive moved first: the same run.
+                    return self.restart(current).await;
+                }
                 if current.status != Status::Failed {
-                    // Another re-drive moved first: it started the attempt.
                     return Err(DomainError::NothingToRedrive(current.status).into());
                 }
                 let website = self.store.get_website(&request.website_id).await?;
@@ -217,7 +222,12 @@ impl<S: Requests + Filings + NotificationLedger, N: Notifier, W: Workflow> Redri
             }
             Err(e) => return Err(e.into()),
         };
-        // Named by the history, which the reopening lengthened: a start apart from any before.
+        self.restart(reopened).await
+    }
+
+    /// Starts the reopened request's run. Named by the history, which the reopening lengthened:
+    /// a start apart from any before, and the same one however often it is asked for.
+    async fn restart(&self, reopened: Request) -> Result<Request, ServiceError> {
         self.workflow
             .restart(
                 &reopened.request_id,
@@ -227,6 +237,14 @@ impl<S: Requests + Filings + NotificationLedger, N: Notifier, W: Workflow> Redri
             .await?;
         Ok(reopened)
     }
+}
+
+/// Reopened by a re-drive, and nothing has happened to it since.
+fn reopened_last(request: &Request) -> bool {
+    request
+        .history
+        .last()
+        .is_some_and(|entry| entry.event == Some(HistoryEvent::Redriven))
 }
 
 /// The customer's withdrawal: its ports, and the password lock a check it settles may set.

@@ -21,15 +21,25 @@ pub struct RecordingWorkflow {
     pub described: Mutex<Vec<String>>,
     /// While set, listing the running executions fails.
     pub fail_listing: std::sync::atomic::AtomicBool,
+    /// While set, starting an execution fails, as when Step Functions throttles.
+    pub fail_starts: std::sync::atomic::AtomicBool,
+}
+
+impl RecordingWorkflow {
+    fn started(&self, name: String) -> Result<(), WorkflowError> {
+        if self.fail_starts.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(WorkflowError::Unavailable(
+                "StartExecution throttled".into(),
+            ));
+        }
+        self.executions.lock().unwrap().insert(name);
+        Ok(())
+    }
 }
 
 impl Workflow for RecordingWorkflow {
     async fn start(&self, request_id: &str, attempt: u32) -> Result<(), WorkflowError> {
-        self.executions
-            .lock()
-            .unwrap()
-            .insert(format!("{request_id}-{attempt}"));
-        Ok(())
+        self.started(format!("{request_id}-{attempt}"))
     }
 
     async fn restart(
@@ -38,11 +48,7 @@ impl Workflow for RecordingWorkflow {
         attempt: u32,
         run: usize,
     ) -> Result<(), WorkflowError> {
-        self.executions
-            .lock()
-            .unwrap()
-            .insert(format!("{request_id}-{attempt}_{run}"));
-        Ok(())
+        self.started(format!("{request_id}-{attempt}_{run}"))
     }
 
     async fn resume(&self, token: &str, output: &serde_json::Value) -> Result<bool, WorkflowError> {
