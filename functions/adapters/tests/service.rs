@@ -363,6 +363,16 @@ async fn readers_see_only_their_own() {
     ));
     let listed = w.queries().list_requests(&w.customer, None).await.unwrap();
     assert_eq!(listed.len(), 1);
+
+    // The request closed, an import moves the website to e2: its requests stay e1's.
+    withdraw(&w, &r).await;
+    let mut moved = w.store.get_website("w1").await.unwrap().unwrap();
+    moved.entity_id = "e2".into();
+    w.store.put_website(moved);
+    for website in [Some("w1"), None] {
+        let theirs = w.queries().list_requests(&other, website).await.unwrap();
+        assert!(theirs.is_empty(), "{theirs:?}");
+    }
 }
 
 #[tokio::test]
@@ -1156,6 +1166,35 @@ async fn the_sweeper_starts_again_what_an_ended_execution_left_open() {
     assert_eq!(w.notifier.sent.lock().unwrap().len(), told_before);
     let again = sweep(&w).await;
     assert_eq!(again.acted(), 0, "now they run: {again:?}");
+}
+
+/// Without the listing, only an attempt's first execution can be looked at by name: one that
+/// ended while a restart of the attempt runs is not started a third time, which would take the
+/// running one's waits from it.
+#[tokio::test]
+async fn without_the_listing_an_ended_execution_is_not_restarted_beside_its_restart() {
+    let w = world();
+    let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
+    verify(&w, &r, 1).await;
+    w.workflow.ended.lock().unwrap().insert(execution_name(&r));
+    let restart = format!(
+        "{}_{}",
+        execution_name(&r),
+        current(&w, &r).await.history.len()
+    );
+    w.workflow.executions.lock().unwrap().insert(restart);
+    // The restart goes on: approved, the history is longer than the restart's name says.
+    decide(&w, &r, Decision::Approve, &[]).await.unwrap();
+    let runs = w.workflow.executions.lock().unwrap().clone();
+    let listing = std::sync::atomic::Ordering::SeqCst;
+    w.workflow.fail_listing.store(true, listing);
+    let blind = sweep(&w).await;
+    assert!(blind.unlisted.is_some());
+    assert_eq!(blind.acted(), 0, "{blind:?}");
+    w.workflow.fail_listing.store(false, listing);
+    let listed = sweep(&w).await;
+    assert!(listed.restarted.is_empty(), "{listed:?}");
+    assert_eq!(*w.workflow.executions.lock().unwrap(), runs);
 }
 
 /// A result recorded whose resume was lost: the reviewer's decision (the request still awaits

@@ -142,7 +142,9 @@ impl<S: Filings + Requests + ReviewQueue> Queries<'_, S> {
         Ok((request, website.map(WebsiteAsItStands::from)))
     }
 
-    /// The caller's requests, newest first: on one website, or on all of them.
+    /// The caller's requests, newest first: on one website, or on all of them. Only the
+    /// entity's own: an import may have moved a website from another entity, whose requests on
+    /// it stay that entity's.
     pub async fn list_requests(
         &self,
         caller: &Caller,
@@ -172,7 +174,12 @@ impl<S: Filings + Requests + ReviewQueue> Queries<'_, S> {
         let mut requests = Vec::new();
         for id in website_ids {
             let on_website = self.store.list_requests(&id).await?;
-            requests.extend(on_website.into_iter().map(|r| r.seen_by(caller)));
+            requests.extend(
+                on_website
+                    .into_iter()
+                    .filter(|r| r.entity_id == entity_id)
+                    .map(|r| r.seen_by(caller)),
+            );
         }
         requests.sort_by(|a, b| (b.created_at, &b.request_id).cmp(&(a.created_at, &a.request_id)));
         Ok(requests)

@@ -42,6 +42,15 @@ impl SweepReport {
     }
 }
 
+/// What the listing of the running executions says of an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listed {
+    Running,
+    NotRunning,
+    /// The listing failed.
+    Unknown,
+}
+
 /// The sweeper: its ports.
 pub struct Sweeper<'a, S, V, W> {
     pub store: &'a S,
@@ -74,6 +83,7 @@ impl<S: Requests + TaskTokens, V: Vault, W: Workflow> Sweeper<'_, S, V, W> {
             Ok(running) => (running, None),
             Err(e) => (HashSet::new(), Some(e.to_string())),
         };
+        let listing_failed = unlisted.is_some();
         let open_ids: HashSet<&str> = open.iter().map(|r| r.request_id.as_str()).collect();
         // A running execution of a request no longer open: the authority's rejection, recorded
         // while its resume was lost, is the one such wait with a result to deliver.
@@ -89,7 +99,12 @@ impl<S: Requests + TaskTokens, V: Vault, W: Workflow> Sweeper<'_, S, V, W> {
         // Made into a list first: a stream mapped by a closure does not prove itself Send.
         let mut sweeps: Vec<_> = quiet
             .map(|request| {
-                let listed = running.contains(&(request.request_id.clone(), request.attempt));
+                let listed = match running.contains(&(request.request_id.clone(), request.attempt))
+                {
+                    _ if listing_failed => Listed::Unknown,
+                    true => Listed::Running,
+                    false => Listed::NotRunning,
+                };
                 let id = request.request_id.clone();
                 futures::future::Either::Left(
                     async move { (id, self.sweep_one(request, listed).await) },
@@ -121,18 +136,17 @@ impl<S: Requests + TaskTokens, V: Vault, W: Workflow> Sweeper<'_, S, V, W> {
         Ok(report)
     }
 
-    /// What the sweep did with the open, quiet `request`: `listed` if the listing has its
-    /// execution running.
+    /// What the sweep did with the open, quiet `request`, by what the listing says of it.
     async fn sweep_one(
         &self,
         request: &Request,
-        listed: bool,
+        listed: Listed,
     ) -> Result<Option<Swept>, ServiceError> {
         let (id, attempt) = (&request.request_id, request.attempt);
         let execution = match listed {
-            true => Execution::Running,
+            Listed::Running => Execution::Running,
             // Not listed (or no listing): looked at, since the listing may lag the engine.
-            false => self.workflow.execution(id, attempt).await?,
+            Listed::NotRunning | Listed::Unknown => self.workflow.execution(id, attempt).await?,
         };
         Ok(match (execution, request.status) {
             (Execution::Running, _) => self.resume_recorded(request).await?,
@@ -140,6 +154,9 @@ impl<S: Requests + TaskTokens, V: Vault, W: Workflow> Sweeper<'_, S, V, W> {
                 self.workflow.start(id, attempt).await?;
                 Some(Swept::Started)
             }
+            // Only the attempt's first execution can be looked at by name: a restart of it,
+            // named apart, may be running. Left to a sweep whose listing shows whether it is.
+            _ if listed == Listed::Unknown => None,
             _ => {
                 // Named by the request's history so far: sweeps that race start one execution,
                 // and a request that moved on since the last restart can be restarted again.
