@@ -1842,9 +1842,7 @@ async fn a_lock_stops_the_checks_in_flight_and_its_end_restarts_the_count() {
 #[tokio::test]
 async fn a_check_retried_after_a_crash_is_settled_as_it_was_judged() {
     let w = world();
-    let mut e = w.store.get_entity("e1").await.unwrap().unwrap();
-    e.failed_password_attempts = 3;
-    w.store.put_entity(e);
+    wrong_in_a_row(&w, 3).await;
 
     // Judged wrong and recorded so, then withdrawn: the retry counts it, not clears the count.
     let wrong = submit(&w, &w.customer, "k1", "w1", "nope").await.unwrap();
@@ -1878,9 +1876,7 @@ async fn a_check_retried_after_a_crash_is_settled_as_it_was_judged() {
 #[tokio::test]
 async fn a_withdrawal_settles_the_check_its_stopped_step_had_reserved() {
     let w = world();
-    let mut e = w.store.get_entity("e1").await.unwrap().unwrap();
-    e.failed_password_attempts = 4;
-    w.store.put_entity(e);
+    wrong_in_a_row(&w, 4).await;
     let r = submit(&w, &w.customer, "k1", "w1", PASSWORD).await.unwrap();
     reserve_check(&w, &r).await;
     withdraw(&w, &r).await;
@@ -1900,9 +1896,7 @@ async fn a_recorded_failure_settles_the_check_its_step_had_reserved() {
     let w = world();
     let judged = submit(&w, &w.customer, "k0", "w2", PASSWORD).await.unwrap();
     assert_eq!(verify(&w, &judged, 1).await, VerifyOutcome::Accepted);
-    let mut e = w.store.get_entity("e1").await.unwrap().unwrap();
-    e.failed_password_attempts = 4;
-    w.store.put_entity(e);
+    wrong_in_a_row(&w, 4).await;
     let failed = |r: &Request| {
         let attempt = attempt_of(r, 1);
         let w = &w;
@@ -1936,6 +1930,13 @@ async fn reserve_check(w: &World, r: &Request) {
         .store
         .reserve_password_check(&r.entity_id, &check, 5, None);
     assert!(reserved.await.unwrap());
+}
+
+/// e1 has had `failures` wrong passwords in a row.
+async fn wrong_in_a_row(w: &World, failures: u32) {
+    let mut e = w.store.get_entity("e1").await.unwrap().unwrap();
+    e.failed_password_attempts = failures;
+    w.store.put_entity(e);
 }
 
 /// e1's wrong passwords in a row, and whether it is locked.

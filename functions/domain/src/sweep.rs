@@ -99,11 +99,12 @@ impl<S: Requests + TaskTokens, V: Vault, W: Workflow> Sweeper<'_, S, V, W> {
         // Made into a list first: a stream mapped by a closure does not prove itself Send.
         let mut sweeps: Vec<_> = quiet
             .map(|request| {
-                let listed = match running.contains(&(request.request_id.clone(), request.attempt))
-                {
-                    _ if listing_failed => Listed::Unknown,
-                    true => Listed::Running,
-                    false => Listed::NotRunning,
+                let listed = if listing_failed {
+                    Listed::Unknown
+                } else if running.contains(&(request.request_id.clone(), request.attempt)) {
+                    Listed::Running
+                } else {
+                    Listed::NotRunning
                 };
                 let id = request.request_id.clone();
                 futures::future::Either::Left(

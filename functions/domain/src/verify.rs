@@ -103,8 +103,7 @@ impl<S: Filings + Requests + PasswordChecks + NotificationLedger, N: Notifier, V
             // attempt's history records it verified, whatever the request's status is now.
             // Closed before its judgement was written, a reserved check counts as a failure.
             let matched = verified(&request);
-            settle_password_check(self.store, &request.entity_id, &check, matched, lock, now)
-                .await?;
+            settle_password_check(store, &request.entity_id, &check, matched, lock, now).await?;
             return Ok(settled_outcome(&request, attempt));
         }
         let sealed = store
@@ -176,8 +175,7 @@ impl<S: Filings + Requests + PasswordChecks + NotificationLedger, N: Notifier, V
         match store.apply(&transition).await {
             Ok(_) if locked => Ok(VerifyOutcome::Rejected),
             Ok(_) => {
-                settle_password_check(self.store, &entity.entity_id, &check, matches, lock, now)
-                    .await?;
+                settle_password_check(store, &entity.entity_id, &check, matches, lock, now).await?;
                 Ok(if matches {
                     VerifyOutcome::Accepted
                 } else {
@@ -189,15 +187,8 @@ impl<S: Filings + Requests + PasswordChecks + NotificationLedger, N: Notifier, V
             Err(StoreError::Conflict(_)) => {
                 let now_request = load(store, request_id).await?;
                 let judged_a_match = now_request.attempt == attempt && matches;
-                settle_password_check(
-                    self.store,
-                    &entity.entity_id,
-                    &check,
-                    judged_a_match,
-                    lock,
-                    now,
-                )
-                .await?;
+                settle_password_check(store, &entity.entity_id, &check, judged_a_match, lock, now)
+                    .await?;
                 Ok(settled_outcome(&now_request, attempt))
             }
             Err(e) => Err(e.into()),

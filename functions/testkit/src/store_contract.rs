@@ -280,6 +280,28 @@ async fn requests_suite(store: &(impl Filings + Requests + PasswordChecks), seed
 /// The review queue pages soonest due first (not in order of creation); a page's position
 /// leads on to the rest, each request once; a request leaves the queue with its first move
 /// out of review. Other suites may share the store, so only this suite's requests are counted.
+/// The reviewers' queue, read in pages of `limit` to its end: each page within its limit and of
+/// requests awaiting review, each request once.
+async fn review_queue_ids(store: &impl ReviewQueue, limit: usize) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let (page, last) = store.review_queue(limit, after.as_ref()).await.unwrap();
+        assert!(page.len() <= limit, "a page holds at most its limit");
+        assert!(page.iter().all(|r| r.status == Status::PendingFirstReview));
+        seen.extend(page.into_iter().map(|r| r.request_id));
+        match last {
+            Some(position) => after = Some(position),
+            None => break,
+        }
+    }
+    let mut unique_seen = seen.clone();
+    unique_seen.sort();
+    unique_seen.dedup();
+    assert_eq!(unique_seen.len(), seen.len(), "each request once");
+    seen
+}
+
 async fn review_queue_suite(store: &(impl Requests + ReviewQueue), seeder: &impl Seed) {
     let mut ours = Vec::new();
     // Ahead of the clock: on the local stack the sweeper (every minute) takes a request left
@@ -297,27 +319,8 @@ async fn review_queue_suite(store: &(impl Requests + ReviewQueue), seeder: &impl
         // The later created, the sooner due.
         ours.push(awaiting_review(store, &r, at, t0 + Duration::days(3 - i)).await);
     }
-    let queue = || async {
-        let mut seen = Vec::new();
-        let mut after = None;
-        loop {
-            let (page, last) = store.review_queue(2, after.as_ref()).await.unwrap();
-            assert!(page.len() <= 2, "a page holds at most its limit");
-            assert!(page.iter().all(|r| r.status == Status::PendingFirstReview));
-            seen.extend(page.into_iter().map(|r| r.request_id));
-            match last {
-                Some(position) => after = Some(position),
-                None => break,
-            }
-        }
-        let mut unique_seen = seen.clone();
-        unique_seen.sort();
-        unique_seen.dedup();
-        assert_eq!(unique_seen.len(), seen.len(), "each request once");
-        seen
-    };
     let ids: Vec<String> = ours.iter().map(|r| r.request_id.clone()).collect();
-    let order: Vec<String> = queue()
+    let order: Vec<String> = review_queue_ids(store, 2)
         .await
         .into_iter()
         .filter(|id| ids.contains(id))
@@ -329,7 +332,7 @@ async fn review_queue_suite(store: &(impl Requests + ReviewQueue), seeder: &impl
         .transition(Status::Withdrawn, "customer", HistoryEvent::Withdrawn, t0)
         .unwrap();
     store.apply(&withdrawn).await.unwrap();
-    let order: Vec<String> = queue()
+    let order: Vec<String> = review_queue_ids(store, 2)
         .await
         .into_iter()
         .filter(|id| ids.contains(id))
@@ -494,21 +497,6 @@ async fn filings_suite(store: &(impl Filings + Requests), seeder: &impl Seed) {
     assert_eq!(kept.open_request_id.as_deref(), Some(r.request_id.as_str()));
 }
 
-/// Whether the reviewers' queue holds `request_id`, read page by page to its end.
-async fn in_review_queue(store: &impl ReviewQueue, request_id: &str) -> bool {
-    let mut after = None;
-    loop {
-        let (page, last) = store.review_queue(50, after.as_ref()).await.unwrap();
-        if page.iter().any(|r| r.request_id == request_id) {
-            return true;
-        }
-        match last {
-            Some(position) => after = Some(position),
-            None => return false,
-        }
-    }
-}
-
 /// A failed request reopened (an operator's re-drive) holds its website open again, in the same
 /// write, and is back in the reviewers' queue, due when it was; with another request holding
 /// the website, it is refused and nothing changes.
@@ -543,7 +531,7 @@ async fn reopening_suite(store: &(impl Requests + Filings + ReviewQueue), seeder
         "a failed request frees its website"
     );
     assert!(
-        !in_review_queue(store, &r.request_id).await,
+        !review_queue_ids(store, 50).await.contains(&r.request_id),
         "a failed request leaves the reviewers' queue"
     );
 
@@ -556,7 +544,7 @@ async fn reopening_suite(store: &(impl Requests + Filings + ReviewQueue), seeder
     let held = store.get_website(&site.website_id).await.unwrap().unwrap();
     assert_eq!(held.open_request_id.as_deref(), Some(r.request_id.as_str()));
     assert!(
-        in_review_queue(store, &r.request_id).await,
+        review_queue_ids(store, 50).await.contains(&r.request_id),
         "a reopened request is back in the reviewers' queue"
     );
 
